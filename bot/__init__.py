@@ -1,0 +1,1 @@
+"""Stikk innom: a low-threshold Telegram contact point between a district and its residents."""

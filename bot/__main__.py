@@ -1,0 +1,66 @@
+"""Command line: `python -m bot run` starts the bot; other subcommands operate on its data.
+
+python -m bot --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import Config, ConfigError
+
+log = logging.getLogger("bot")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def cmd_run(config: Config, _args: argparse.Namespace) -> int:
+    from bot.app import ALLOWED_UPDATES, build_application
+
+    app = build_application(config)
+    log.info("starting Stikk innom with long polling")
+    # run_polling stops cleanly on SIGINT (Ctrl-C) and SIGTERM: it finishes the updates in
+    # hand, stops the jobs and closes the database in post_shutdown.
+    app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Stikk innom: the district's Telegram contact point.",
+        epilog="Configuration comes from environment variables; see .env.example.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="start the bot (long polling)")
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(config.log_level)
+    return int(args.handler(config, args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

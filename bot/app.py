@@ -1,0 +1,120 @@
+"""Builds the python-telegram-bot Application from a `Config`: what `python -m bot run` starts
+and what the tests drive. Lists every feature and the order their handlers are tried in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+
+from bot import fallback, onboarding
+from bot.commands import publish_commands
+from bot.config import Config
+from bot.context import BotApplication, BotContext, BotData
+from bot.errors import on_error
+from bot.i18n import Catalogs
+from bot.processing import PerChatUpdateProcessor
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+#: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
+FEATURES = (onboarding,)
+
+#: Updates the bot asks Telegram for (others are never delivered).
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+
+
+def build_application(
+    config: Config, *, clock: Callable[[], datetime] | None = None
+) -> BotApplication:
+    """Create the Application with every feature registered; nothing is started yet."""
+    processor = PerChatUpdateProcessor(max_concurrent_updates=64)
+    app: BotApplication = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(f"{config.api_root}/bot")
+        .base_file_url(f"{config.api_root}/file/bot")
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .concurrent_updates(processor)
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=config.max_messages_per_second,
+                overall_time_period=1,
+                group_max_rate=config.group_messages_per_minute,
+                group_time_period=60,
+                max_retries=config.rate_limit_retries,
+            )
+        )
+        .defaults(Defaults(tzinfo=config.timezone))
+        .connection_pool_size(16)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    data = app.bot_data
+    data.config = config
+    data.catalogs = Catalogs(default_language=config.default_language)
+    if clock is not None:
+        data.clock = clock
+    for feature in FEATURES:
+        feature.register(app)
+    fallback.register(app)
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _post_init(app: BotApplication) -> None:
+    app.bot_data.db = await Database.open(app.bot_data.config.database)
+    await publish_commands(app)
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    db = getattr(app.bot_data, "db", None)
+    if db is not None:
+        await db.close()
+
+
+def update_processor(app: BotApplication) -> PerChatUpdateProcessor:
+    processor = app.update_processor
+    assert isinstance(processor, PerChatUpdateProcessor)
+    return processor
+
+
+@asynccontextmanager
+async def running(app: BotApplication, *, poll_timeout: int = 10) -> AsyncIterator[BotApplication]:
+    """Run the bot with long polling inside an existing event loop (tests, benchmarks).
+
+    Mirrors what `Application.run_polling` does, including post_init and post_shutdown.
+    """
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

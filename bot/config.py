@@ -1,0 +1,128 @@
+"""Configuration from the environment, validated once at start.
+
+Operators script against these variable names (the run contract), so they never change; new
+settings are added beside them. Every problem is reported as one line naming the variable, so a
+misconfigured deployment fails at start instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import SUPPORTED_LANGUAGES
+
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded for the operator who has to fix it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the bot needs to know about its deployment."""
+
+    token: str
+    api_base_url: str = "https://api.telegram.org"
+    database: Path = Path("data/bot.sqlite3")
+    staff_chat_id: int | None = None
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
+    default_language: str = "nb"
+    admin_ids: frozenset[int] = frozenset()
+    log_level: str = "INFO"
+    # Telegram allows about 30 messages/s overall and 20/min into one group; the rate limiter
+    # keeps the bot below that. Raised only for benchmarks against the test double.
+    max_messages_per_second: float = 25.0
+    group_messages_per_minute: float = 20.0
+    rate_limit_retries: int = 3
+
+    @property
+    def api_root(self) -> str:
+        """The Bot API root without a trailing slash."""
+        return self.api_base_url.rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Build and validate the configuration; raise `ConfigError` naming the bad variable."""
+        env = os.environ if env is None else env
+        token = env.get("BOT_TOKEN", "").strip()
+        if not token:
+            raise ConfigError(
+                "BOT_TOKEN is not set: get a token from @BotFather and set BOT_TOKEN"
+            )
+        if not _TOKEN_RE.match(token):
+            raise ConfigError("BOT_TOKEN does not look like a bot token (expected 123456:ABC...)")
+
+        base_url = env.get("BOT_API_BASE_URL", "").strip() or cls.api_base_url
+        if not re.match(r"^https?://[^\s/]+", base_url):
+            raise ConfigError(f"BOT_API_BASE_URL must be an http(s) URL, got {base_url!r}")
+
+        tz_name = env.get("BOT_TIMEZONE", "").strip() or "Europe/Oslo"
+        try:
+            timezone = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"BOT_TIMEZONE {tz_name!r} is not a known time zone") from None
+
+        language = (env.get("BOT_DEFAULT_LANGUAGE", "").strip() or "nb").lower()
+        if language not in SUPPORTED_LANGUAGES:
+            raise ConfigError(
+                f"BOT_DEFAULT_LANGUAGE {language!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}"
+            )
+
+        return cls(
+            token=token,
+            api_base_url=base_url.rstrip("/"),
+            database=Path(env.get("BOT_DATABASE", "").strip() or "data/bot.sqlite3"),
+            staff_chat_id=_optional_int(env, "BOT_STAFF_CHAT_ID"),
+            timezone=timezone,
+            default_language=language,
+            admin_ids=_int_set(env, "BOT_ADMIN_IDS"),
+            log_level=_log_level(env),
+            max_messages_per_second=_positive_float(env, "BOT_MAX_MESSAGES_PER_SECOND", 25.0),
+            group_messages_per_minute=_positive_float(env, "BOT_GROUP_MESSAGES_PER_MINUTE", 20.0),
+        )
+
+
+def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number (a chat id such as -1001234567890)") from None
+
+
+def _int_set(env: Mapping[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return frozenset()
+    try:
+        return frozenset(int(part) for part in re.split(r"[,\s]+", raw) if part)
+    except ValueError:
+        raise ConfigError(f"{name} must be a comma-separated list of Telegram user ids") from None
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0")
+    return value
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (env.get("BOT_LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("BOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    return level

@@ -1,0 +1,78 @@
+"""The typed context every handler receives: database, configuration, texts and clock.
+
+Handlers reach shared services through `context.bot_data` attributes (a typed object), never
+through string keys, so a typo is a type error rather than a `KeyError` at 3 a.m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Catalogs, Texts
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from storage.db import Database
+
+DeepLinkHandler = Callable[[Update, "BotContext", str], Awaitable[None]]
+#: Offered a resident's message (not a command) in a private chat; returns True if it took it.
+MessageConsumer = Callable[[Update, "BotContext"], Awaitable[bool]]
+#: Asked to end whatever flow the resident is in (on /cancel); returns True if one was ended.
+CancelHook = Callable[[Update, "BotContext"], Awaitable[bool]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BotData:
+    """Shared services, created once per application (PTB instantiates it without arguments)."""
+
+    config: Config
+    db: Database
+    catalogs: Catalogs
+    #: The current time. Tests replace it to be on a Saturday or on 17 May.
+    clock: Callable[[], datetime]
+
+    def __init__(self) -> None:
+        self.clock = utc_now
+        #: Deep-link payload prefixes (`/start tip`, `/start survey-x`) and their handlers.
+        self.deep_links: dict[str, DeepLinkHandler] = {}
+        #: Features that take free-form private messages, by priority (see bot/registry.py).
+        self.message_consumers: list[tuple[int, str, MessageConsumer]] = []
+        #: Features that take messages written in the staff chat (replies, topic messages).
+        self.staff_message_consumers: list[tuple[int, str, MessageConsumer]] = []
+        self.cancel_hooks: list[CancelHook] = []
+        #: (command, untranslated description, order) for the command menus.
+        self.resident_commands: list[tuple[str, str, int]] = []
+        self.staff_commands: list[tuple[str, str, int]] = []
+        #: Features may keep small typed state here (e.g. caches); keys are module names.
+        self.extras: dict[str, Any] = {}
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """CallbackContext with typed shortcuts to the shared services."""
+
+    @property
+    def config(self) -> Config:
+        return self.bot_data.config
+
+    @property
+    def db(self) -> Database:
+        return self.bot_data.db
+
+    def now(self) -> datetime:
+        return self.bot_data.clock()
+
+    def texts(self, language: str | None) -> Texts:
+        return self.bot_data.catalogs.texts(language)
+
+
+BotApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
+]

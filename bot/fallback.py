@@ -1,0 +1,85 @@
+"""Whatever no feature took: every resident message gets an answer, never silence.
+
+Registered after all features. Free-form private messages first go through the features'
+message consumers (an open tip draft or staff case takes them); what is left gets a short,
+friendly hint with the menu, matched to what was sent (a sticker, an unknown command, text).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
+
+from bot.common import answer, current_resident
+from bot.context import BotApplication, BotContext
+from bot.menu import main_menu
+from bot.staff import in_staff_chat
+
+log = logging.getLogger(__name__)
+
+
+async def private_message(update: Update, context: BotContext) -> None:
+    for _, name, consumer in context.bot_data.message_consumers:
+        if await consumer(update, context):
+            log.debug("message taken by %s", name)
+            return
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    message = update.effective_message
+    assert message is not None
+    if message.text and message.text.startswith("/"):
+        text = t._("I don't know that command. Choose from the menu:")
+    elif message.sticker or message.dice or message.game:
+        text = t._("Nice! 😊 I can't answer stickers, but I can help with this:")
+    elif message.text:
+        text = t._(
+            "Thank you for your message! To reach a person, press «Talk to a person»."
+            " Or choose something else:"
+        )
+    else:
+        text = t._("I can't use this here. Choose from the menu:")
+    await answer(update, context, text, main_menu(t))
+
+
+async def staff_chat_message(update: Update, context: BotContext) -> None:
+    """Staff chatter is not for the bot unless a feature (a case topic, a tip reply) takes it."""
+    for _, name, consumer in context.bot_data.staff_message_consumers:
+        if await consumer(update, context):
+            log.debug("staff message taken by %s", name)
+            return
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A button no handler knows: an old message, or forged data. Say so, change nothing."""
+    query = update.callback_query
+    assert query is not None
+    if in_staff_chat(update, context) or query.message is None or update.effective_user is None:
+        t = context.texts(context.config.default_language)
+    else:
+        resident, _ = await current_resident(update, context)
+        t = context.texts(resident.language)
+    await query.answer(t._("This button does not work any more."), show_alert=False)
+
+
+def register(app: BotApplication) -> None:
+    """Must be called after every feature has registered its handlers."""
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED, private_message)
+    )
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.SUPERGROUP & ~filters.UpdateType.EDITED & ~filters.StatusUpdate.ALL,
+            _staff_only(staff_chat_message),
+        )
+    )
+    app.add_handler(CallbackQueryHandler(unknown_button))
+
+
+def _staff_only(callback):
+    async def wrapped(update: Update, context: BotContext) -> None:
+        if in_staff_chat(update, context):
+            await callback(update, context)
+
+    return wrapped

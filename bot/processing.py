@@ -1,0 +1,74 @@
+"""Concurrent update processing that keeps each chat's updates in order.
+
+Residents must not wait for each other, so updates are handled concurrently; but one resident's
+"photo, then text, then confirm" must be handled in the order sent. A lock per chat gives both.
+The processor also knows when it is idle, which clean shutdown and the tests rely on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Process updates concurrently across chats, sequentially within one chat."""
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _chat_key(update)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            if key is None:
+                await coroutine
+                return
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+            try:
+                async with lock:
+                    await coroutine
+            finally:
+                self._waiting[key] -= 1
+                if self._waiting[key] == 0:
+                    # Forget idle chats so the dict does not grow with every resident ever seen.
+                    del self._waiting[key]
+                    del self._locks[key]
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+def _chat_key(update: object) -> int | None:
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return None

@@ -1,0 +1,189 @@
+"""The SQLite database: connection settings, migrations and transactions.
+
+One aiosqlite connection serves the whole bot. Handlers run concurrently, so every statement
+goes through one lock: a transaction opened by one handler can never swallow another handler's
+write. WAL mode lets backups and command-line tools read while the bot writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Database:
+    """A migrated SQLite database with serialized access."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path | str) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        """Open (creating if needed) and migrate the database at `path`."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        # In WAL mode NORMAL is durable against process crashes (what SIGKILL is); only an OS
+        # crash or power cut could lose the last commits.
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        db = cls(conn, path)
+        await db._migrate()
+        return db
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    # --- reading and writing ---
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
+            try:
+                return await cursor.fetchone()
+            finally:
+                await cursor.close()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
+            try:
+                return list(await cursor.fetchall())
+            finally:
+                await cursor.close()
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement in its own committed transaction; return lastrowid."""
+        async with self.transaction() as tx:
+            return await tx.execute(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A write transaction, committed when the block ends and rolled back on error.
+
+        `BEGIN IMMEDIATE` takes the write lock up front, so a backup or a CLI process writing
+        at the same time makes us wait (busy timeout) instead of failing halfway.
+        """
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    async def backup(self, target: Path | str) -> None:
+        """Write a consistent copy of the live database to `target` (SQLite online backup)."""
+        async with self._lock:
+            dest = await aiosqlite.connect(str(target))
+            try:
+                await self._conn.backup(dest)
+            finally:
+                await dest.close()
+
+    # --- migrations ---
+    async def schema_version(self) -> int:
+        return int(await self.fetchval("PRAGMA user_version"))
+
+    async def _migrate(self) -> None:
+        current = await self.schema_version()
+        for number, name, sql in _migrations():
+            if number <= current:
+                continue
+            log.info("applying migration %s", name)
+            async with self.transaction() as tx:
+                await tx.executescript(sql)
+                await tx.execute(f"PRAGMA user_version = {number}")
+
+
+class Transaction:
+    """Statements inside one open transaction (see `Database.transaction`)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        cursor = await self._conn.execute(sql, params)
+        try:
+            return cursor.lastrowid or 0
+        finally:
+            await cursor.close()
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        cursor = await self._conn.execute(sql, params)
+        try:
+            return await cursor.fetchone()
+        finally:
+            await cursor.close()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        cursor = await self._conn.execute(sql, params)
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def executescript(self, sql: str) -> None:
+        # executescript would COMMIT the open transaction first; run statement by statement.
+        for statement in _split_sql(sql):
+            await self._conn.execute(statement)
+
+
+def _split_sql(script: str) -> list[str]:
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """Numbered `NNNN_name.sql` files from storage/migrations, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_RE.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if len(numbers) != len(set(numbers)):
+        raise RuntimeError(f"two migrations share a number: {numbers}")
+    return found

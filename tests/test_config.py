@@ -1,0 +1,80 @@
+"""Configuration: validated once, one clear line per problem."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults():
+    config = Config.from_env({"BOT_TOKEN": "123:abc"})
+    assert config.api_root == "https://api.telegram.org"
+    assert str(config.database) == "data/bot.sqlite3"
+    assert config.staff_chat_id is None
+    assert config.timezone.key == "Europe/Oslo"
+    assert config.default_language == "nb"
+
+
+def test_all_variables():
+    config = Config.from_env(
+        {
+            "BOT_TOKEN": "123:abc",
+            "BOT_API_BASE_URL": "http://127.0.0.1:8081/",
+            "BOT_DATABASE": "/tmp/x.db",
+            "BOT_STAFF_CHAT_ID": "-1001234",
+            "BOT_TIMEZONE": "Europe/Warsaw",
+            "BOT_DEFAULT_LANGUAGE": "en",
+            "BOT_ADMIN_IDS": "1, 2 3",
+        }
+    )
+    assert config.api_root == "http://127.0.0.1:8081"
+    assert config.staff_chat_id == -1001234
+    assert config.timezone.key == "Europe/Warsaw"
+    assert config.default_language == "en"
+    assert config.admin_ids == {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": "nonsense"}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": "1:a", "BOT_STAFF_CHAT_ID": "staff"}, "BOT_STAFF_CHAT_ID"),
+        ({"BOT_TOKEN": "1:a", "BOT_TIMEZONE": "Mars/Olympus"}, "BOT_TIMEZONE"),
+        ({"BOT_TOKEN": "1:a", "BOT_DEFAULT_LANGUAGE": "de"}, "BOT_DEFAULT_LANGUAGE"),
+        ({"BOT_TOKEN": "1:a", "BOT_API_BASE_URL": "ftp://x"}, "BOT_API_BASE_URL"),
+        ({"BOT_TOKEN": "1:a", "BOT_ADMIN_IDS": "me"}, "BOT_ADMIN_IDS"),
+    ],
+)
+def test_bad_configuration_names_the_variable(env, names):
+    with pytest.raises(ConfigError, match=names):
+        Config.from_env(env)
+
+
+def _run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_run_without_token_exits_nonzero_naming_it():
+    result = _run_cli("run", env={})
+    assert result.returncode != 0
+    assert "BOT_TOKEN" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_help_lists_subcommands():
+    result = _run_cli("--help", env={})
+    assert result.returncode == 0
+    assert "run" in result.stdout
