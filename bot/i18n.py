@@ -12,8 +12,8 @@ import html
 import io
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, time, tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,7 @@ class Texts:
 _YEAR_RE = re.compile(r"[\s,،]*\by+\b\.?|\by+\b[\s,،.]*")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _weekday_pattern(language: str) -> str:
     """The locale's full date pattern ("EEEE d. MMMM y") without the year.
 

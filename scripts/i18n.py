@@ -2,7 +2,7 @@
 
     python scripts/i18n.py update          # extract messages.pot from the code, update every .po
     python scripts/i18n.py missing         # print untranslated/fuzzy entries as JSON, per language
-    python scripts/i18n.py apply FILE.json # merge translations {msgid: {lang: text | [plural forms]}}
+    python scripts/i18n.py apply FILE.json # merge {msgid: {lang: text or [plural forms]}}
 
 `update` is the `pybabel extract` + `pybabel update` workflow described in the README, done in
 one step with the same keywords. `apply` takes translations delivered by translators.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, datetime
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -24,7 +24,6 @@ LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
 sys.path.insert(0, str(ROOT))
 from bot.i18n import SUPPORTED_LANGUAGES  # noqa: E402
-
 
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 HEADER = """\
@@ -50,16 +49,43 @@ def save(catalog: Catalog, path: Path) -> None:
     catalog.header_comment = HEADER
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
-        write_po(handle, catalog, width=99, sort_output=True, omit_header=False,
-                 include_lineno=False, ignore_obsolete=True)
+        write_po(
+            handle,
+            catalog,
+            width=99,
+            sort_output=True,
+            omit_header=False,
+            include_lineno=False,
+            ignore_obsolete=True,
+        )
 
 
 def update() -> None:
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "_", "-k", "n_:1,2", "-k", "N_", "--no-location", "--sort-output",
-         "--project", "Stikk innom", "-o", str(POT), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "n_:1,2",
+            "-k",
+            "N_",
+            "--no-location",
+            "--sort-output",
+            "--project",
+            "Stikk innom",
+            "-o",
+            str(POT),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     template = load(POT)
     for language in SUPPORTED_LANGUAGES:

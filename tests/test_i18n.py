@@ -19,8 +19,20 @@ def catalogs() -> Catalogs:
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [("no", "nb"), ("nb", "nb"), ("nn", "nb"), ("nb-NO", "nb"), ("en-GB", "en"), ("ar", "ar"),
-     ("so", "so"), ("ur", "ur"), ("pl", "pl"), ("de", None), ("", None), (None, None)],
+    [
+        ("no", "nb"),
+        ("nb", "nb"),
+        ("nn", "nb"),
+        ("nb-NO", "nb"),
+        ("en-GB", "en"),
+        ("ar", "ar"),
+        ("so", "so"),
+        ("ur", "ur"),
+        ("pl", "pl"),
+        ("de", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_normalize_language(code, expected):
     assert normalize_language(code) == expected
