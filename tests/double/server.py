@@ -1,0 +1,318 @@
+"""The HTTP face of the double: a local Bot API server for the real PTB Application.
+
+Running the real HTTP client against a local server (instead of mocking ``Bot`` methods)
+exercises PTB's request encoding, retries, rate limiter and error mapping exactly as in
+production; only the network hop to api.telegram.org is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from tests.double.methods import Methods
+from tests.double.models import ApiError, Call, UploadedPart
+
+#: Parameters whose value PTB sends as a plain string even if it looks like JSON.
+_STRING_PARAMS = frozenset(
+    [
+        "text",
+        "caption",
+        "parse_mode",
+        "name",
+        "description",
+        "short_description",
+        "language_code",
+        "title",
+        "address",
+        "callback_query_id",
+        "action",
+        "file_id",
+        "emoji",
+        "question",
+        "url",
+        "icon_custom_emoji_id",
+        "performer",
+        "phone_number",
+        "first_name",
+        "last_name",
+        "vcard",
+        "business_connection_id",
+        "message_effect_id",
+        "inline_message_id",
+        "foursquare_id",
+        "foursquare_type",
+        "google_place_id",
+        "google_place_type",
+        "photo",
+        "document",
+        "voice",
+        "video",
+        "audio",
+        "animation",
+        "video_note",
+        "sticker",
+        "thumbnail",
+        "secret_token",
+    ]
+)
+#: Update types delivered when getUpdates was never given ``allowed_updates``.
+_DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+
+class BotAPIDouble(Methods):
+    """A fake Telegram Bot API server on 127.0.0.1 with a scriptable world.
+
+    Use ``async with BotAPIDouble() as tg:`` (or ``start``/``stop``) and point PTB at
+    ``tg.base_url``: ``.base_url(f"{tg.base_url}/bot")`` and
+    ``.base_file_url(f"{tg.base_url}/file/bot")``.
+    """
+
+    def __init__(self, token: str = "123456:TEST", bot_username: str = "stikk_test_bot") -> None:
+        super().__init__(token, bot_username)
+        self.base_url = ""
+        #: Harness hook for settle(): must return True when the application is idle.
+        self.idle_probe: Callable[[], bool] | None = None
+        #: Default quiet period of settle().
+        self.quiet = 0.15
+        self._runner: web.AppRunner | None = None
+        self._stopping = False
+        self._inflight = 0
+        self._last_activity = time.monotonic()
+        self._acked_offset = 0
+        self._allowed_updates: frozenset[str] | None = None
+        self._poll_generation = 0
+        self._pollers: set[web.Request] = set()
+        self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            name[4:].replace("_", ""): getattr(self, name)
+            for name in dir(self)
+            if name.startswith("api_")
+        }
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Listen on an OS-assigned port; sets ``base_url``."""
+        self._wakeup = asyncio.Event()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", r"/file/bot{token:[^/]+}/{path:.+}", self._download)
+        app.router.add_route("*", r"/bot{token:[^/]+}/{method:[^/]*}", self._api)
+        app.router.add_route("*", r"/{tail:.*}", self._not_found)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        """Release waiting long polls and shut the server down."""
+        self._stopping = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> BotAPIDouble:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ HTTP
+    @staticmethod
+    def _reply_json(status: int, body: dict[str, Any]) -> web.Response:
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+    def _error(self, status: int, description: str) -> web.Response:
+        return self._reply_json(
+            status, {"ok": False, "error_code": status, "description": description}
+        )
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return self._error(404, "Not Found")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        path = request.match_info["path"]
+        for stored in self.files.values():
+            if stored.file_path == path:
+                return web.Response(
+                    body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+                )
+        return self._error(404, "Not Found")
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        """Decode query string, urlencoded, multipart or JSON parameters like Telegram does."""
+        params: dict[str, Any] = {k: _coerce(k, v) for k, v in request.query.items()}
+        if request.content_type == "application/json":
+            body = await request.read()
+            if body:
+                params.update(json.loads(body))
+        elif request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    params[key] = UploadedPart(
+                        value.filename, value.file.read(), value.content_type
+                    )
+                else:
+                    params[key] = _coerce(key, value)
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        method = request.match_info["method"]
+        handler = self._handlers.get(method.lower())
+        if handler is None and method.lower() != "getupdates":
+            return self._error(404, "Not Found")
+        polling = handler is None
+        self._last_activity = time.monotonic()
+        if not polling:
+            self._inflight += 1
+        call = Call(method, {}, at=time.time())
+        try:
+            try:
+                call.params = await self._params(request)
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, "Bad Request: can't parse request JSON object") from None
+            if polling:
+                result = await self._get_updates(request, call.params)
+            else:
+                result = handler(call.params)
+            call.status, call.result = 200, result
+            response = self._reply_json(200, {"ok": True, "result": result})
+        except ApiError as exc:
+            call.status, call.description, call.retry_after = (
+                exc.code,
+                exc.description,
+                (exc.retry_after),
+            )
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": exc.code,
+                "description": exc.description,
+            }
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
+            response = self._reply_json(exc.code, body)
+        finally:
+            if not polling:
+                self._inflight -= 1
+            self._last_activity = time.monotonic()
+        self.calls.append(call)
+        if not call.ok:
+            self.errors.append(call)
+        return response
+
+    # ------------------------------------------------------------ getUpdates
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        kind = next(k for k in update if k != "update_id")
+        if self._allowed_updates is None:
+            return kind not in _DEFAULT_EXCLUDED
+        return kind in self._allowed_updates
+
+    def _available(self, limit: int) -> list[dict[str, Any]]:
+        # Telegram drops updates of types the bot did not ask for instead of keeping them.
+        self.updates = [u for u in self.updates if self._wanted(u)]
+        return self.updates[:limit]
+
+    async def _get_updates(self, request: web.Request, params: dict[str, Any]) -> Any:
+        offset = int(params.get("offset") or 0)
+        limit = max(1, min(100, int(params.get("limit") or 100)))
+        timeout = float(params.get("timeout") or 0)
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else None
+        if offset > 0:
+            # Telegram forgets every update below the offset: they are acknowledged.
+            self._acked_offset = max(self._acked_offset, offset)
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self.updates = self.updates[offset:]
+        self._poll_generation += 1
+        generation = self._poll_generation
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._pollers.add(request)
+        try:
+            while True:
+                pending = self._available(limit)
+                if pending or self._stopping:
+                    return pending
+                if generation != self._poll_generation:
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; make sure that only "
+                        "one bot instance is running",
+                    )
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return []
+                assert self._wakeup is not None
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), min(remaining, 0.5))
+                except TimeoutError:
+                    pass
+        finally:
+            self._pollers.discard(request)
+
+    # ------------------------------------------------------------ settle
+    def _live_pollers(self) -> int:
+        return sum(
+            1 for r in self._pollers if r.transport is not None and not r.transport.is_closing()
+        )
+
+    def pending_reasons(self, quiet: float | None = None) -> list[str]:
+        """Why the bot is not idle yet (empty list = idle); used by settle()."""
+        quiet = self.quiet if quiet is None else quiet
+        reasons = []
+        if self.updates:
+            ids = [u["update_id"] for u in self.updates]
+            reasons.append(f"{len(ids)} update(s) not yet acknowledged: {ids[:10]}")
+        if self._inflight:
+            reasons.append(f"{self._inflight} API request(s) in progress")
+        idle_for = time.monotonic() - self._last_activity
+        if idle_for < quiet:
+            reasons.append(f"last request only {idle_for:.3f}s ago")
+        if not self._live_pollers():
+            reasons.append("the bot is not waiting in a getUpdates long poll")
+        if self.idle_probe is not None and not self.idle_probe():
+            reasons.append("idle_probe() returned False")
+        return reasons
+
+    async def settle(self, timeout: float = 10.0, *, quiet: float | None = None) -> None:
+        """Wait until the bot has fully handled everything queued so far.
+
+        Idle means: all queued updates were fetched and acknowledged, no API request is in
+        progress, no request arrived for ``quiet`` seconds, the bot sits in a long poll, and
+        ``idle_probe`` (if set) agrees. Raises AssertionError naming what was still pending.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            reasons = self.pending_reasons(quiet)
+            if not reasons:
+                return
+            if loop.time() >= deadline:
+                raise AssertionError(f"settle() timed out after {timeout}s: " + "; ".join(reasons))
+            await asyncio.sleep(0.01)
+
+
+def _coerce(key: str, value: str) -> Any:
+    """PTB JSON-encodes non-string values in form data; plain strings are sent as they are."""
+    if key in _STRING_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
