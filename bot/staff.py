@@ -149,3 +149,18 @@ def add_staff_button(
             await callback(update, context)
 
     app.add_handler(CallbackQueryHandler(guarded, pattern=pattern))
+
+
+async def staff_help(update: Update, context: BotContext) -> None:
+    """List the staff commands, in the district's default language."""
+    t = context.texts(context.config.default_language)
+    lines = [t._("Staff commands:")]
+    for command, description, _ in sorted(context.bot_data.staff_commands, key=lambda c: c[2]):
+        lines.append(f"/{command} - {t._(description)}")
+    await answer_in_thread(update, context, "\n".join(lines))
+
+
+def register(app: BotApplication) -> None:
+    from bot.i18n import N_
+
+    add_staff_command(app, "staff", staff_help, N_("List the staff commands"), order=0)

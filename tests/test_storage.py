@@ -1,0 +1,93 @@
+"""The database: migrations, durability settings, transactions and residents."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage import residents
+from storage.db import Database, _migrations
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = await Database.open(tmp_path / "sub" / "bot.sqlite3")
+    yield database
+    await database.close()
+
+
+async def test_open_creates_folder_and_applies_every_migration(db: Database, tmp_path: Path):
+    assert (tmp_path / "sub" / "bot.sqlite3").exists()
+    assert await db.schema_version() == max(number for number, _, _ in _migrations())
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.fetchval("PRAGMA foreign_keys") == 1
+    assert await db.fetchval("PRAGMA busy_timeout") == 5000
+
+
+async def test_reopening_does_not_reapply_migrations(tmp_path: Path):
+    first = await Database.open(tmp_path / "bot.sqlite3")
+    await residents.touch(first, 1, "nb", "Kari", NOW)
+    await first.close()
+    second = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        assert await residents.count(second) == 1
+    finally:
+        await second.close()
+
+
+async def test_failed_transaction_leaves_nothing(db: Database):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO residents (telegram_id, language, first_seen, last_seen)"
+                " VALUES (1, 'nb', 'x', 'x')"
+            )
+            raise RuntimeError("crash in the middle")
+    assert await residents.count(db) == 0
+
+
+async def test_concurrent_transactions_do_not_interleave(db: Database):
+    async def writer(user_id: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO residents (telegram_id, language, first_seen, last_seen)"
+                " VALUES (?, 'nb', 'x', 'x')",
+                (user_id,),
+            )
+            await asyncio.sleep(0.01)  # another handler runs meanwhile
+            if user_id % 2:
+                raise ValueError("odd writers fail")
+
+    results = await asyncio.gather(*(writer(i) for i in range(10)), return_exceptions=True)
+    assert sum(isinstance(r, ValueError) for r in results) == 5
+    ids = [row[0] for row in await db.fetchall("SELECT telegram_id FROM residents ORDER BY 1")]
+    assert ids == [0, 2, 4, 6, 8]
+
+
+async def test_touch_creates_then_updates(db: Database):
+    resident, is_new = await residents.touch(db, 7, "so", "Ali", NOW)
+    assert is_new and resident.language == "so" and not resident.language_chosen
+    later = NOW + timedelta(hours=2)
+    resident, is_new = await residents.touch(db, 7, "en", "Ali", later)
+    assert not is_new
+    assert resident.language == "so"  # the app language only seeds a new resident
+    assert resident.last_seen == later and resident.first_seen == NOW
+    await residents.set_language(db, 7, "pl")
+    stored = await residents.get(db, 7)
+    assert stored is not None and stored.language == "pl" and stored.language_chosen
+
+
+async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path):
+    await residents.touch(db, 1, "nb", "Kari", NOW)
+    target = tmp_path / "backup.sqlite3"
+    await db.backup(target)
+    copy = await Database.open(target)
+    try:
+        assert await residents.count(copy) == 1
+    finally:
+        await copy.close()
