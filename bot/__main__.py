@@ -1,17 +1,25 @@
 """Command line: `python -m bot run` starts the bot; other subcommands operate on its data.
 
-python -m bot --help
+    python -m bot --help
+
+Subcommands come from the feature modules listed in `CLI_MODULES`; each has
+`add_cli(subparsers)` and sets `handler(config, args) -> int` (and `needs_token=False` for
+commands that work offline on the database).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 
 from bot.config import Config, ConfigError
 
 log = logging.getLogger("bot")
+
+#: Modules that add subcommands, in the order `--help` lists them.
+CLI_MODULES = ("bot.ops",)
 
 
 def configure_logging(level: str) -> None:
@@ -44,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="start the bot (long polling)")
     run.set_defaults(handler=cmd_run)
+    for name in CLI_MODULES:
+        importlib.import_module(name).add_cli(sub)
     return parser
 
 
@@ -54,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        config = Config.from_env()
+        config = Config.from_env(require_token=getattr(args, "needs_token", True))
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

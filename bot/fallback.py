@@ -8,6 +8,7 @@ friendly hint with the menu, matched to what was sent (a sticker, an unknown com
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
@@ -77,7 +78,9 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(unknown_button))
 
 
-def _staff_only(callback):
+def _staff_only(
+    callback: Callable[[Update, BotContext], Awaitable[None]],
+) -> Callable[[Update, BotContext], Awaitable[None]]:
     async def wrapped(update: Update, context: BotContext) -> None:
         if in_staff_chat(update, context):
             await callback(update, context)

@@ -14,7 +14,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.common import answer, current_resident
 from bot.context import BotApplication, BotContext
-from bot.i18n import N_, SUPPORTED_LANGUAGES
+from bot.i18n import N_, SUPPORTED_LANGUAGES, Texts
 from bot.menu import language_keyboard, main_menu
 from bot.registry import add_resident_command
 from storage import residents
@@ -128,7 +128,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     await answer(update, context, help_text(t, context), main_menu(t))
 
 
-def help_text(t, context: BotContext) -> str:
+def help_text(t: Texts, context: BotContext) -> str:
     lines = [t._("I can help you with this:")]
     for command, description, _ in sorted(
         context.bot_data.resident_commands, key=lambda item: item[2]
@@ -145,7 +145,7 @@ async def privacy(update: Update, context: BotContext) -> None:
     await answer(update, context, privacy_text(t), main_menu(t))
 
 
-def privacy_text(t) -> str:
+def privacy_text(t: Texts) -> str:
     return "\n\n".join(
         [
             t._("<b>Your data</b>"),

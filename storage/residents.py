@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database
+from storage.db import Database, Transaction
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,12 @@ async def mark_privacy_notice_shown(db: Database, telegram_id: int, now: datetim
 
 async def count(db: Database) -> int:
     return int(await db.fetchval("SELECT COUNT(*) FROM residents"))
+
+
+async def export_resident(db: Database, telegram_id: int) -> dict:
+    row = await db.fetchone("SELECT * FROM residents WHERE telegram_id = ?", (telegram_id,))
+    return dict(row) if row else {}
+
+
+async def forget_resident(tx: Transaction, telegram_id: int) -> None:
+    await tx.execute("DELETE FROM residents WHERE telegram_id = ?", (telegram_id,))

@@ -1,0 +1,141 @@
+"""Operators' subcommands: `check`, `backup PATH`, `residents forget TELEGRAM_ID`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from telegram import Bot, ChatMemberAdministrator
+from telegram.error import TelegramError
+
+from bot.config import Config
+from storage import privacy
+from storage.db import Database
+
+Say = Callable[[str], None]
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    check = sub.add_parser(
+        "check",
+        help="verify configuration, database, token and the bot's rights in the staff chat",
+    )
+    check.set_defaults(handler=cmd_check)
+
+    backup = sub.add_parser("backup", help="write a consistent online backup of the database")
+    backup.add_argument("path", type=Path, help="file to write (must not exist)")
+    backup.set_defaults(handler=cmd_backup, needs_token=False)
+
+    residents = sub.add_parser("residents", help="manage residents' data")
+    residents_sub = residents.add_subparsers(dest="residents_command", required=True)
+    forget = residents_sub.add_parser(
+        "forget", help="erase a resident (for a request made at the office)"
+    )
+    forget.add_argument("telegram_id", type=int)
+    forget.set_defaults(handler=cmd_forget, needs_token=False)
+
+
+def cmd_check(config: Config, _args: argparse.Namespace) -> int:
+    problems = asyncio.run(run_checks(config, print))
+    if problems:
+        print(f"\n{problems} problem(s) to fix.")
+        return 1
+    print("\nAll good.")
+    return 0
+
+
+async def run_checks(config: Config, say: Say) -> int:
+    """Check everything an operator can get wrong; `say` each finding; return the problem count."""
+    problems = 0
+
+    def ok(text: str) -> None:
+        say(f"OK    {text}")
+
+    def fix(text: str) -> None:
+        nonlocal problems
+        problems += 1
+        say(f"FIX   {text}")
+
+    ok(f"configuration (time zone {config.timezone.key}, language {config.default_language})")
+    try:
+        db = await Database.open(config.database)
+        ok(f"database {config.database} (schema version {await db.schema_version()})")
+        await db.close()
+    except Exception as error:  # any failure here is the operator's to see
+        fix(f"database {config.database}: {error}")
+
+    bot = Bot(
+        config.token,
+        base_url=f"{config.api_root}/bot",
+        base_file_url=f"{config.api_root}/file/bot",
+    )
+    try:
+        async with bot:
+            me = await bot.get_me()
+            ok(f"token: the bot is @{me.username}")
+            await _check_staff_chat(bot, config, ok, fix)
+    except TelegramError as error:
+        fix(f"token: Telegram refused it ({error}); check BOT_TOKEN and BOT_API_BASE_URL")
+    return problems
+
+
+async def _check_staff_chat(bot: Bot, config: Config, ok: Say, fix: Say) -> None:
+    if config.staff_chat_id is None:
+        fix("BOT_STAFF_CHAT_ID is not set: staff cannot answer residents")
+        return
+    try:
+        chat = await bot.get_chat(config.staff_chat_id)
+    except TelegramError as error:
+        fix(f"staff chat {config.staff_chat_id}: {error}; add the bot to the staff group")
+        return
+    if chat.type != chat.SUPERGROUP or not chat.is_forum:
+        fix(f"staff chat {chat.title!r} is not a supergroup with Topics: switch on Topics")
+    else:
+        ok(f"staff chat {chat.title!r} is a forum supergroup")
+    member = await bot.get_chat_member(config.staff_chat_id, bot.id)
+    if not isinstance(member, ChatMemberAdministrator):
+        fix(f"the bot is not an administrator in {chat.title!r}: make it admin")
+    elif not member.can_manage_topics:
+        fix(f"the bot may not manage topics in {chat.title!r}: give it 'Manage topics'")
+    else:
+        ok("the bot is an administrator who can manage topics")
+
+
+def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    target: Path = args.path
+    if target.exists():
+        print(f"{target} exists already; choose a new file name", file=sys.stderr)
+        return 1
+    if not config.database.exists():
+        print(f"no database at {config.database}", file=sys.stderr)
+        return 1
+
+    async def backup() -> None:
+        db = await Database.open(config.database)
+        try:
+            await db.backup(target)
+        finally:
+            await db.close()
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    asyncio.run(backup())
+    print(f"backup written to {target}")
+    return 0
+
+
+def cmd_forget(config: Config, args: argparse.Namespace) -> int:
+    async def forget() -> bool:
+        db = await Database.open(config.database)
+        try:
+            return await privacy.forget_resident(db, args.telegram_id)
+        finally:
+            await db.close()
+
+    if asyncio.run(forget()):
+        print(f"resident {args.telegram_id} erased")
+        return 0
+    print(f"no resident {args.telegram_id} was stored; nothing to erase")
+    return 0

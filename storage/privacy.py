@@ -1,0 +1,56 @@
+"""Personal data across features: export everything about a resident, erase it, expire it.
+
+Each feature's storage module that holds personal data is listed in `PERSONAL_DATA` and provides:
+
+    async def export_resident(db: Database, telegram_id: int) -> dict   # what we hold, readable
+    async def forget_resident(tx: Transaction, telegram_id: int) -> None  # erase or anonymise
+    async def expire(tx: Transaction, cutoff: datetime) -> int           # retention; rows touched
+
+so that /mydata, /deleteme, `python -m bot residents forget` and the retention job never miss a
+table a later feature added.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from storage import residents
+from storage.db import Database
+
+
+def _modules() -> list[ModuleType]:
+    # Imported here so that feature modules can import storage.privacy without a cycle.
+    return [residents]
+
+
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
+    """Everything stored about one resident, by feature."""
+    data: dict[str, Any] = {}
+    for module in _modules():
+        section = await module.export_resident(db, telegram_id)
+        if section:
+            data[module.__name__.rpartition(".")[2]] = section
+    return data
+
+
+async def forget_resident(db: Database, telegram_id: int) -> bool:
+    """Erase a resident everywhere in one transaction; False if we did not know them."""
+    known = await residents.get(db, telegram_id) is not None
+    async with db.transaction() as tx:
+        # Features first: their rows may refer to the resident row, which goes last.
+        for module in reversed(_modules()):
+            await module.forget_resident(tx, telegram_id)
+    return known
+
+
+async def expire(db: Database, cutoff: datetime) -> int:
+    """Remove personal data from finished cases and tips older than `cutoff`."""
+    touched = 0
+    async with db.transaction() as tx:
+        for module in _modules():
+            expire_fn = getattr(module, "expire", None)
+            if expire_fn is not None:
+                touched += await expire_fn(tx, cutoff)
+    return touched
