@@ -5,7 +5,7 @@ The real PTB application talks HTTP to it exactly as it would to api.telegram.or
 
 from tests.double.html import EntityParseError, parse_html, utf16_len
 from tests.double.models import ApiError, Call, FakeChat, FakeUser, ForumTopic, SentMessage
-from tests.double.server import BotAPIDouble
+from tests.double.server import BotAPIDouble, application_idle_probe
 
 __all__ = [
     "ApiError",
@@ -16,6 +16,7 @@ __all__ = [
     "FakeUser",
     "ForumTopic",
     "SentMessage",
+    "application_idle_probe",
     "parse_html",
     "utf16_len",
 ]

@@ -638,7 +638,8 @@ class Methods(World):
     ) -> Any:
         raw = sent.raw
         inline = markup if markup and "inline_keyboard" in markup else None
-        if all(raw.get(k) == v for k, v in content.items()) and raw.get("reply_markup") == inline:
+        unchanged = all((raw.get(k) or None) == (v or None) for k, v in content.items())
+        if unchanged and raw.get("reply_markup") == inline:
             raise bad_request(_NOT_MODIFIED)
         sent.history.append(
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -87,7 +88,9 @@ class BotAPIDouble(Methods):
         self._acked_offset = 0
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
-        self._pollers: set[web.Request] = set()
+        self._pollers: dict[int, web.Request] = {}
+        #: Tracebacks of bugs inside the double itself; settle() fails loudly when non-empty.
+        self.crashes: list[str] = []
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[4:].replace("_", ""): getattr(self, name)
             for name in dir(self)
@@ -204,6 +207,11 @@ class BotAPIDouble(Methods):
             if exc.retry_after is not None:
                 body["parameters"] = {"retry_after": exc.retry_after}
             response = self._reply_json(exc.code, body)
+        except Exception:
+            # A bug in the double must not look like a Telegram outage to the bot's retry logic.
+            self.crashes.append(f"{method}: {traceback.format_exc()}")
+            call.status, call.description = 500, "Internal Server Error (test double crashed)"
+            response = self._error(500, call.description)
         finally:
             if not polling:
                 self._inflight -= 1
@@ -242,7 +250,7 @@ class BotAPIDouble(Methods):
         generation = self._poll_generation
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        self._pollers.add(request)
+        self._pollers[id(request)] = request
         try:
             while True:
                 pending = self._available(limit)
@@ -264,17 +272,21 @@ class BotAPIDouble(Methods):
                 except TimeoutError:
                     pass
         finally:
-            self._pollers.discard(request)
+            self._pollers.pop(id(request), None)
 
     # ------------------------------------------------------------ settle
     def _live_pollers(self) -> int:
         return sum(
-            1 for r in self._pollers if r.transport is not None and not r.transport.is_closing()
+            1
+            for r in self._pollers.values()
+            if r.transport is not None and not r.transport.is_closing()
         )
 
     def pending_reasons(self, quiet: float | None = None) -> list[str]:
         """Why the bot is not idle yet (empty list = idle); used by settle()."""
         quiet = self.quiet if quiet is None else quiet
+        if self.crashes:
+            raise AssertionError("the Bot API double crashed:\n" + self.crashes[-1])
         reasons = []
         if self.updates:
             ids = [u["update_id"] for u in self.updates]
@@ -316,3 +328,17 @@ def _coerce(key: str, value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def application_idle_probe(application: Any) -> Callable[[], bool]:
+    """An ``idle_probe`` for a PTB Application: True when no update is queued or in a handler.
+
+    ``update_queue.task_done()`` runs only after the handlers of an update finished, so the
+    queue's unfinished-task count covers both sequential and concurrent processing.
+    """
+    queue = application.update_queue
+
+    def probe() -> bool:
+        return getattr(queue, "_unfinished_tasks", queue.qsize()) == 0
+
+    return probe
