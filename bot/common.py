@@ -55,8 +55,7 @@ async def answer(
     keyboard: InlineKeyboardMarkup | ReplyKeyboardRemove | None = None,
 ) -> Message:
     """Answer the resident in the chat the update came from (and stop a button's spinner)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    await context.ack(update)
     chat = update.effective_chat
     assert chat is not None
     return await send(context, chat.id, text, keyboard)

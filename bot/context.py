@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Catalogs, Texts
@@ -71,6 +72,21 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
     def texts(self, language: str | None) -> Texts:
         return self.bot_data.catalogs.texts(language)
+
+    async def ack(self, update: Update, text: str | None = None, *, alert: bool = False) -> None:
+        """Answer a button press once (Telegram refuses a second answer to the same query).
+
+        A press that waited while the bot was down is too old to answer; that is not an error.
+        """
+        query = update.callback_query
+        if query is None or self.__dict__.get("_acked"):
+            return
+        self.__dict__["_acked"] = True
+        try:
+            await query.answer(text, show_alert=alert)
+        except BadRequest as error:
+            if "query is too old" not in str(error).lower():
+                raise
 
 
 BotApplication = Application[

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.context import BotContext
 
@@ -15,7 +15,11 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
-    if isinstance(error, NetworkError | RetryAfter) and not isinstance(error, Forbidden):
+    # BadRequest and Forbidden are NetworkError subclasses in python-telegram-bot, but they are
+    # our bugs or the resident's choice, not the network's: only real network trouble is quiet.
+    if isinstance(error, NetworkError | RetryAfter) and not isinstance(
+        error, BadRequest | Forbidden
+    ):
         log.warning("Telegram network problem: %s", error)
         return
     log.error(
@@ -35,7 +39,7 @@ async def on_error(update: object, context: BotContext) -> None:
         t = context.texts(resident.language)
         text = t._("Sorry, something went wrong on our side. Please try again.")
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+            await context.ack(update, text, alert=True)
         else:
             await context.bot.send_message(chat.id, text)
     except TelegramError as send_error:

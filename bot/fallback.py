@@ -61,7 +61,7 @@ async def unknown_button(update: Update, context: BotContext) -> None:
     else:
         resident, _ = await current_resident(update, context)
         t = context.texts(resident.language)
-    await query.answer(t._("This button does not work any more."), show_alert=False)
+    await context.ack(update, t._("This button does not work any more."))
 
 
 def register(app: BotApplication) -> None:

@@ -93,12 +93,12 @@ async def choose_language(update: Update, context: BotContext) -> None:
     resident, _ = await current_resident(update, context)
     if code not in SUPPORTED_LANGUAGES:
         t = context.texts(resident.language)
-        await query.answer(t._("This button does not work any more."))
+        await context.ack(update, t._("This button does not work any more."))
         return
     await residents.set_language(context.db, resident.telegram_id, code)
     t = context.texts(code)
-    await query.answer(t._("Language: {name}", name=SUPPORTED_LANGUAGES[code]))
-    if query.message is not None:
+    await context.ack(update, t._("Language: {name}", name=SUPPORTED_LANGUAGES[code]))
+    if query.message is not None and code != resident.language:
         await query.edit_message_reply_markup(language_keyboard(code))
     if not payload and context.user_data is not None:
         payload = context.user_data.pop("pending_start", "")

@@ -84,7 +84,7 @@ async def refuse(update: Update, context: BotContext) -> None:
         if chat is not None and chat.type == chat.PRIVATE:
             resident, _ = await current_resident(update, context)
             t = context.texts(resident.language)
-        await update.callback_query.answer(t._("Only staff can use this."), show_alert=True)
+        await context.ack(update, t._("Only staff can use this."), alert=True)
         return
     if chat is not None and chat.type == chat.PRIVATE:
         resident, _ = await current_resident(update, context)
@@ -100,9 +100,7 @@ async def refuse(update: Update, context: BotContext) -> None:
 async def refuse_admin(update: Update, context: BotContext) -> None:
     t = context.texts(context.config.default_language)
     if update.callback_query is not None:
-        await update.callback_query.answer(
-            t._("Only administrators can do this."), show_alert=True
-        )
+        await context.ack(update, t._("Only administrators can do this."), alert=True)
         return
     await answer_in_thread(update, context, t._("Only administrators can do this."))
 
