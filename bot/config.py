@@ -47,15 +47,20 @@ class Config:
         return self.api_base_url.rstrip("/")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        """Build and validate the configuration; raise `ConfigError` naming the bad variable."""
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, require_token: bool = True
+    ) -> Config:
+        """Build and validate the configuration; raise `ConfigError` naming the bad variable.
+
+        Offline subcommands (exports, backups) pass `require_token=False`.
+        """
         env = os.environ if env is None else env
         token = env.get("BOT_TOKEN", "").strip()
-        if not token:
+        if not token and require_token:
             raise ConfigError(
                 "BOT_TOKEN is not set: get a token from @BotFather and set BOT_TOKEN"
             )
-        if not _TOKEN_RE.match(token):
+        if token and not _TOKEN_RE.match(token):
             raise ConfigError("BOT_TOKEN does not look like a bot token (expected 123456:ABC...)")
 
         base_url = env.get("BOT_API_BASE_URL", "").strip() or cls.api_base_url
