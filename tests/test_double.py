@@ -135,7 +135,7 @@ async def test_callback_data_and_url_buttons_are_validated(tg: BotAPIDouble, bot
         with pytest.raises(BadRequest, match="Button_data_invalid"):
             await bot.send_message(user.id, "no", reply_markup=keyboard(data))
     bad_url = InlineKeyboardMarkup([[InlineKeyboardButton("L", url="javascript:alert(1)")]])
-    with pytest.raises(BadRequest, match="(?i)wrong http url"):
+    with pytest.raises(BadRequest, match=r"(?i)wrong http url"):
         await bot.send_message(user.id, "no", reply_markup=bad_url)
     assert len(tg.sent) == 1
     assert tg.sent[0].button("Knapp") == "x" * 64
@@ -419,3 +419,73 @@ async def test_settle_reports_what_is_pending(tg: BotAPIDouble) -> None:
     tg.send_text(tg.add_user(), "nobody polls")
     with pytest.raises(AssertionError, match="not yet acknowledged"):
         await tg.settle(timeout=0.3)
+
+
+async def test_every_kind_of_user_message_parses_in_ptb(tg: BotAPIDouble, bot: Bot) -> None:
+    user = tg.add_user("Ola", last_name="N", username="ola")
+    group = tg.add_supergroup(members=[user])
+    first = tg.send_text(user, "hei")
+    tg.send_photo(user, b"p", caption="c", reply_to=first)
+    tg.send_document(user, b"d", "a.txt", "text/plain")
+    tg.send_voice(user)
+    tg.send_video(user)
+    tg.send_audio(user)
+    tg.send_animation(user)
+    tg.send_video_note(user)
+    tg.send_sticker(user)
+    tg.send_location(user, 59.91, 10.75)
+    tg.send_venue(user, 59.91, 10.75, "Bydelshuset", "Gata 1")
+    tg.send_contact(user, "+4712345678", "Ola", contact_user_id=user.id)
+    tg.send_poll(user)
+    tg.send_dice(user)
+    tg.edit_text(user, first, "hei igjen")
+    tg.add_bot_to_chat(group, user)
+    updates = await bot.get_updates(timeout=0)
+    kinds = [
+        next(
+            k
+            for k in (
+                "text",
+                "photo",
+                "animation",
+                "document",
+                "voice",
+                "video",
+                "audio",
+                "video_note",
+                "sticker",
+                "venue",
+                "location",
+                "contact",
+                "poll",
+                "dice",
+                "new_chat_members",
+            )
+            if getattr(u.effective_message, k, None)
+        )
+        for u in updates
+        if u.effective_message is not None
+    ]
+    assert kinds == [
+        "text",
+        "photo",
+        "document",
+        "voice",
+        "video",
+        "audio",
+        "animation",
+        "video_note",
+        "sticker",
+        "location",
+        "venue",
+        "contact",
+        "poll",
+        "dice",
+        "text",
+        "new_chat_members",
+    ]
+    assert updates[1].message is not None and updates[1].message.reply_to_message is not None
+    assert updates[1].message.reply_to_message.text == "hei"
+    assert updates[14].edited_message is not None and updates[14].edited_message.edit_date
+    assert updates[15].my_chat_member is not None
+    assert updates[15].my_chat_member.new_chat_member.status == "member"

@@ -94,7 +94,7 @@ class Methods(World):
         return int(thread_id)
 
     def _reply(self, params: dict[str, Any], chat_id: int) -> dict[str, Any] | None:
-        """The message a send replies to (``reply_parameters`` or legacy ``reply_to_message_id``)."""
+        """The replied message (``reply_parameters`` or the legacy ``reply_to_message_id``)."""
         reply = params.get("reply_parameters")
         if isinstance(reply, dict):
             message_id, allow = reply.get("message_id"), reply.get("allow_sending_without_reply")

@@ -8,6 +8,7 @@ production; only the network hop to api.telegram.org is replaced.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import traceback
@@ -267,10 +268,8 @@ class BotAPIDouble(Methods):
                     return []
                 assert self._wakeup is not None
                 self._wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), min(remaining, 0.5))
-                except TimeoutError:
-                    pass
         finally:
             self._pollers.pop(id(request), None)
 
@@ -302,7 +301,7 @@ class BotAPIDouble(Methods):
             reasons.append("idle_probe() returned False")
         return reasons
 
-    async def settle(self, timeout: float = 10.0, *, quiet: float | None = None) -> None:
+    async def settle(self, timeout: float = 10.0, *, quiet: float | None = None) -> None:  # noqa: ASYNC109
         """Wait until the bot has fully handled everything queued so far.
 
         Idle means: all queued updates were fetched and acknowledged, no API request is in

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from tests.double.html import utf16_len
 from tests.double.limits import FloodControl
@@ -68,6 +68,14 @@ class StoredFile:
 
 
 ChatRef = FakeUser | FakeChat | int
+
+
+class Where(TypedDict, total=False):
+    """Where a human's message goes: a group (default: their private chat), topic, reply."""
+
+    chat: FakeChat | None
+    thread_id: int | None
+    reply_to: dict[str, Any] | SentMessage | None
 
 
 class World:
@@ -360,35 +368,27 @@ class World:
         user: FakeUser,
         text: str,
         *,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
         entities: list[dict[str, Any]] | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A text message; a leading ``/command`` (or ``/command@bot``) gets its entity."""
         content: dict[str, Any] = {"text": text}
-        if entities is None:
-            match = _COMMAND.match(text)
-            entities = (
-                [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))}]
-                if match
-                else []
-            )
+        entities = _command_entities(text) if entities is None else entities
         if entities:
             content["entities"] = entities
-        return self._incoming(user, content, chat=chat, thread_id=thread_id, reply_to=reply_to)
+        return self._incoming(user, content, **where)
 
     def _media_message(
         self,
         user: FakeUser,
         kind: str,
         data: bytes,
-        *,
         caption: str | None = None,
         mime_type: str | None = None,
         file_name: str | None = None,
         extra: dict[str, Any] | None = None,
-        **where: Any,
+        where: Where | None = None,
+        media_group_id: str | None = None,
     ) -> dict[str, Any]:
         stored = self.store_file(kind, data, mime_type=mime_type, file_name=file_name)
         content: dict[str, Any] = {kind: self.media_object(stored, kind, extra)}
@@ -396,7 +396,7 @@ class World:
             content["document"] = self.media_object(stored, "document")
         if caption:
             content["caption"] = caption
-        return self._incoming(user, content, **where)
+        return self._incoming(user, content, media_group_id=media_group_id, **(where or {}))
 
     def send_photo(
         self,
@@ -404,21 +404,12 @@ class World:
         data: bytes,
         *,
         caption: str | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
         media_group_id: str | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A photo (two PhotoSizes, largest last, like Telegram); bytes kept for getFile."""
         return self._media_message(
-            user,
-            "photo",
-            data,
-            caption=caption,
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
-            media_group_id=media_group_id,
+            user, "photo", data, caption, where=where, media_group_id=media_group_id
         )
 
     def send_document(
@@ -429,21 +420,11 @@ class World:
         mime_type: str,
         *,
         caption: str | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A file sent as a document."""
         return self._media_message(
-            user,
-            "document",
-            data,
-            caption=caption,
-            mime_type=mime_type,
-            file_name=filename,
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
+            user, "document", data, caption, mime_type, filename, where=where
         )
 
     def send_voice(
@@ -453,21 +434,11 @@ class World:
         *,
         duration: int = 3,
         caption: str | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A voice note."""
         return self._media_message(
-            user,
-            "voice",
-            data,
-            caption=caption,
-            mime_type="audio/ogg",
-            extra={"duration": duration},
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
+            user, "voice", data, caption, "audio/ogg", extra={"duration": duration}, where=where
         )
 
     def send_video(
@@ -477,21 +448,11 @@ class World:
         *,
         duration: int = 5,
         caption: str | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A video."""
         return self._media_message(
-            user,
-            "video",
-            data,
-            caption=caption,
-            mime_type="video/mp4",
-            extra={"duration": duration},
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
+            user, "video", data, caption, "video/mp4", extra={"duration": duration}, where=where
         )
 
     def send_audio(
@@ -502,22 +463,18 @@ class World:
         filename: str = "audio.mp3",
         duration: int = 60,
         caption: str | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A music file."""
         return self._media_message(
             user,
             "audio",
             data,
-            caption=caption,
-            mime_type="audio/mpeg",
-            file_name=filename,
+            caption,
+            "audio/mpeg",
+            filename,
             extra={"duration": duration},
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
+            where=where,
         )
 
     def send_animation(
@@ -526,21 +483,11 @@ class World:
         data: bytes = b"GIF89a",
         *,
         caption: str | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A GIF; Telegram also fills ``document`` for backward compatibility."""
         return self._media_message(
-            user,
-            "animation",
-            data,
-            caption=caption,
-            mime_type="video/mp4",
-            file_name="animation.mp4",
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
+            user, "animation", data, caption, "video/mp4", "animation.mp4", where=where
         )
 
     def send_video_note(
@@ -549,19 +496,11 @@ class World:
         data: bytes = b"\x00\x00\x00\x18ftypmp42",
         *,
         duration: int = 5,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A round video message (no caption possible)."""
         return self._media_message(
-            user,
-            "video_note",
-            data,
-            extra={"duration": duration},
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
+            user, "video_note", data, extra={"duration": duration}, where=where
         )
 
     def send_sticker(
@@ -570,34 +509,17 @@ class World:
         data: bytes = b"RIFF\x00\x00\x00\x00WEBP",
         *,
         emoji: str = "👍",
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A sticker."""
-        return self._media_message(
-            user,
-            "sticker",
-            data,
-            extra={"emoji": emoji},
-            chat=chat,
-            thread_id=thread_id,
-            reply_to=reply_to,
-        )
+        return self._media_message(user, "sticker", data, extra={"emoji": emoji}, where=where)
 
     def send_location(
-        self,
-        user: FakeUser,
-        latitude: float,
-        longitude: float,
-        *,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        self, user: FakeUser, latitude: float, longitude: float, **where: Unpack[Where]
     ) -> dict[str, Any]:
         """A shared location."""
         content = {"location": {"latitude": latitude, "longitude": longitude}}
-        return self._incoming(user, content, chat=chat, thread_id=thread_id, reply_to=reply_to)
+        return self._incoming(user, content, **where)
 
     def send_venue(
         self,
@@ -606,18 +528,12 @@ class World:
         longitude: float,
         title: str,
         address: str,
-        *,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A venue; Telegram also fills ``location``."""
         location = {"latitude": latitude, "longitude": longitude}
-        content = {
-            "venue": {"location": location, "title": title, "address": address},
-            "location": location,
-        }
-        return self._incoming(user, content, chat=chat, thread_id=thread_id, reply_to=reply_to)
+        venue = {"location": location, "title": title, "address": address}
+        return self._incoming(user, {"venue": venue, "location": location}, **where)
 
     def send_contact(
         self,
@@ -627,9 +543,7 @@ class World:
         *,
         last_name: str | None = None,
         contact_user_id: int | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
-        reply_to: dict[str, Any] | SentMessage | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A shared contact (e.g. from a ``request_contact`` keyboard button)."""
         contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name}
@@ -637,45 +551,38 @@ class World:
             contact["last_name"] = last_name
         if contact_user_id:
             contact["user_id"] = contact_user_id
-        return self._incoming(
-            user, {"contact": contact}, chat=chat, thread_id=thread_id, reply_to=reply_to
-        )
+        return self._incoming(user, {"contact": contact}, **where)
 
     def send_poll(
         self,
         user: FakeUser,
         question: str = "Poll?",
         options: Sequence[str] = ("Yes", "No"),
-        *,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
+        **where: Unpack[Where],
     ) -> dict[str, Any]:
         """A poll created by the user."""
         poll = {
             "id": f"poll{next(self._callback_seq)}",
             "question": question,
-            "options": [{"text": o, "voter_count": 0} for o in options],
+            "options": [
+                {"text": o, "voter_count": 0, "persistent_id": str(i)}
+                for i, o in enumerate(options)
+            ],
             "total_voter_count": 0,
             "is_closed": False,
             "is_anonymous": True,
             "type": "regular",
             "allows_multiple_answers": False,
+            "allows_revoting": False,
+            "members_only": False,
         }
-        return self._incoming(user, {"poll": poll}, chat=chat, thread_id=thread_id)
+        return self._incoming(user, {"poll": poll}, **where)
 
     def send_dice(
-        self,
-        user: FakeUser,
-        emoji: str = "🎲",
-        value: int = 3,
-        *,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
+        self, user: FakeUser, emoji: str = "🎲", value: int = 3, **where: Unpack[Where]
     ) -> dict[str, Any]:
         """A dice throw."""
-        return self._incoming(
-            user, {"dice": {"emoji": emoji, "value": value}}, chat=chat, thread_id=thread_id
-        )
+        return self._incoming(user, {"dice": {"emoji": emoji, "value": value}}, **where)
 
     def send_album(
         self,
@@ -683,19 +590,13 @@ class World:
         photos: Sequence[bytes],
         *,
         caption: str | None = None,
-        chat: FakeChat | None = None,
-        thread_id: int | None = None,
+        **where: Unpack[Where],
     ) -> list[dict[str, Any]]:
         """Several photos with one ``media_group_id``: one update each, caption on the first."""
         group_id = f"1{next(self._file_seq):017d}"
         return [
             self.send_photo(
-                user,
-                data,
-                caption=caption if i == 0 else None,
-                chat=chat,
-                thread_id=thread_id,
-                media_group_id=group_id,
+                user, data, caption=caption if i == 0 else None, media_group_id=group_id, **where
             )
             for i, data in enumerate(photos)
         ]
@@ -705,11 +606,8 @@ class World:
         edited = copy.deepcopy(message)
         edited["text"] = new_text
         edited.pop("entities", None)
-        match = _COMMAND.match(new_text)
-        if match:
-            edited["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))}
-            ]
+        if _command_entities(new_text):
+            edited["entities"] = _command_entities(new_text)
         edited["edit_date"] = self.now()
         self.messages[(edited["chat"]["id"], edited["message_id"])] = edited
         self.queue_update({"edited_message": edited})
@@ -821,7 +719,7 @@ class World:
         chat_or_user: ChatRef,
         *,
         thread_id: int | None = None,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - plain float API for test readability
         predicate: Callable[[SentMessage], bool] | None = None,
     ) -> SentMessage:
         """Wait for the next bot message to a chat that no earlier call has returned yet."""
@@ -851,6 +749,14 @@ class World:
                     + (f"\nRecent API errors:\n  {errors}" if errors else "")
                 )
             await asyncio.sleep(0.01)
+
+
+def _command_entities(text: str) -> list[dict[str, Any]]:
+    """Telegram marks a leading ``/command`` (or ``/command@bot``) with a bot_command entity."""
+    match = _COMMAND.match(text)
+    if match is None:
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))}]
 
 
 def _shallow(message: dict[str, Any]) -> dict[str, Any]:
