@@ -489,3 +489,33 @@ async def test_every_kind_of_user_message_parses_in_ptb(tg: BotAPIDouble, bot: B
     assert updates[14].edited_message is not None and updates[14].edited_message.edit_date
     assert updates[15].my_chat_member is not None
     assert updates[15].my_chat_member.new_chat_member.status == "member"
+
+
+async def test_every_kind_of_bot_message_parses_in_ptb(tg: BotAPIDouble, bot: Bot) -> None:
+    user = tg.add_user()
+    channel = tg.add_channel(username="bydel")
+    tg.set_limits(private_chat_per_second=None)  # default burst of 5 per chat is too small here
+    sends = [
+        bot.send_voice(user.id, b"OggS"),
+        bot.send_video(user.id, b"mp4", caption="v"),
+        bot.send_audio(user.id, b"ID3"),
+        bot.send_animation(user.id, b"GIF89a"),
+        bot.send_video_note(user.id, b"mp4"),
+        bot.send_sticker(user.id, b"RIFF"),
+        bot.send_location(user.id, 59.9, 10.7),
+        bot.send_venue(user.id, 59.9, 10.7, "Huset", "Gata 1"),
+        bot.send_contact(user.id, "+47", "Ola"),
+        bot.send_dice(user.id),
+        bot.send_message("@bydel", "til kanalen"),
+    ]
+    for coroutine in sends:
+        message = await coroutine
+        assert message.message_id == tg.sent[-1].message_id
+    assert [m.media_kind for m in tg.sent[:10]] == [
+        "voice", "video", "audio", "animation", "video_note", "sticker", "location", "venue",
+        "contact", "dice",
+    ]  # fmt: skip
+    assert tg.sent[6].latitude == 59.9 and tg.sent[6].longitude == 10.7
+    assert tg.sent[-1].chat_id == channel.id and "sender_chat" in tg.sent[-1].raw
+    forwarded = await bot.forward_message(user.id, user.id, tg.sent[1].message_id)
+    assert forwarded.forward_origin is not None and forwarded.video is not None
