@@ -11,9 +11,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.handover.office_hours import DEFAULT_OFFICE_HOURS, OfficeHours
 from bot.i18n import SUPPORTED_LANGUAGES
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -40,6 +42,23 @@ class Config:
     max_messages_per_second: float = 25.0
     group_messages_per_minute: float = 20.0
     rate_limit_retries: int = 3
+    #: When staff answer (None: the default, Monday-Friday 09:00-15:30 in `timezone`).
+    office_hours: OfficeHours | None = None
+    #: Office time a resident may wait for a staff reply before the case topic gets a reminder.
+    reminder_after: timedelta = timedelta(minutes=120)
+    #: Add the staff member's first name under replies to residents.
+    sign_staff_replies: bool = False
+
+    def __post_init__(self) -> None:
+        if self.office_hours is None:
+            hours = OfficeHours.parse(DEFAULT_OFFICE_HOURS, self.timezone)
+            object.__setattr__(self, "office_hours", hours)
+
+    @property
+    def hours(self) -> OfficeHours:
+        """The office hours (always set after construction)."""
+        assert self.office_hours is not None
+        return self.office_hours
 
     @property
     def api_root(self) -> str:
@@ -79,6 +98,12 @@ class Config:
                 f"BOT_DEFAULT_LANGUAGE {language!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}"
             )
 
+        hours_spec = env.get("BOT_OFFICE_HOURS", "").strip() or DEFAULT_OFFICE_HOURS
+        try:
+            office_hours = OfficeHours.parse(hours_spec, timezone)
+        except ValueError as error:
+            raise ConfigError(f"BOT_OFFICE_HOURS: {error}") from None
+
         return cls(
             token=token,
             api_base_url=base_url.rstrip("/"),
@@ -90,6 +115,11 @@ class Config:
             log_level=_log_level(env),
             max_messages_per_second=_positive_float(env, "BOT_MAX_MESSAGES_PER_SECOND", 25.0),
             group_messages_per_minute=_positive_float(env, "BOT_GROUP_MESSAGES_PER_MINUTE", 20.0),
+            office_hours=office_hours,
+            reminder_after=timedelta(
+                minutes=_positive_float(env, "BOT_REMINDER_AFTER_MINUTES", 120.0)
+            ),
+            sign_staff_replies=_flag(env, "BOT_SIGN_STAFF_REPLIES"),
         )
 
 
@@ -124,6 +154,15 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be greater than 0")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false")
 
 
 def _log_level(env: Mapping[str, str]) -> str:

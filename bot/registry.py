@@ -8,7 +8,14 @@ python-telegram-bot stops at the first handler that matches.
 
 from __future__ import annotations
 
-from bot.context import BotApplication, CancelHook, DeepLinkHandler, MessageConsumer
+from bot.context import (
+    BotApplication,
+    CancelHook,
+    CaseHeaderPart,
+    DeepLinkHandler,
+    MessageConsumer,
+    StartupHook,
+)
 
 
 def add_deep_link(app: BotApplication, prefix: str, handler: DeepLinkHandler) -> None:
@@ -49,3 +56,13 @@ def add_staff_command_description(
     app: BotApplication, command: str, description: str, order: int = 50
 ) -> None:
     app.bot_data.staff_commands.append((command, description, order))
+
+
+def add_startup_hook(app: BotApplication, hook: StartupHook) -> None:
+    """Run `hook(app)` once at start, after the database is open and the menus are set."""
+    app.bot_data.startup_hooks.append(hook)
+
+
+def add_case_header_part(app: BotApplication, part: CaseHeaderPart) -> None:
+    """Contribute lines (e.g. the resident's open tips) to the header card of new staff cases."""
+    app.bot_data.case_header_parts.append(part)
