@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 
 
 def register(app: BotApplication) -> None:
-    from bot.handover import availability, reminders, resident, staff_side
+    from bot.handover import availability, reminders, resident, staff_side, topics
+    from bot.registry import add_case_header_part
 
     availability.register(app)
+    # First in the header: the resident's earlier cases (other features add theirs after).
+    add_case_header_part(app, topics.earlier_cases_part)
     resident.register(app)
     staff_side.register(app)
     reminders.register(app)

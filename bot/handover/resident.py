@@ -271,11 +271,13 @@ async def take_message(
     if notice:
         await send(context, resident.telegram_id, notice)
     elif first:
-        await send(
-            context,
-            resident.telegram_id,
-            t._("Thank you! We got your message. A person will answer you here soon."),
+        # Outside office hours the closed notice came with /contact already: no promise of "soon".
+        text = (
+            t._("Thank you! We got your message. A person will answer you here soon.")
+            if context.config.hours.is_open(now)
+            else t._("Thank you, your message is saved.")
         )
+        await send(context, resident.telegram_id, text)
 
 
 def _replied_to(update: Update, message_id: int) -> int | None:
