@@ -447,3 +447,42 @@ async def test_expired_cases_lose_the_link_to_the_resident(bot: BotHarness):
     assert touched >= 1
     case = await cases.by_topic(bot.db, thread)
     assert case is not None and case.resident_id is None and case.status == "closed"
+
+
+async def test_replies_keep_their_thread_both_ways(bot: BotHarness):
+    john = bot.resident("John", language_code="en")
+    await start(john, "English")
+    thread = await open_case(bot, john, "First question")
+    await john.says("Second question")
+    first_copy = bot.staff_messages(thread)[1]
+    await bot.staff[0].does(
+        "send_text",
+        "About your first question",
+        chat=bot.staff_chat,
+        thread_id=thread,
+        reply_to=first_copy,
+    )
+    first_original = next(
+        m
+        for m in bot.double.messages.values()
+        if m.get("text") == "First question" and m["chat"]["id"] == john.id
+    )
+    assert john.last.reply_to_message_id == first_original["message_id"]
+    await john.does("send_text", "Thanks!", reply_to=john.last)
+    assert bot.staff_messages(thread)[-1].reply_to_message_id is not None
+
+
+async def test_a_message_that_could_not_be_relayed_is_retried(bot: BotHarness):
+    bot.clock.set(oslo(2026, 11, 25, 10, 0))
+    john = bot.resident("John", language_code="en")
+    await start(john, "English")
+    thread = await open_case(bot, john)
+    bot.staff_chat.bot_status = "left"  # someone removed the bot from the staff group
+    await john.says("Is anyone reading this?")
+    assert topic_texts(bot, thread)[-1] == "Hello"
+    bot.staff_chat.bot_status = "administrator"  # and it was added back
+    bot.clock.advance(timedelta(minutes=2))
+    await remind_waiting_cases(reminder_context(bot))
+    assert topic_texts(bot, thread)[-1] == "Is anyone reading this?"
+    await remind_waiting_cases(reminder_context(bot))
+    assert topic_texts(bot, thread).count("Is anyone reading this?") == 1, "delivered once"

@@ -37,6 +37,21 @@ def state(data: BotData) -> HandoverState:
     return existing
 
 
+#: Albums remembered at most; forgetting costs at worst one repeated "thank you".
+ALBUM_MEMORY = 1000
+
+
+def first_of_album(data: BotData, media_group_id: str) -> bool:
+    """True for the first message of an album seen here: one answer per album, not per photo."""
+    answered = state(data).answered_albums
+    if media_group_id in answered:
+        return False
+    if len(answered) >= ALBUM_MEMORY:
+        answered.clear()
+    answered.add(media_group_id)
+    return True
+
+
 def staff_chat_ready(data: BotData) -> bool:
     return data.config.staff_chat_id is not None and state(data).staff_chat_ready
 

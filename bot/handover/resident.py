@@ -22,7 +22,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
-from bot.handover.availability import staff_chat_ready, state
+from bot.handover.availability import first_of_album, staff_chat_ready
 from bot.handover.topics import (
     post_in_case_topic,
     rename_case_topic,
@@ -262,11 +262,8 @@ async def take_message(
         return
     await relay_to_topic(context, case, row, message_id, _replied_to(update, message_id))
     album = message.media_group_id if message and message.message_id == message_id else None
-    if album:
-        answered = state(context.bot_data).answered_albums
-        if album in answered:
-            return
-        answered.add(album)
+    if album and not first_of_album(context.bot_data, album):
+        return
     notice = await _closed_notice_if_due(context, case, t, now)
     if notice:
         await send(context, resident.telegram_id, notice)
@@ -329,11 +326,8 @@ async def _offer_new_case(update: Update, context: BotContext, message: Message)
         or context.now() - latest.closed_at > ASK_AGAIN_WITHIN
     ):
         return False
-    if message.media_group_id:
-        answered = state(context.bot_data).answered_albums
-        if message.media_group_id in answered:
-            return True
-        answered.add(message.media_group_id)
+    if message.media_group_id and not first_of_album(context.bot_data, message.media_group_id):
+        return True
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
     keyboard = InlineKeyboardMarkup(
