@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -102,9 +103,7 @@ async def test_backup_writes_a_readable_copy(bot: BotHarness, tmp_path: Path):
     await kari.says("/start")
     target = tmp_path / "backups" / "copy.sqlite3"
     code, out, _ = await _run_cli(bot, "backup", str(target))
-    assert code == 0 and target.exists()
-    import sqlite3
-
+    assert code == 0 and target.exists() and "backup written" in out
     with sqlite3.connect(target) as copy:
         ids = [row[0] for row in copy.execute("SELECT telegram_id FROM residents")]
     assert kari.id in ids
