@@ -47,7 +47,10 @@ class LiveBot:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self._harness_gen = make_harness(tmp_path)
+        # Flood control is tested elsewhere; here it would only make the run slow.
+        self._harness_gen = make_harness(
+            tmp_path, max_messages_per_second=10_000, group_messages_per_minute=100_000
+        )
         self.harness: BotHarness = self.run(self._harness_gen.__anext__())
         self.harness.double.quiet = 0.05
         self.harness.double.set_limits(
