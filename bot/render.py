@@ -54,7 +54,9 @@ def plain_length(text: str) -> int:
 
 def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split HTML into parts of at most `limit` parsed characters each."""
-    if plain_length(text) <= limit:
+    # Tags and entities only get shorter when parsed, so the raw length is an upper bound:
+    # almost every message is decided here without tokenizing it.
+    if _units(text) <= limit or plain_length(text) <= limit:
         return [text]
     parts: list[str] = []
     current: list[_Token] = []
