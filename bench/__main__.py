@@ -23,18 +23,24 @@ Benchmark = Callable[[Path, bool], Awaitable[dict[str, float]]]
 
 
 async def bench_handling(tmp: Path, quick: bool) -> dict[str, float]:
+    """Throughput at 50 concurrent residents, latency at 5 (a busy but not saturated bot)."""
     total = 500 if quick else 5000
-    ours = await handling.run_ours(tmp / "ours", total)
-    echo = await handling.run_echo(tmp / "echo", total)
+    ours = await handling.run(tmp / "ours", total, 50, echo=False)
+    echo = await handling.run(tmp / "echo", total, 50, echo=True)
+    ours_light = await handling.run(tmp / "ours-light", total // 5, 5, echo=False)
+    echo_light = await handling.run(tmp / "echo-light", total // 5, 5, echo=True)
     return {
+        "updates": ours["updates"],
         "ours_updates_per_s": ours["updates_per_s"],
         "echo_updates_per_s": echo["updates_per_s"],
         "ratio_ours_to_echo": ours["updates_per_s"] / echo["updates_per_s"],
-        "ours_p50_ms": ours["p50_ms"],
-        "ours_p99_ms": ours["p99_ms"],
-        "echo_p50_ms": echo["p50_ms"],
-        "echo_p99_ms": echo["p99_ms"],
-        "updates": ours["updates"],
+        "ours_p50_ms@50": ours["p50_ms"],
+        "ours_p99_ms@50": ours["p99_ms"],
+        "echo_p99_ms@50": echo["p99_ms"],
+        "ours_p50_ms@5": ours_light["p50_ms"],
+        "ours_p99_ms@5": ours_light["p99_ms"],
+        "echo_p50_ms@5": echo_light["p50_ms"],
+        "echo_p99_ms@5": echo_light["p99_ms"],
     }
 
 
@@ -70,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 started = time.perf_counter()
                 collected.append(asyncio.run(BENCHMARKS[name](Path(tmp), args.quick)))
-                print(f"  {name} run {run + 1}/{runs}: {time.perf_counter() - started:.1f}s",
-                      file=sys.stderr)
+                print(
+                    f"  {name} run {run + 1}/{runs}: {time.perf_counter() - started:.1f}s",
+                    file=sys.stderr,
+                )
         results[name] = summarize(collected)
     print_table(results, runs)
     args.json.parent.mkdir(parents=True, exist_ok=True)

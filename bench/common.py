@@ -62,8 +62,9 @@ class Live:
 @asynccontextmanager
 async def live_bot(tmp: Path, *, start_app: bool = True, **overrides: Any) -> AsyncIterator[Live]:
     async with BotAPIDouble() as double:
-        double.set_limits(global_per_second=None, private_chat_per_second=None,
-                          group_per_minute=None)
+        double.set_limits(
+            global_per_second=None, private_chat_per_second=None, group_per_minute=None
+        )
         staff = [double.add_user("Kari"), double.add_user("Ola")]
         staff_chat = double.add_supergroup("Staff", members=staff, admins=staff)
         settings: dict[str, Any] = {
@@ -82,6 +83,68 @@ async def live_bot(tmp: Path, *, start_app: bool = True, **overrides: Any) -> As
         app = build_application(config)
         async with running(app, poll_timeout=5):
             yield Live(double, app, config, staff_chat, staff)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    started_in: float  # seconds from spawn to the first getUpdates
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory of the process so far (VmHWM), in MB."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        line = next(li for li in status.splitlines() if li.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+
+
+@asynccontextmanager
+async def bot_process(
+    double: BotAPIDouble, env: dict[str, str], module: str = "bot"
+) -> AsyncIterator[BotProcess]:
+    """Run `python -m bot run` (or the echo baseline) as operators do, in its own process."""
+    import os
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    clean.update(
+        BOT_TOKEN=double.token,
+        BOT_API_BASE_URL=double.base_url,
+        BOT_MAX_MESSAGES_PER_SECOND="1000000",
+        BOT_GROUP_MESSAGES_PER_MINUTE="100000000",
+        BOT_LOG_LEVEL="WARNING",
+    )
+    clean.update(env)
+    args = [sys.executable, "-m", module] + (["run"] if module == "bot" else [])
+    spawned = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *args,
+        cwd=ROOT,
+        env=clean,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        while not double.polling:
+            if process.returncode is not None:
+                stderr = await process.stderr.read() if process.stderr else b""
+                raise RuntimeError(f"{module} exited: {stderr.decode()[-2000:]}")
+            await asyncio.sleep(0.005)
+        yield BotProcess(process, time.perf_counter() - spawned)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,10 +1,10 @@
-"""Handling throughput and latency: many residents at once through the real stack (long
-polling, handlers, SQLite commits, replies), side by side with a bare python-telegram-bot echo
-bot on the same double.
+"""Handling throughput and latency: many residents at once through the real stack (`python -m
+bot run` in its own process: long polling, handlers, SQLite commits, replies), side by side with
+a bare python-telegram-bot echo bot on the same double.
 
-Load is closed-loop: `CONCURRENCY` residents each send an update, wait for the bot's answer, and
-send the next, so latency is the bot's own (update queued at the double -> answer received by
-the double), not a queue we built up ourselves.
+Load is closed-loop: `concurrency` residents each send an update, wait for the bot's answer and
+send the next. At high concurrency that measures throughput (latency then is mostly waiting in
+line); at low concurrency it measures the bot's own latency per update.
 """
 
 from __future__ import annotations
@@ -18,15 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler
-from telegram.ext import filters as tg_filters
-
-from bench.common import AnswerWatch, Live, live_bot, percentile
+from bench.common import AnswerWatch, bot_process, percentile
 from tests.double import BotAPIDouble
-from tests.double.models import FakeUser
-
-CONCURRENCY = 50
+from tests.double.models import FakeChat, FakeUser
 
 
 @dataclass(frozen=True)
@@ -34,8 +28,8 @@ class Step:
     """One resident action and where its answer shows up."""
 
     name: str
-    send: Callable[[BotAPIDouble, FakeUser, Any], None]
-    answer_in_staff_topic: bool = False
+    send: Callable[[BotAPIDouble, FakeUser], Any]
+    answer_in_staff_chat: bool = False
 
 
 def _menu_message(user: FakeUser) -> dict[str, Any]:
@@ -50,42 +44,64 @@ def _menu_message(user: FakeUser) -> dict[str, Any]:
 
 #: The realistic mix: commands, button presses and free messages; extended as features land.
 STEPS: list[Step] = [
-    Step("help", lambda d, u, _: d.send_text(u, "/help")),
-    Step("start", lambda d, u, _: d.send_text(u, "/start")),
-    Step("button", lambda d, u, _: d.press(u, _menu_message(u), "menu:privacy")),
-    Step("text", lambda d, u, _: d.send_text(u, "Hei! Når er det åpent på torsdag?")),
-    Step("sticker", lambda d, u, _: d.send_sticker(u)),
+    Step("help", lambda d, u: d.send_text(u, "/help")),
+    Step("start", lambda d, u: d.send_text(u, "/start")),
+    Step("button", lambda d, u: d.press(u, _menu_message(u), "menu:privacy")),
+    Step("text", lambda d, u: d.send_text(u, "Hei! Når er det åpent på torsdag?")),
+    Step("sticker", lambda d, u: d.send_sticker(u)),
 ]
 
 
-async def _onboard(live: Live, users: list[FakeUser]) -> None:
-    watch = AnswerWatch(live.double)
+@dataclass
+class World:
+    double: BotAPIDouble
+    staff_chat: FakeChat
+    staff: list[FakeUser]
+
+
+def make_world(double: BotAPIDouble) -> World:
+    double.set_limits(global_per_second=None, private_chat_per_second=None, group_per_minute=None)
+    staff = [double.add_user("Kari"), double.add_user("Ola")]
+    return World(double, double.add_supergroup("Staff", members=staff, admins=staff), staff)
+
+
+def residents(double: BotAPIDouble, count: int) -> list[FakeUser]:
+    languages = itertools.cycle(["nb", "en", "ar", "so", "ur", "pl"])
+    return [double.add_user(f"R{i}", language_code=next(languages)) for i in range(count)]
+
+
+async def onboard(double: BotAPIDouble, users: list[FakeUser]) -> None:
+    """Each resident has chosen a language already, as returning residents have."""
+    watch = AnswerWatch(double)
     for user in users:
         first = watch.expect(user.id)
-        live.double.send_text(user, "/start")
+        double.send_text(user, "/start")
         await first
-        done = watch.expect(user.id)
-        live.double.press(user, _menu_message(user), f"lang:{user.language_code}")
-        await done
-    await live.double.settle(timeout=60)
+        chosen = watch.expect(user.id)
+        double.press(user, _menu_message(user), f"lang:{user.language_code}")
+        await chosen
+        for _ in range(2):  # privacy notice and welcome
+            with_welcome = watch.expect(user.id)
+            await asyncio.wait_for(with_welcome, 10)
+            break
 
 
-async def _drive(
-    live: Live, users: list[FakeUser], total: int, steps: list[Step]
+async def drive(
+    world: World, users: list[FakeUser], total: int, steps: list[Step]
 ) -> dict[str, float]:
-    watch = AnswerWatch(live.double)
+    watch = AnswerWatch(world.double)
     latencies: list[float] = []
-    per_user = total // len(users)
+    per_user = max(1, total // len(users))
     rng = random.Random(7)
 
     async def resident(user: FakeUser) -> None:
         for _ in range(per_user):
             step = rng.choice(steps)
-            thread = None
-            future = watch.expect(live.staff_chat.id if step.answer_in_staff_topic else user.id)
+            chat = world.staff_chat.id if step.answer_in_staff_chat else user.id
+            future = watch.expect(chat)
             started = time.perf_counter()
-            step.send(live.double, user, thread)
-            answered = await asyncio.wait_for(future, timeout=30)
+            step.send(world.double, user)
+            answered = await asyncio.wait_for(future, timeout=60)
             latencies.append(answered - started)
 
     started = time.perf_counter()
@@ -99,52 +115,18 @@ async def _drive(
     }
 
 
-def _users(double: BotAPIDouble, count: int) -> list[FakeUser]:
-    languages = itertools.cycle(["nb", "en", "ar", "so", "ur", "pl"])
-    return [double.add_user(f"R{i}", language_code=next(languages)) for i in range(count)]
-
-
-async def run_ours(tmp: Path, total: int) -> dict[str, float]:
-    async with live_bot(tmp) as live:
-        users = _users(live.double, CONCURRENCY)
-        await _onboard(live, users)
-        return await _drive(live, users, total, STEPS)
-
-
-async def run_echo(tmp: Path, total: int) -> dict[str, float]:
-    """The baseline: python-telegram-bot's echo example, nothing else."""
+async def run(tmp: Path, total: int, concurrency: int, *, echo: bool) -> dict[str, float]:
     async with BotAPIDouble() as double:
-        double.set_limits(global_per_second=None, private_chat_per_second=None,
-                          group_per_minute=None)
-        app = (
-            ApplicationBuilder()
-            .token(double.token)
-            .base_url(f"{double.base_url}/bot")
-            .base_file_url(f"{double.base_url}/file/bot")
-            .build()
-        )
-
-        async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            message = update.effective_message
-            text = (message.text if message else None) or "ok"
-            await context.bot.send_message(update.effective_chat.id, text)
-
-        async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            await update.callback_query.answer()
-            await context.bot.send_message(update.effective_chat.id, "pressed")
-
-        app.add_handler(MessageHandler(tg_filters.ALL, echo))
-        app.add_handler(CallbackQueryHandler(press))
-        await app.initialize()
-        await app.updater.start_polling(poll_interval=0, timeout=5)
-        await app.start()
-        try:
-            users = _users(double, CONCURRENCY)
-            staff_chat = double.add_supergroup("Staff")
-            live = Live(double, app, None, staff_chat)  # type: ignore[arg-type]
-            steps = [s for s in STEPS if not s.answer_in_staff_topic]
-            return await _drive(live, users, total, steps)
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
+        world = make_world(double)
+        users = residents(double, concurrency)
+        env = {
+            "BOT_DATABASE": str(tmp / "bot.sqlite3"),
+            "BOT_STAFF_CHAT_ID": str(world.staff_chat.id),
+        }
+        module = "bench.echo_bot" if echo else "bot"
+        async with bot_process(double, env, module=module):
+            if not echo:
+                await onboard(double, users)
+                await double.settle(timeout=60)
+            steps = [s for s in STEPS if not (echo and s.answer_in_staff_chat)]
+            return await drive(world, users, total, steps)
