@@ -6,8 +6,13 @@ from __future__ import annotations
 import os
 
 from telegram import Update
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler
-from telegram.ext import filters
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
