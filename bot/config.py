@@ -42,6 +42,8 @@ class Config:
     max_messages_per_second: float = 25.0
     group_messages_per_minute: float = 20.0
     rate_limit_retries: int = 3
+    #: Days after which finished cases and tips lose their personal data.
+    retention_days: int = 365
     #: When staff answer (None: the default, Monday-Friday 09:00-15:30 in `timezone`).
     office_hours: OfficeHours | None = None
     #: Office time a resident may wait for a staff reply before the case topic gets a reminder.
@@ -115,6 +117,7 @@ class Config:
             log_level=_log_level(env),
             max_messages_per_second=_positive_float(env, "BOT_MAX_MESSAGES_PER_SECOND", 25.0),
             group_messages_per_minute=_positive_float(env, "BOT_GROUP_MESSAGES_PER_MINUTE", 20.0),
+            retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
             office_hours=office_hours,
             reminder_after=timedelta(
                 minutes=_positive_float(env, "BOT_REMINDER_AFTER_MINUTES", 120.0)

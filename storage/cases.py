@@ -369,16 +369,15 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
         " WHERE resident_id = ? ORDER BY id",
         (telegram_id,),
     )
-    result = []
+    result: dict[str, dict] = {}
     for row in rows:
         entry = dict(row)
-        entry["number"] = f"S-{row['id']:04d}"
         entry["messages"] = await db.fetchval(
             "SELECT COUNT(*) FROM case_messages WHERE case_id = ?", (row["id"],)
         )
         entry["staff_notes"] = await notes(db, row["id"])
-        result.append(entry)
-    return {"cases": result} if result else {}
+        result[f"S-{row['id']:04d}"] = entry
+    return result
 
 
 async def forget_resident(tx: Transaction, telegram_id: int) -> None:

@@ -427,7 +427,7 @@ async def test_forget_resident_keeps_the_numbers_but_not_the_person(bot: BotHarn
     thread = await open_case(bot, john)
     await staff_says(bot, thread, "/note private detail")
     exported = await privacy.export_resident(bot.db, john.id)
-    assert exported["cases"]["cases"][0]["staff_notes"] == ["private detail"]
+    assert exported["cases"]["S-0001"]["staff_notes"] == ["private detail"]
     assert await privacy.forget_resident(bot.db, john.id)
     assert await privacy.export_resident(bot.db, john.id) == {}
     case = await cases.by_topic(bot.db, thread)
