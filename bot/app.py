@@ -11,11 +11,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
-<<<<<<< HEAD
-from bot import activities, fallback, onboarding, staff
-=======
-from bot import fallback, guard, onboarding, privacy, staff
->>>>>>> main
+from bot import activities, fallback, guard, onboarding, privacy, staff
 from bot.commands import publish_commands
 from bot.config import Config
 from bot.context import BotApplication, BotContext, BotData
@@ -27,11 +23,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-<<<<<<< HEAD
-FEATURES = (onboarding, staff, activities)
-=======
-FEATURES = (guard, onboarding, staff, privacy)
->>>>>>> main
+FEATURES = (guard, onboarding, staff, privacy, activities)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [

@@ -42,7 +42,6 @@ class Config:
     max_messages_per_second: float = 25.0
     group_messages_per_minute: float = 20.0
     rate_limit_retries: int = 3
-<<<<<<< HEAD
     #: Broadcasts (digest, survey invitations): messages per second, at most 30 (Telegram).
     delivery_rate: float = 25.0
     #: When the weekly digest goes out: weekday (0 = Monday) and local time.
@@ -50,10 +49,8 @@ class Config:
     digest_time: time = time(9, 0)
     #: Optional public channel that gets the full activity list each week.
     channel_id: int | None = None
-=======
     #: Days after which finished cases and tips lose their personal data.
     retention_days: int = 365
->>>>>>> main
 
     @property
     def api_root(self) -> str:
@@ -106,14 +103,11 @@ class Config:
             log_level=_log_level(env),
             max_messages_per_second=_positive_float(env, "BOT_MAX_MESSAGES_PER_SECOND", 25.0),
             group_messages_per_minute=_positive_float(env, "BOT_GROUP_MESSAGES_PER_MINUTE", 20.0),
-<<<<<<< HEAD
             delivery_rate=_delivery_rate(env, base_url),
             digest_weekday=digest_weekday,
             digest_time=digest_time,
             channel_id=_channel(env),
-=======
             retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
->>>>>>> main
         )
 
 
