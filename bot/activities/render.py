@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from bot.i18n import N_, Texts
+from bot.render import fit, plain_length
 from storage.activities import AGE_GROUPS, ALL, Activity
 
 MESSAGE_LIMIT = 4096
@@ -148,10 +149,9 @@ def render_list(
     count = 0
 
     def fits(extra: str, extra_count: int) -> bool:
-        return (
-            len(current.text) + len(extra) + 2 <= MESSAGE_LIMIT - len(footer) - 2
-            and count + extra_count <= MAX_ACTIVITIES_PER_PART
-        )
+        # Telegram counts UTF-16 units of the parsed text (tags do not count, emoji twice).
+        size = plain_length(_join(_join(current.text, extra), footer))
+        return size <= MESSAGE_LIMIT and count + extra_count <= MAX_ACTIVITIES_PER_PART
 
     for heading, entries in blocks:
         day_text = "\n\n".join([heading, *(text for text, _ in entries)])
@@ -169,7 +169,7 @@ def render_list(
             if not fits(text, 1) and count > 0:
                 parts.append(current)
                 current, count = Part(heading), 0
-            current.text = _join(current.text, text[: MESSAGE_LIMIT - 200])
+            current.text = _join(current.text, fit(text, MESSAGE_LIMIT // 2))
             if row:
                 current.buttons.append(row)
             count += 1
