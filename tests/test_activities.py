@@ -507,12 +507,14 @@ async def test_digest_send_function_with_the_delivery_bot(bot: BotHarness, langu
 
 
 def test_weekly_job_is_scheduled_on_the_configured_weekday():
-    """PTB counts Sunday as 0: Monday in BOT_DIGEST_AT must become day 1."""
+    """PTB counts Sunday as 0: Monday in BOT_DIGEST_AT must still mean Monday."""
     from bot.app import build_application
     from bot.config import Config
 
-    app = build_application(Config(token="1:x", digest_weekday=0))
-    assert app.job_queue is not None
-    job = app.job_queue.get_jobs_by_name("weekly-digest")
-    assert job and job[0].callback is weekly_digest
-    assert job[0].trigger.fields[4].expressions[0].first == 0 or "mon" in str(job[0].trigger)
+    for weekday, name in ((0, "mon"), (6, "sun")):
+        app = build_application(Config(token="1:x", digest_weekday=weekday))
+        assert app.job_queue is not None
+        [job] = app.job_queue.get_jobs_by_name("weekly-digest")
+        assert job.callback is weekly_digest
+        trigger = str(job.job.trigger)
+        assert f"day_of_week='{name}'" in trigger and "hour='9'" in trigger
