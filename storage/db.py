@@ -35,8 +35,13 @@ class Database:
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        """Open (creating if needed) and migrate the database at `path`."""
+    async def open(
+        cls, path: Path | str, migrations: list[tuple[int, str, str]] | None = None
+    ) -> Database:
+        """Open (creating if needed) and migrate the database at `path`.
+
+        `migrations` defaults to the files in storage/migrations (tests pass their own).
+        """
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -48,7 +53,7 @@ class Database:
         # crash or power cut could lose the last commits.
         await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, path)
-        await db._migrate()
+        await db._migrate(_migrations() if migrations is None else migrations)
         return db
 
     async def close(self) -> None:
@@ -115,15 +120,44 @@ class Database:
     async def schema_version(self) -> int:
         return int(await self.fetchval("PRAGMA user_version"))
 
-    async def _migrate(self) -> None:
-        current = await self.schema_version()
-        for number, name, sql in _migrations():
-            if number <= current:
+    async def applied_migrations(self) -> set[int]:
+        rows = await self.fetchall("SELECT number FROM schema_migrations")
+        return {row[0] for row in rows}
+
+    async def _migrate(self, migrations: list[tuple[int, str, str]]) -> None:
+        """Apply every migration not applied yet, each in its own transaction.
+
+        Applied migrations are tracked by number in a table (not only as a maximum), so a
+        database that got migration 4 before 2 and 3 existed still gets 2 and 3 later.
+        `PRAGMA user_version` mirrors the highest number for tools that look there.
+        """
+        async with self.transaction() as tx:
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
+            )
+            legacy = int(await tx.fetchval("PRAGMA user_version") or 0)
+            known = await tx.fetchval("SELECT COUNT(*) FROM schema_migrations")
+            if legacy and not known:
+                # A database from before this table: user_version counted the migrations.
+                for number, name, _ in migrations:
+                    if number <= legacy:
+                        await tx.execute(
+                            "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                            (number, name),
+                        )
+        applied = await self.applied_migrations()
+        for number, name, sql in migrations:
+            if number in applied:
                 continue
             log.info("applying migration %s", name)
             async with self.transaction() as tx:
                 await tx.executescript(sql)
-                await tx.execute(f"PRAGMA user_version = {number}")
+                await tx.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (number, name)
+                )
+                highest = await tx.fetchval("SELECT MAX(number) FROM schema_migrations")
+                await tx.execute(f"PRAGMA user_version = {int(highest)}")
 
 
 class Transaction:
