@@ -22,7 +22,9 @@ from storage.db import Database
 
 def _modules() -> list[ModuleType]:
     # Imported here so that feature modules can import storage.privacy without a cycle.
-    return [residents]
+    from storage import surveys
+
+    return [residents, surveys]
 
 
 async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
