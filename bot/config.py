@@ -11,7 +11,9 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import SUPPORTED_LANGUAGES
@@ -40,6 +42,13 @@ class Config:
     max_messages_per_second: float = 25.0
     group_messages_per_minute: float = 20.0
     rate_limit_retries: int = 3
+    #: Broadcasts (digest, survey invitations): messages per second, at most 30 (Telegram).
+    delivery_rate: float = 25.0
+    #: When the weekly digest goes out: weekday (0 = Monday) and local time.
+    digest_weekday: int = 0
+    digest_time: time = time(9, 0)
+    #: Optional public channel that gets the full activity list each week.
+    channel_id: int | str | None = None
 
     @property
     def api_root(self) -> str:
@@ -79,6 +88,8 @@ class Config:
                 f"BOT_DEFAULT_LANGUAGE {language!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}"
             )
 
+        digest_weekday, digest_time = parse_digest_at(env.get("BOT_DIGEST_AT", ""))
+
         return cls(
             token=token,
             api_base_url=base_url.rstrip("/"),
@@ -90,6 +101,10 @@ class Config:
             log_level=_log_level(env),
             max_messages_per_second=_positive_float(env, "BOT_MAX_MESSAGES_PER_SECOND", 25.0),
             group_messages_per_minute=_positive_float(env, "BOT_GROUP_MESSAGES_PER_MINUTE", 20.0),
+            delivery_rate=_delivery_rate(env, base_url),
+            digest_weekday=digest_weekday,
+            digest_time=digest_time,
+            channel_id=_channel(env),
         )
 
 
@@ -131,3 +146,44 @@ def _log_level(env: Mapping[str, str]) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("BOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DIGEST_AT_RE = re.compile(r"^([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})$")
+
+
+def parse_digest_at(raw: str) -> tuple[int, time]:
+    """`mon 09:00` -> (0, 09:00); weekday 0 is Monday (as in Python, unlike PTB's run_daily)."""
+    raw = raw.strip().lower() or "mon 09:00"
+    match = _DIGEST_AT_RE.match(raw)
+    problem = "BOT_DIGEST_AT must be a weekday and a time, such as 'mon 09:00'"
+    if not match or match.group(1) not in _WEEKDAYS:
+        raise ConfigError(f"{problem}; got {raw!r}")
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise ConfigError(f"{problem}; got {raw!r}")
+    return _WEEKDAYS.index(match.group(1)), time(hour, minute)
+
+
+def _delivery_rate(env: Mapping[str, str], base_url: str) -> float:
+    """Messages per second for broadcasts; Telegram allows 30. Only a Bot API server on this
+    machine (a test double, a benchmark) may be driven faster."""
+    rate = _positive_float(env, "BOT_DELIVERY_RATE", 25.0)
+    local = urlsplit(base_url).hostname in {"127.0.0.1", "localhost", "::1"}
+    if rate > 30 and not local:
+        raise ConfigError("BOT_DELIVERY_RATE must be at most 30 (Telegram's limit per second)")
+    return rate
+
+
+def _channel(env: Mapping[str, str]) -> int | str | None:
+    raw = env.get("BOT_CHANNEL_ID", "").strip()
+    if not raw:
+        return None
+    if raw.startswith("@") and re.match(r"^@[A-Za-z0-9_]{4,}$", raw):
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(
+            "BOT_CHANNEL_ID must be a channel id (-100...) or a public @username"
+        ) from None
