@@ -49,6 +49,8 @@ class Config:
     digest_time: time = time(9, 0)
     #: Optional public channel that gets the full activity list each week.
     channel_id: int | str | None = None
+    #: Ask residents who said "I'm going" how an activity was, after it ended.
+    activity_feedback: bool = True
 
     @property
     def api_root(self) -> str:
@@ -105,6 +107,7 @@ class Config:
             digest_weekday=digest_weekday,
             digest_time=digest_time,
             channel_id=_channel(env),
+            activity_feedback=_on_off(env, "BOT_ACTIVITY_FEEDBACK", True),
         )
 
 
@@ -187,3 +190,18 @@ def _channel(env: Mapping[str, str]) -> int | str | None:
         raise ConfigError(
             "BOT_CHANNEL_ID must be a channel id (-100...) or a public @username"
         ) from None
+
+
+_ON = {"on", "true", "yes", "1"}
+_OFF = {"off", "false", "no", "0"}
+
+
+def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _ON:
+        return True
+    if raw in _OFF:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")

@@ -8,7 +8,7 @@ python-telegram-bot stops at the first handler that matches.
 
 from __future__ import annotations
 
-from bot.context import BotApplication, CancelHook, DeepLinkHandler, MessageConsumer
+from bot.context import BotApplication, BusyCheck, CancelHook, DeepLinkHandler, MessageConsumer
 
 
 def add_deep_link(app: BotApplication, prefix: str, handler: DeepLinkHandler) -> None:
@@ -36,6 +36,15 @@ def add_staff_message_consumer(
 
 def add_cancel_hook(app: BotApplication, hook: CancelHook) -> None:
     app.bot_data.cancel_hooks.append(hook)
+
+
+def add_busy_check(app: BotApplication, name: str, check: BusyCheck) -> None:
+    """Hold back unasked messages (survey invitations) while `check(db, telegram_id)` is True.
+
+    The handover feature registers "a conversation with staff is open": nobody is asked for
+    feedback in the middle of asking for help.
+    """
+    app.bot_data.busy_checks.append((name, check))
 
 
 def add_resident_command(

@@ -326,7 +326,9 @@ async def record_answer(
     async with db.transaction() as tx:
         if not await _still_on(tx, session):
             return False
-        rows = [(session.response_token, session.question_id, oid, None, None) for oid in option_ids]
+        rows = [
+            (session.response_token, session.question_id, oid, None, None) for oid in option_ids
+        ]
         if value is not None or text is not None:
             rows.append((session.response_token, session.question_id, None, value, text))
         await tx.executemany(
@@ -570,7 +572,8 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
         data["took_part_in"] = [row["slug"] for row in took_part]
     if answers:
         data["answers"] = [
-            {key: row[key] for key in row.keys() if row[key] is not None} for row in answers
+            {key: value for key, value in dict(row).items() if value is not None}
+            for row in answers
         ]
     if invitations:
         data["invitations"] = [dict(row) for row in invitations]
@@ -595,8 +598,6 @@ async def expire(tx: Transaction, cutoff: datetime) -> int:
         " WHERE resident_id IS NOT NULL AND started_on < ?",
         (cutoff.date().isoformat(),),
     )
-    await tx.execute(
-        "DELETE FROM survey_invitations WHERE invited_at < ?", (cutoff.isoformat(),)
-    )
+    await tx.execute("DELETE FROM survey_invitations WHERE invited_at < ?", (cutoff.isoformat(),))
     await tx.execute("DELETE FROM survey_sessions WHERE updated_at < ?", (cutoff.isoformat(),))
     return int(touched or 0)

@@ -297,7 +297,11 @@ async def answer_press(
         session = await store.start(
             context.db, survey, resident_id, resident.language, context.now(), today
         )
-    if session is None or session.survey_id != survey.id or session.question_id != press.question_id:
+    if (
+        session is None
+        or session.survey_id != survey.id
+        or session.question_id != press.question_id
+    ):
         await context.ack(update, t._("This button does not work any more."))
         return
     if not survey.is_open(today):
@@ -393,8 +397,10 @@ async def _show_answer(
     query = update.callback_query
     if query is None or query.message is None:
         return
-    text = question_text(t, survey, question, default) + "\n\n" + t._(
-        "Your answer: {answer}", answer=label
+    text = (
+        question_text(t, survey, question, default)
+        + "\n\n"
+        + t._("Your answer: {answer}", answer=label)
     )
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
@@ -441,7 +447,9 @@ async def take_message(update: Update, context: BotContext) -> bool:
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
     if question.kind != "text":
-        await answer(update, context, t._("Please tap one of the buttons above. To stop, press «Stop»."))
+        await answer(
+            update, context, t._("Please tap one of the buttons above. To stop, press «Stop».")
+        )
         return True
     if not message.text:
         await answer(update, context, t._("Please write your answer in words."))
@@ -450,7 +458,9 @@ async def take_message(update: Update, context: BotContext) -> bool:
         await answer(
             update,
             context,
-            t._("That is a bit long. Please write at most {limit} letters.", limit=MAX_TEXT_ANSWER),
+            t._(
+                "That is a bit long. Please write at most {limit} letters.", limit=MAX_TEXT_ANSWER
+            ),
         )
         return True
     following = survey.after(question.id)
