@@ -12,6 +12,8 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 
+from babel.numbers import format_decimal
+
 from bot.i18n import Texts
 from bot.surveys.definition import SMILEYS, localized
 from storage import surveys as store
@@ -97,7 +99,8 @@ def render_summary(t: Texts, summary: Summary, default_language: str) -> list[st
         ]
         if question.kind == "smiley":
             if result.average is not None:
-                lines.append(t._("Average: {average} of 5", average=f"{result.average:.1f}"))
+                average = format_decimal(result.average, "0.0", locale=t.locale)
+                lines.append(t._("Average: {average} of 5", average=average))
             for value, face in enumerate(SMILEYS, start=1):
                 lines.append(t._("{face} {count}", face=face, count=result.counts[value]))
         elif question.kind in ("choice", "multiple"):
@@ -169,7 +172,7 @@ def smiley_chart(t: Texts, summary: Summary) -> bytes | None:
         if len(title) > 70:
             title = title[:67] + "..."
         if result.average is not None:
-            title += f" ({t._('average')} {result.average:.1f})"
+            title += " (" + t._("average {value}", value=f"{result.average:.1f}") + ")"
         # Chart labels are plain text, not HTML: messages without values are not escaped.
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(t._("Smileys: 1 = very unhappy, 5 = very happy"))
