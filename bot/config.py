@@ -51,6 +51,8 @@ class Config:
     channel_id: int | str | None = None
     #: Ask residents who said "I'm going" how an activity was, after it ended.
     activity_feedback: bool = True
+    #: Days after which finished cases and tips lose their personal data.
+    retention_days: int = 365
 
     @property
     def api_root(self) -> str:
@@ -108,6 +110,7 @@ class Config:
             digest_time=digest_time,
             channel_id=_channel(env),
             activity_feedback=_on_off(env, "BOT_ACTIVITY_FEEDBACK", True),
+            retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
         )
 
 

@@ -56,21 +56,25 @@ class Database:
             await self._conn.close()
 
     # --- reading and writing ---
+    # Each aiosqlite call is a hop to the database thread and back; execute_fetchall does a
+    # whole query in one hop instead of three (execute, fetch, close).
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            try:
-                return await cursor.fetchone()
-            finally:
-                await cursor.close()
+            rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None  # type: ignore[index]
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            try:
-                return list(await cursor.fetchall())
-            finally:
-                await cursor.close()
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def write_returning(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One data-changing statement with RETURNING, committed on its own.
+
+        Outside an explicit transaction SQLite commits every statement by itself, atomically;
+        a single upsert needs no BEGIN/COMMIT round trips.
+        """
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -139,18 +143,11 @@ class Transaction:
         await self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        cursor = await self._conn.execute(sql, params)
-        try:
-            return await cursor.fetchone()
-        finally:
-            await cursor.close()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None  # type: ignore[index]
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        cursor = await self._conn.execute(sql, params)
-        try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)

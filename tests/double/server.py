@@ -274,6 +274,11 @@ class BotAPIDouble(Methods):
             self._pollers.pop(id(request), None)
 
     # ------------------------------------------------------------ settle
+    @property
+    def polling(self) -> bool:
+        """True while the bot waits in a getUpdates long poll (it is up and listening)."""
+        return self._live_pollers() > 0
+
     def _live_pollers(self) -> int:
         return sum(
             1
