@@ -419,6 +419,20 @@ async def stop(db: Database, resident_id: int) -> Session | None:
     return _session(row)
 
 
+async def end_stale_sessions(db: Database, untouched_since: datetime) -> int:
+    """End sessions nobody touched for long: in an anonymous survey the session is the only
+    link between a resident and their answers, so it must not linger."""
+    async with db.transaction() as tx:
+        count = await tx.fetchval(
+            "SELECT COUNT(*) FROM survey_sessions WHERE updated_at < ?",
+            (untouched_since.isoformat(),),
+        )
+        await tx.execute(
+            "DELETE FROM survey_sessions WHERE updated_at < ?", (untouched_since.isoformat(),)
+        )
+    return int(count or 0)
+
+
 async def answered_anything(db: Database, response_token: str) -> bool:
     return bool(
         await db.fetchval(

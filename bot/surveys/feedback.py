@@ -32,6 +32,8 @@ INTERVAL = timedelta(minutes=15)
 LOOK_BACK = timedelta(days=2)
 #: Feedback can be given for this long after the activity.
 OPEN_FOR = timedelta(days=14)
+#: A survey left halfway is ended after this long (its answers stay).
+STALE_SESSION = timedelta(days=1)
 #: No invitations at night (local time): they wait for the morning.
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
 
@@ -129,9 +131,10 @@ async def _ask_about(data: BotData, activity: Activity, now: datetime) -> str | 
 
 
 async def invitations_job(context: BotContext) -> None:
-    """The repeating job: queue feedback that is due (unless switched off), then send every
-    survey invitation still pending (also those a restart interrupted)."""
+    """The repeating job: end abandoned sessions, queue feedback that is due (unless switched
+    off), then send every survey invitation still pending (also those a restart interrupted)."""
     data = context.bot_data
+    await store.end_stale_sessions(data.db, context.now() - STALE_SESSION)
     if data.config.activity_feedback:
         await feedback_round(data, context.now())
     if await invitations.pending_editions(data):
