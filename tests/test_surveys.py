@@ -253,6 +253,9 @@ async def test_closed_and_unknown_surveys_are_explained(bot: BotHarness):
     john = await newcomer(bot, "John", "en", "English")
     replies = await john.says("/start survey-nothing-here")
     assert "can't find this survey" in replies[0].text
+    replies = await john.presses("Give feedback")
+    assert "Which survey" in replies[-1].text
+    assert any("What do you think of the park?" in label for label, _ in replies[-1].buttons)
     bot.clock.advance(timedelta(days=60))  # past 31 December
     replies = await john.says("/start survey-park-2026")
     assert "This survey is closed" in replies[-1].text

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 #: A free-text answer is taken only this long after the question; later, a message is
 #: something else (a question for staff), not a late answer.
 SESSION_TTL = timedelta(hours=6)
+#: Text written while a button question waits is taken (with a hint) only this soon after it.
+BUTTON_HINT_TTL = timedelta(minutes=30)
 MAX_TEXT_ANSWER = 1000
 
 
@@ -447,6 +449,8 @@ async def take_message(update: Update, context: BotContext) -> bool:
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
     if question.kind != "text":
+        if context.now() - session.updated_at > BUTTON_HINT_TTL:
+            return False
         await answer(
             update, context, t._("Please tap one of the buttons above. To stop, press «Stop».")
         )
