@@ -48,7 +48,7 @@ class Config:
     digest_weekday: int = 0
     digest_time: time = time(9, 0)
     #: Optional public channel that gets the full activity list each week.
-    channel_id: int | str | None = None
+    channel_id: int | None = None
     #: Ask residents who said "I'm going" how an activity was, after it ended.
     activity_feedback: bool = True
     #: Days after which finished cases and tips lose their personal data.
@@ -181,18 +181,14 @@ def _delivery_rate(env: Mapping[str, str], base_url: str) -> float:
     return rate
 
 
-def _channel(env: Mapping[str, str]) -> int | str | None:
+def _channel(env: Mapping[str, str]) -> int | None:
     raw = env.get("BOT_CHANNEL_ID", "").strip()
     if not raw:
         return None
-    if raw.startswith("@") and re.match(r"^@[A-Za-z0-9_]{4,}$", raw):
-        return raw
     try:
         return int(raw)
     except ValueError:
-        raise ConfigError(
-            "BOT_CHANNEL_ID must be a channel id (-100...) or a public @username"
-        ) from None
+        raise ConfigError("BOT_CHANNEL_ID must be a channel id such as -1001234567890") from None
 
 
 _ON = {"on", "true", "yes", "1"}

@@ -232,6 +232,17 @@ async def cancel_activity(db: Database, activity_id: int) -> bool:
         return int(await tx.fetchval("SELECT changes()")) == 1
 
 
+async def cancel_occurrence(db: Database, uid: str, original_start: datetime) -> bool:
+    """Call off one occurrence of a series, named by its original start."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE activities SET cancelled = 1 WHERE series_uid = ? AND occurrence = ?"
+            " AND cancelled = 0",
+            (uid, _iso(original_start)),
+        )
+        return int(await tx.fetchval("SELECT changes()")) == 1
+
+
 async def set_series_status(db: Database, uid: str, status: str, now: datetime) -> bool:
     """Approve or reject a proposal; False if it was not waiting any more (pressed twice)."""
     async with db.transaction() as tx:
@@ -340,6 +351,18 @@ async def subscribe(
         "INSERT INTO digest_subscriptions (telegram_id, age_groups, active, created_at)"
         " VALUES (?, ?, 1, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
         " age_groups = excluded.age_groups, active = 1, ended_at = NULL, ended_reason = NULL",
+        (telegram_id, ",".join(sorted(set(age_groups))), now.isoformat()),
+    )
+
+
+async def choose_age_groups(
+    db: Database, telegram_id: int, age_groups: Iterable[str], now: datetime
+) -> None:
+    """Store the age groups being chosen; a new subscription stays inactive until saved."""
+    await db.execute(
+        "INSERT INTO digest_subscriptions (telegram_id, age_groups, active, created_at)"
+        " VALUES (?, ?, 0, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+        " age_groups = excluded.age_groups",
         (telegram_id, ",".join(sorted(set(age_groups))), now.isoformat()),
     )
 
