@@ -294,8 +294,12 @@ async def test_feedback_after_an_activity_goes_only_to_those_who_said_they_would
     stayed_home = await newcomer(bot, "Home", "nb", "Norsk")
     await activities.subscribe(bot.db, stayed_home.id, ["all"], bot.clock())
     cafe = await add_activity(bot, "Språkkafé", timedelta(hours=1))
-    for person in (ali, ewa, kari, busy):
+    await ewa.says("/start")
+    await ewa.presses_data(ewa.last, f"act:go:{cafe.id}")  # the "I'm going" button
+    for person in (ali, kari, busy):
         await activities.mark_going(bot.db, cafe.id, person.id, bot.clock())
+    assert ewa.id in await activities.going_residents(bot.db, cafe.id)
+    ewa.new_messages()
 
     # Kari got another survey's invitation two days ago: one a week is enough.
     library, _ = await load_survey(bot.db, NAMED, "nb", bot.clock())
