@@ -50,6 +50,8 @@ class Config:
     digest_time: time = time(9, 0)
     #: Optional public channel that gets the full activity list each week.
     channel_id: int | None = None
+    #: Ask residents who said "I'm going" how an activity was, after it ended.
+    activity_feedback: bool = True
     #: Days after which finished cases and tips lose their personal data.
     retention_days: int = 365
     #: When staff answer (None: the default, Monday-Friday 09:00-15:30 in `timezone`).
@@ -131,6 +133,7 @@ class Config:
             digest_weekday=digest_weekday,
             digest_time=digest_time,
             channel_id=_channel(env),
+            activity_feedback=_on_off(env, "BOT_ACTIVITY_FEEDBACK", True),
             retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
             office_hours=office_hours,
             reminder_after=timedelta(
@@ -224,3 +227,18 @@ def _channel(env: Mapping[str, str]) -> int | None:
         return int(raw)
     except ValueError:
         raise ConfigError("BOT_CHANNEL_ID must be a channel id such as -1001234567890") from None
+
+
+_ON = {"on", "true", "yes", "1"}
+_OFF = {"off", "false", "no", "0"}
+
+
+def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _ON:
+        return True
+    if raw in _OFF:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")

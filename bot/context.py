@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 DeepLinkHandler = Callable[[Update, "BotContext", str], Awaitable[None]]
 #: Offered a resident's message (not a command) in a private chat; returns True if it took it.
 MessageConsumer = Callable[[Update, "BotContext"], Awaitable[bool]]
+#: Asked before the bot writes to a resident unasked (a survey invitation): True while the
+#: resident should not be disturbed (for example while a conversation with staff is open).
+BusyCheck = Callable[["Database", int], Awaitable[bool]]
 #: Asked to end whatever flow the resident is in (on /cancel); returns True if one was ended.
 CancelHook = Callable[[Update, "BotContext"], Awaitable[bool]]
 #: Run once at start, after the database is open (checks of the staff chat, schedules).
@@ -57,6 +60,8 @@ class BotData:
         self.startup_hooks: list[StartupHook] = []
         #: Lines for the header of a new case topic (earlier cases, open tips), in order.
         self.case_header_parts: list[CaseHeaderPart] = []
+        #: (name, check): a resident for whom any check says True gets no invitations now.
+        self.busy_checks: list[tuple[str, BusyCheck]] = []
         #: (command, untranslated description, order) for the command menus.
         self.resident_commands: list[tuple[str, str, int]] = []
         self.staff_commands: list[tuple[str, str, int]] = []

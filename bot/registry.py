@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.context import (
     BotApplication,
+    BusyCheck,
     CancelHook,
     CaseHeaderPart,
     DeepLinkHandler,
@@ -43,6 +44,15 @@ def add_staff_message_consumer(
 
 def add_cancel_hook(app: BotApplication, hook: CancelHook) -> None:
     app.bot_data.cancel_hooks.append(hook)
+
+
+def add_busy_check(app: BotApplication, name: str, check: BusyCheck) -> None:
+    """Hold back unasked messages (survey invitations) while `check(db, telegram_id)` is True.
+
+    The handover feature registers "a conversation with staff is open": nobody is asked for
+    feedback in the middle of asking for help.
+    """
+    app.bot_data.busy_checks.append((name, check))
 
 
 def add_resident_command(
