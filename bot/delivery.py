@@ -178,6 +178,8 @@ class _Run:
         # Capacity 1: sends are spaced evenly, never a burst of `rate` at once.
         self.limiter = AsyncLimiter(1, 1.0 / rate)
         self.paused_until = 0.0
+        #: Keyboards as Telegram objects, built once per distinct keyboard (rows share them).
+        self.keyboards: dict[int, InlineKeyboardMarkup] = {}
 
     async def send_all(self, rows: list[PendingRow]) -> None:
         chats: dict[tuple[str, int], list[PendingRow]] = {}
@@ -218,12 +220,20 @@ class _Run:
             await asyncio.sleep(pause)
         await self.limiter.acquire()
 
+    def _keyboard(self, row: PendingRow) -> InlineKeyboardMarkup | None:
+        if not row.reply_markup:
+            return None
+        key = id(row.reply_markup)
+        if key not in self.keyboards:
+            self.keyboards[key] = InlineKeyboardMarkup.de_json(row.reply_markup, self.bot)
+        return self.keyboards[key]
+
     async def _send_row(self, row: PendingRow) -> str:
         attempts = row.attempts
         while True:
             await self._wait_turn()
             try:
-                message = await _send(self.bot, row)
+                message = await _send(self.bot, row, self._keyboard(row))
             except RetryAfter as error:
                 # Everyone waits: Telegram counts the bot, not the sender.
                 seconds = _retry_seconds(error)
@@ -266,8 +276,7 @@ def _retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
-async def _send(bot: Bot, row: PendingRow) -> Message:
-    markup = InlineKeyboardMarkup.de_json(row.reply_markup, bot) if row.reply_markup else None
+async def _send(bot: Bot, row: PendingRow, markup: InlineKeyboardMarkup | None) -> Message:
     if row.kind == "document":
         assert row.document is not None
         return await bot.send_document(

@@ -110,6 +110,17 @@ async def enqueue(
 ) -> int:
     """Write the rows of an edition; rows already there are left alone. Returns rows added."""
     now = now or datetime.now(UTC)
+    items = list(items)
+    # A digest edition shares one keyboard between every subscriber with the same choice:
+    # encode each keyboard once, not once per row (tens of thousands of rows).
+    keyboards: dict[int, str] = {}
+
+    def keyboard(markup: dict[str, Any]) -> str:
+        key = id(markup)
+        if key not in keyboards:
+            keyboards[key] = json.dumps(markup, ensure_ascii=False)
+        return keyboards[key]
+
     rows = [
         (
             edition,
@@ -117,7 +128,7 @@ async def enqueue(
             item.part,
             item.kind,
             item.text,
-            json.dumps(item.reply_markup, ensure_ascii=False) if item.reply_markup else None,
+            keyboard(item.reply_markup) if item.reply_markup else None,
             item.document,
             item.filename,
             item.resident_id,
@@ -152,6 +163,17 @@ async def pending(db: Database, edition: str | None = None) -> list[PendingRow]:
     rows = await db.fetchall(
         f"SELECT * FROM outbox WHERE {where} ORDER BY edition, chat_id, part", params
     )
+    # Rows of one digest choice share a keyboard: decode each distinct one once, and let the
+    # engine build its Telegram object once (it caches by identity).
+    keyboards: dict[str, dict[str, Any]] = {}
+
+    def keyboard(raw: str | None) -> dict[str, Any] | None:
+        if not raw:
+            return None
+        if raw not in keyboards:
+            keyboards[raw] = json.loads(raw)
+        return keyboards[raw]
+
     return [
         PendingRow(
             id=row["id"],
@@ -160,7 +182,7 @@ async def pending(db: Database, edition: str | None = None) -> list[PendingRow]:
             part=row["part"],
             kind=row["kind"],
             text=row["text"],
-            reply_markup=json.loads(row["reply_markup"]) if row["reply_markup"] else None,
+            reply_markup=keyboard(row["reply_markup"]),
             document=row["document"],
             filename=row["filename"],
             resident_id=row["resident_id"],

@@ -75,3 +75,18 @@ def test_any_escaped_text_splits_into_valid_parts(pieces, limit):
     for part in parts:
         text, _ = parse_html(part)
         assert utf16_len(text) <= limit
+
+
+_MARKUP_PIECES = st.sampled_from(
+    [*"ab<>/&;#x1ä😀\n ", "<b>", "</b>", "&amp;", "&#65;", "&lt;", "<a href='x'>", "&#x1F600;"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MARKUP_PIECES, max_size=40).map("".join))
+def test_plain_length_reads_markup_like_the_splitter(text: str) -> None:
+    """The fast length (tags stripped, entities decoded) agrees with the token-by-token one
+    the splitter uses, also for stray `<` and `&`."""
+    from bot.render import _tokens
+
+    assert plain_length(text) == sum(token.length for token in _tokens(text))

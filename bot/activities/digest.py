@@ -99,6 +99,28 @@ async def build_edition(
     return Edition(edition_name(now, config), items, len(subscribers), renders)
 
 
+async def prepare_edition(db: Database, catalogs: Catalogs, config: Config, now: datetime) -> str:
+    """Write this week's edition into the outbox, once; return its name. Nothing is sent.
+
+    Every row is committed before the first message goes out, so a crash while sending loses
+    nothing and a second run in the same week adds nothing.
+    """
+    name = edition_name(now, config)
+    if await outbox.edition_exists(db, name):
+        return name
+    await extend_recurring(db, config.timezone, now)
+    edition = await build_edition(db, catalogs, config, now)
+    added = await enqueue(db, name, edition.items, now)
+    log.info(
+        "digest %s: %d messages for %d subscribers (%d renders)",
+        name,
+        added,
+        edition.subscribers,
+        edition.renders,
+    )
+    return name
+
+
 async def send_digest(
     bot: Bot,
     db: Database,
@@ -110,18 +132,7 @@ async def send_digest(
     on_total=None,
 ) -> tuple[str, DeliveryReport]:
     """Enqueue this week's edition (once) and deliver what is still pending of it."""
-    name = edition_name(now, config)
-    if not await outbox.edition_exists(db, name):
-        await extend_recurring(db, config.timezone, now)
-        edition = await build_edition(db, catalogs, config, now)
-        added = await enqueue(db, name, edition.items, now)
-        log.info(
-            "digest %s: %d messages for %d subscribers (%d renders)",
-            name,
-            added,
-            edition.subscribers,
-            edition.renders,
-        )
+    name = await prepare_edition(db, catalogs, config, now)
     if on_total is not None:
         on_total((await outbox.counts(db, name)).pending)
     report = await deliver(bot, db, name, rate=config.delivery_rate, on_progress=on_progress)

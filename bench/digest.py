@@ -1,0 +1,51 @@
+"""Digest preparation: from the start of the weekly job to every outbox row committed, for a
+district-sized list of subscribers (six languages, several age-group choices, 40+ activities).
+
+It calls the digest's own `prepare_edition` (what `send_digest` runs before it sends) on a
+database seeded with the real schema; nothing is sent.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bench import seed
+from bot.activities.digest import prepare_edition
+from bot.config import Config
+from bot.i18n import Catalogs
+from storage import outbox
+from storage.db import Database
+
+#: Monday 30 November 2026, 09:00 in Oslo: the digest's default time.
+DIGEST_AT = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("Europe/Oslo"))
+
+
+async def run(tmp: Path, subscribers: int, activities: int) -> dict[str, float]:
+    path = tmp / "digest.sqlite3"
+    conn = seed.create(path)
+    seed.add_residents(conn, subscribers)
+    seed.add_subscriptions(conn, subscribers)
+    seed.add_activities(conn, activities, DIGEST_AT)
+    conn.close()
+    config = Config(token="1:bench", database=path)
+    catalogs = Catalogs(default_language=config.default_language)
+    db = await Database.open(path)
+    try:
+        started = time.perf_counter()
+        name = await prepare_edition(db, catalogs, config, DIGEST_AT)
+        elapsed = time.perf_counter() - started
+        rows = (await outbox.counts(db, name)).pending
+    finally:
+        await db.close()
+    if rows < subscribers:
+        raise RuntimeError(f"only {rows} outbox rows for {subscribers} subscribers")
+    return {
+        "subscribers": float(subscribers),
+        "activities": float(activities),
+        "outbox_rows": float(rows),
+        "seconds": elapsed,
+        "rows_per_s": rows / elapsed,
+    }
