@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from tests.double.models import FakeUser
 from tests.harness import BotHarness
 
 
-async def _staff_says(bot: BotHarness, user, text: str, **where) -> None:  # noqa: ANN001
-    bot.double.send_text(user, text, chat=bot.staff_chat, **where)
+async def _staff_says(bot: BotHarness, user: FakeUser, text: str) -> None:
+    bot.double.send_text(user, text, chat=bot.staff_chat)
     await bot.settle()
 
 
