@@ -11,7 +11,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import fallback, onboarding, staff
+from bot import fallback, onboarding, staff, tips
 from bot.commands import publish_commands
 from bot.config import Config
 from bot.context import BotApplication, BotContext, BotData
@@ -23,7 +23,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-FEATURES = (onboarding, staff)
+FEATURES = (onboarding, staff, tips)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [
