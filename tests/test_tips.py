@@ -17,7 +17,7 @@ from PIL import Image
 from bot.i18n import Texts
 from bot.tips import export
 from bot.tips.media import strip_metadata
-from storage import privacy
+from storage import privacy, residents
 from storage import tips as store
 from tests.harness import BotHarness, Person
 
@@ -87,6 +87,40 @@ async def report(
     await person.presses(t._("Send the tip"))
 
 
+async def seed_tip(
+    bot: BotHarness,
+    person: Person,
+    *,
+    topic: str = "sports",
+    text: str = "The swing is broken",
+    location: tuple[float, float] | None = None,
+    place: str | None = None,
+    show_name: bool = True,
+) -> int:
+    """A confirmed tip stored directly, for tests about what happens after the flow."""
+    now = bot.clock()
+    language = person.user.language_code or "nb"
+    await residents.touch(bot.db, person.id, language, person.user.first_name, now)
+    await store.start_draft(bot.db, person.id, now, topic)
+    latitude, longitude = location or (None, None)
+    await store.update_draft(
+        bot.db,
+        person.id,
+        now,
+        description=text,
+        latitude=latitude,
+        longitude=longitude,
+        place_text=place,
+        show_name=int(show_name),
+        step="confirm",
+    )
+    tip_id = await store.submit_draft(
+        bot.db, person.id, language, person.user.first_name, None, now
+    )
+    assert tip_id is not None
+    return tip_id
+
+
 def cards(bot: BotHarness) -> list:
     return [m for m in bot.staff_messages() if m.text and m.text.startswith("📝 ")]
 
@@ -122,14 +156,12 @@ async def test_somali_tip_with_text_photo_and_location_reaches_the_category_topi
     assert so._("Send it to the district?") in summary and "Lulida garoonka" in summary
     # Nothing reaches staff before the resident confirms.
     assert cards(bot) == []
-    await amina.presses(so._("Send the tip"))
-
-    thanks = "\n".join(m.text or "" for m in amina.new_messages()[-2:])
+    replies = await amina.presses(so._("Send the tip"))
+    thanks = "\n".join(m.text or "" for m in replies)
     assert "T-0001" in thanks and so._("✅ Thank you! We got your tip.") in thanks
 
     [topic] = bot.double.topics(bot.staff_chat)
-    assert en._("Sports fields and playgrounds") not in topic.name or True
-    assert "⚽" in topic.name
+    assert topic.name == "⚽ " + texts(bot, "nb")._("Sports fields and playgrounds")
     in_topic = bot.staff_messages(thread_id=topic.id)
     [card] = [m for m in in_topic if m.text and "T-0001" in m.text]
     assert "Lulida garoonka waa jabtay <b>&" in card.text  # shown as typed: escaped, not HTML
@@ -263,15 +295,16 @@ def _job_context(bot: BotHarness):
 async def test_flood_limit(bot: BotHarness):
     en = texts(bot, "en")
     john = bot.resident("John", language_code="en")
-    for number in range(5):
-        await report(bot, john, text=f"Problem {number}", place=f"Street {number}")
+    for number in range(4):
+        await seed_tip(bot, john, text=f"Problem {number}", place=f"Street {number}")
+    await report(bot, john, text="Problem 5", place="Street 5")
     replies = await john.says("/tip")
     assert replies[-1].text == en._(
         "Thank you for all your tips! You can send {count} tips in one hour."
         " Please wait a little and try again.",
         count=5,
     )
-    assert len(cards(bot)) == 5
+    assert await store.count_recent_tips(bot.db, john.id, bot.clock() - timedelta(hours=1)) == 5
     bot.clock.advance(timedelta(minutes=61))
     await john.says("/tip")
     assert en._("📝 What is your tip about? Choose a topic:") in john.last.text
@@ -424,8 +457,8 @@ async def test_duplicate_hint_and_merge(bot: BotHarness):
 
 async def test_me_too_button_only_follows_the_tip_offered(bot: BotHarness):
     first = bot.resident("Amina", language_code="en")
-    await report(bot, first, location=STOVNER)
-    await report(bot, first, topic="Other", location=FAR_AWAY, text="Other thing")
+    await seed_tip(bot, first, location=STOVNER)
+    await seed_tip(bot, first, topic="other", location=FAR_AWAY, text="Other thing")
     john = bot.resident("John", language_code="en")
     await report(bot, john, location=STOVNER_NEAR, same_as_offered=True)
     await john.says("/tip")
@@ -475,7 +508,9 @@ async def test_mytips_lists_own_and_followed_tips_with_status(bot: BotHarness):
     so = texts(bot, "so")
     amina = bot.resident("Amina", language_code="so")
     replies = await amina.says("/mytips")
-    assert replies[-1].text.startswith(so._("You have not sent any tips yet.")[:10])
+    assert replies[-1].text == so._(
+        "You have not sent any tips yet. Press «Report a tip or problem» to send one."
+    )
     await report(bot, amina, location=STOVNER, language="so")
     [card] = cards(bot)
     await bot.staff[0].presses_data(card, "tip:st:1:wip")
@@ -493,16 +528,17 @@ async def test_mytips_lists_own_and_followed_tips_with_status(bot: BotHarness):
 
 
 # --------------------------------------------------------------------------- exports
-async def _three_tips(bot: BotHarness) -> None:
+async def _two_tips(bot: BotHarness) -> None:
     amina = bot.resident("Amina", language_code="so")
-    await report(bot, amina, location=STOVNER, text='=HYPERLINK("http://x")', language="so")
+    await seed_tip(bot, amina, location=STOVNER, text='=HYPERLINK("http://x")')
     leila = bot.resident("Leila", language_code="ar")
-    await report(bot, leila, place="Haugenstua", show_name=False, language="ar")
-    await bot.staff[0].presses_data(cards(bot)[0], "tip:st:1:fwd")
+    await seed_tip(bot, leila, place="Haugenstua", show_name=False)
+    kari = bot.staff[0]
+    await store.set_status(bot.db, 1, store.TipStatus.FORWARDED, kari.id, bot.clock())
 
 
 async def test_csv_export(bot: BotHarness):
-    await _three_tips(bot)
+    await _two_tips(bot)
     data = await export.export_bytes(bot.db, "csv", None, bot.config, texts(bot, "nb"))
     assert data.startswith(b"\xef\xbb\xbf")
     table = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
@@ -514,7 +550,7 @@ async def test_csv_export(bot: BotHarness):
 
 
 async def test_xlsx_export_reads_back(bot: BotHarness):
-    await _three_tips(bot)
+    await _two_tips(bot)
     data = await export.export_bytes(bot.db, "xlsx", None, bot.config, texts(bot, "nb"))
     sheet = load_workbook(io.BytesIO(data)).active
     assert sheet is not None
@@ -530,7 +566,7 @@ async def test_xlsx_export_reads_back(bot: BotHarness):
 
 
 async def test_open311_export(bot: BotHarness):
-    await _three_tips(bot)
+    await _two_tips(bot)
     data = await export.export_bytes(bot.db, "open311", None, bot.config, texts(bot, "nb"))
     requests = json.loads(data)
     first, second = requests
@@ -557,7 +593,7 @@ async def test_open311_export(bot: BotHarness):
 
 
 async def test_export_command_posts_the_file_for_admins_only(bot: BotHarness):
-    await _three_tips(bot)
+    await _two_tips(bot)
     kari, ola = bot.staff
     bot.double.send_text(ola.user, "/tipsexport csv", chat=bot.staff_chat)
     await bot.settle()
@@ -570,7 +606,7 @@ async def test_export_command_posts_the_file_for_admins_only(bot: BotHarness):
 
 
 async def test_cli_export(bot: BotHarness, tmp_path, monkeypatch, capsysbinary):
-    await _three_tips(bot)
+    await _two_tips(bot)
     from bot.__main__ import main
 
     monkeypatch.setenv("BOT_DATABASE", str(bot.config.database))
@@ -603,9 +639,9 @@ async def test_forgetting_a_resident_erases_their_tip_text_but_keeps_the_record(
 
 async def test_open_tips_for_a_staff_case_header(bot: BotHarness):
     amina = bot.resident("Amina", language_code="en")
-    await report(bot, amina, place="Vestli")
-    await report(bot, amina, place="Rommen", topic="Other")
-    await bot.staff[0].presses_data(cards(bot)[0], "tip:st:1:res")
+    await seed_tip(bot, amina, place="Vestli")
+    await seed_tip(bot, amina, place="Rommen", topic="other")
+    await store.set_status(bot.db, 1, store.TipStatus.RESOLVED, bot.staff[0].id, bot.clock())
     open_tips = await store.open_tips_for(bot.db, amina.id)
     assert [tip.reference for tip in open_tips] == ["T-0002"]
 

@@ -69,7 +69,7 @@ async def on_merge_button(update: Update, context: BotContext) -> None:
     log.info("tip %s merged into %s by staff %s", duplicate_id, original_id, user.id)
     await context.ack(
         update,
-        t._("Merged into {other}", other=store.reference(original_id)),
+        t._("🔗 Merged into {other}", other=store.reference(original_id)),
     )
     await outbox.refresh_card(context, duplicate_id)
     await outbox.refresh_card(context, original_id)
