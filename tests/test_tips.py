@@ -17,6 +17,7 @@ from PIL import Image
 from bot.i18n import Texts
 from bot.tips import export
 from bot.tips.media import strip_metadata
+from bot.tips.status import label as status_label
 from storage import privacy, residents
 from storage import tips as store
 from tests.harness import BotHarness, Person
@@ -70,20 +71,20 @@ async def report(
     t = texts(bot, language)
     await person.says("/tip")
     await person.presses(t._(topic))
-    if text:
-        await person.says(text)
-    if photo:
-        await person.does("send_photo", photo)
-    await person.presses(t._("Done, next step"))
     if location:
         await person.does("send_location", *location)
     elif place:
         await person.says(place)
     else:
         await person.says("➡️ " + t._("Skip"))
-    await person.presses(t._("Yes, show my name") if show_name else t._("No, keep me anonymous"))
     if same_as_offered:
         await person.presses(t._("No, send my tip"))
+    if text:
+        await person.says(text)
+    if photo:
+        await person.does("send_photo", photo)
+    await person.presses(t._("Done, next step"))
+    await person.presses(t._("Yes, show my name") if show_name else t._("No, keep me anonymous"))
     await person.presses(t._("Send the tip"))
 
 
@@ -143,14 +144,14 @@ async def test_somali_tip_with_text_photo_and_location_reaches_the_category_topi
     assert any(so._("Sports fields and playgrounds") in label for label in labels)
     assert so._("Sports fields and playgrounds") != en._("Sports fields and playgrounds")
     await amina.presses(so._("Sports fields and playgrounds"))
-    assert (
-        so._("Tell us what is wrong. Write a message, or send a voice message.") in amina.last.text
-    )
+    assert so._("📍 Where is it?") in amina.last.text
+    assert amina.last.keyboard  # the "send my location" keyboard
+    await amina.does("send_location", *STOVNER)
+    describe = so._("Tell us what is wrong. Write a message, or send a voice message.")
+    assert describe in amina.last.text
     await amina.says("Lulida garoonka waa jabtay <b>&")
     await amina.does("send_photo", jpeg())
     await amina.presses(so._("Done, next step"))
-    assert amina.last.keyboard  # the "send my location" keyboard
-    await amina.does("send_location", *STOVNER)
     await amina.presses(so._("Yes, show my name"))
     summary = amina.last.text
     assert so._("Send it to the district?") in summary and "Lulida garoonka" in summary
@@ -192,7 +193,7 @@ async def test_menu_button_and_deep_link_start_a_tip(bot: BotHarness):
     await john.says("/start tip-paths")
     assert en._("Walking paths and green areas") in john.last.text
     draft = await store.get_draft(bot.db, john.id)
-    assert draft is not None and draft.category == "paths" and draft.step == "describe"
+    assert draft is not None and draft.category == "paths" and draft.step == "place"
 
 
 async def test_anonymous_tip_does_not_show_the_name_to_staff(bot: BotHarness):
@@ -219,7 +220,7 @@ async def test_city_topics_show_whose_job_it_is_and_may_still_be_sent(bot: BotHa
     assert "City of Oslo" in note.text
     assert any(url and url.startswith("https://") for _, url in note.buttons)
     await john.presses(en._("Send it to us anyway"))
-    assert en._("When you are ready, press «Done».") in john.last.text
+    assert en._("📍 Where is it?") in john.last.text
 
 
 async def test_empty_description_and_unsupported_content_get_clear_answers(bot: BotHarness):
@@ -227,6 +228,7 @@ async def test_empty_description_and_unsupported_content_get_clear_answers(bot: 
     john = bot.resident("John", language_code="en")
     await john.says("/tip")
     await john.presses(en._("Other"))
+    await john.says("➡️ " + en._("Skip"))
     await john.presses(en._("Done, next step"))
     assert "write a few words or send a voice message" in john.last.text
     replies = await john.does("send_sticker")
@@ -245,7 +247,7 @@ async def test_empty_description_and_unsupported_content_get_clear_answers(bot: 
     # A voice message alone is a description: people who write little can speak.
     await john.does("send_voice")
     await john.presses(en._("Done, next step"))
-    assert en._("📍 Where is it?") in john.last.text
+    assert "May the staff see your name (John)?" in john.last.text
 
 
 async def test_cancel_mid_flow_sends_nothing(bot: BotHarness):
@@ -253,8 +255,6 @@ async def test_cancel_mid_flow_sends_nothing(bot: BotHarness):
     john = bot.resident("John", language_code="en")
     await john.says("/tip")
     await john.presses(en._("Buildings and physical upgrades"))
-    await john.says("The door of the community house is broken")
-    await john.presses(en._("Done, next step"))
     replies = await john.says("/cancel")
     text = "\n".join(m.text or "" for m in replies)
     assert "OK, I stopped." in text
@@ -273,8 +273,8 @@ async def test_abandoned_draft_is_dropped_quietly(bot: BotHarness):
     await john.presses(en._("Other"))
     bot.clock.advance(timedelta(minutes=31))
     await john.says("this comes much later")
-    assert "Thank you for your message" in john.last.text  # not taken as a description
-    await john.presses(en._("Done, next step"))
+    assert "Thank you for your message" in john.last.text  # not taken as a place
+    await john.presses(en._("Other"))
     assert en._("This tip is no longer open. You can start a new one.") in john.last.text
     # The job forgets it; nothing was ever sent to staff.
     from bot.tips import outbox_job
@@ -337,28 +337,25 @@ async def test_each_status_button_tells_the_resident_and_followers_in_their_lang
     pl = texts(bot, "pl")
     await ewa.says("/tip")
     await ewa.presses(pl._("Sports fields and playgrounds"))
-    await ewa.says("Huśtawka jest zepsuta")
-    await ewa.presses(pl._("Done, next step"))
     await ewa.does("send_location", *STOVNER_NEAR)
-    await ewa.presses(pl._("No, keep me anonymous"))
-    assert "T-0001" in ewa.last.text  # offered "me too" on Amina's tip
+    assert "T-0001" in ewa.last.text  # offered "me too" on Amina's tip, before writing
     await ewa.presses(pl._("Me too"))
     assert "T-0001" in ewa.last.text
     assert await store.followers(bot.db, 1) == [ewa.id]
 
-    so = texts(bot, "so")
+    so, nb = texts(bot, "so"), texts(bot, "nb")
     kari = bot.staff[0]
     [card] = cards(bot)
-    for status, code in [
-        (store.TipStatus.RECEIVED, "rcv"),
-        (store.TipStatus.IN_PROGRESS, "wip"),
-        (store.TipStatus.FORWARDED, "fwd"),
-        (store.TipStatus.REJECTED, "rej"),
-        (store.TipStatus.RESOLVED, "res"),
+    for status in [
+        store.TipStatus.RECEIVED,
+        store.TipStatus.IN_PROGRESS,
+        store.TipStatus.FORWARDED,
+        store.TipStatus.REJECTED,
+        store.TipStatus.RESOLVED,
     ]:
         amina.new_messages()
         ewa.new_messages()
-        await kari.presses_data(card, f"tip:st:1:{code}")
+        await kari.presses(status_label(nb, status), card)
         [to_amina] = amina.new_messages()
         [to_ewa] = ewa.new_messages()
         from bot.tips.status import NEWS
@@ -474,11 +471,11 @@ async def test_exif_is_removed_from_an_image_sent_as_a_file(bot: BotHarness):
     john = bot.resident("John", language_code="en")
     await john.says("/tip")
     await john.presses(en._("Walking paths and green areas"))
+    await john.says("Stovnerskogen")
     await john.says("Fallen tree")
     await john.does("send_document", original, "IMG_0001.jpg", "image/jpeg")
     assert en._("📷 Thank you, I have it.") in john.last.text
     await john.presses(en._("Done, next step"))
-    await john.says("Stovnerskogen")
     await john.presses(en._("No, keep me anonymous"))
     await john.presses(en._("Send the tip"))
     [document] = [m for m in bot.staff_messages() if m.media_kind == "document"]

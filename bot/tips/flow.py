@@ -177,7 +177,7 @@ async def tip_menu(update: Update, context: BotContext) -> None:
 
 
 async def after_topic(update: Update, context: BotContext, t: Texts, chosen: Topic) -> None:
-    """Show "whose job is it" for topics that belong to a city agency; else ask to describe."""
+    """Show "whose job is it" for topics that belong to a city agency; else ask where."""
     resident_id = _user_id(update)
     if chosen.external_url and chosen.external_note:
         await store.update_draft(
@@ -200,17 +200,13 @@ async def after_topic(update: Update, context: BotContext, t: Texts, chosen: Top
         )
         await answer(update, context, t._(chosen.external_note), keyboard)
         return
-    await store.update_draft(
-        context.db, resident_id, context.now(), category=chosen.key, step="describe"
-    )
-    await answer(update, context, describe_prompt(t, chosen), describe_keyboard(t))
+    await store.update_draft(context.db, resident_id, context.now(), category=chosen.key)
+    await ask_place(update, context, t, resident_id, chosen)
 
 
-def describe_prompt(t: Texts, chosen: Topic) -> str:
+def describe_prompt(t: Texts) -> str:
     return (
-        t._("{icon} {topic}", icon=chosen.icon, topic=t._(chosen.label))
-        + "\n\n"
-        + t._("Tell us what is wrong. Write a message, or send a voice message.")
+        t._("Tell us what is wrong. Write a message, or send a voice message.")
         + "\n"
         + t._("You can also send photos.")
         + "\n\n"
@@ -261,7 +257,7 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 async def _choose_topic(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
     chosen = topic(value)
-    if chosen is None or draft.step not in ("category", "external", "describe"):
+    if chosen is None or draft.step not in ("category", "external", "place"):
         await context.ack(update, t._("This button does not work any more."))
         return
     await after_topic(update, context, t, chosen)
@@ -272,8 +268,7 @@ async def _send_here(update: Update, context: BotContext, t: Texts, draft: Draft
     if draft.step != "external" or chosen is None:
         await context.ack(update, t._("This button does not work any more."))
         return
-    await store.update_draft(context.db, draft.telegram_id, context.now(), step="describe")
-    await answer(update, context, describe_prompt(t, chosen), describe_keyboard(t))
+    await ask_place(update, context, t, draft.telegram_id, chosen)
 
 
 async def _done_describing(
@@ -291,22 +286,51 @@ async def _done_describing(
             describe_keyboard(t),
         )
         return
-    await ask_place(update, context, t, draft)
+    await ask_identity(update, context, t, draft.telegram_id)
 
 
-async def ask_place(update: Update, context: BotContext, t: Texts, draft: Draft) -> None:
-    if draft.has_location or draft.place_text:
-        await ask_identity(update, context, t, draft.telegram_id)
-        return
-    await store.update_draft(context.db, draft.telegram_id, context.now(), step="place")
+async def ask_place(
+    update: Update, context: BotContext, t: Texts, telegram_id: int, chosen: Topic
+) -> None:
+    """Where first (as FixMyStreet does): a place lets us offer "me too" before any writing."""
+    await store.update_draft(context.db, telegram_id, context.now(), step="place")
     await answer(
         update,
         context,
-        t._("📍 Where is it?")
+        t._("{icon} {topic}", icon=chosen.icon, topic=t._(chosen.label))
+        + "\n\n"
+        + t._("📍 Where is it?")
         + "\n\n"
         + t._("Press «Send my location» if you are there now. Or write the address or place."),
         place_keyboard(t),  # type: ignore[arg-type]
     )
+
+
+async def after_place(update: Update, context: BotContext, t: Texts, telegram_id: int) -> None:
+    """Offer "me too" on an open tip nearby; otherwise ask for the description."""
+    draft = await store.get_draft(context.db, telegram_id)
+    assert draft is not None
+    if draft.has_location and draft.category:
+        assert draft.latitude is not None and draft.longitude is not None
+        similar = await store.find_similar(
+            context.db,
+            draft.category,
+            draft.latitude,
+            draft.longitude,
+            context.now(),
+            radius_m=DUPLICATE_RADIUS_M,
+            days=DUPLICATE_DAYS,
+            exclude_resident=draft.telegram_id,
+        )
+        if similar is not None:
+            await offer_me_too(update, context, t, draft, similar)
+            return
+    await ask_description(update, context, t, telegram_id)
+
+
+async def ask_description(update: Update, context: BotContext, t: Texts, telegram_id: int):
+    await store.update_draft(context.db, telegram_id, context.now(), step="describe")
+    await answer(update, context, describe_prompt(t), describe_keyboard(t))
 
 
 async def ask_identity(update: Update, context: BotContext, t: Texts, telegram_id: int) -> None:
@@ -334,21 +358,6 @@ async def _choose_identity(
     await store.update_draft(context.db, draft.telegram_id, context.now(), show_name=int(value))
     draft = await store.get_draft(context.db, draft.telegram_id)
     assert draft is not None
-    if draft.has_location and draft.category:
-        assert draft.latitude is not None and draft.longitude is not None
-        similar = await store.find_similar(
-            context.db,
-            draft.category,
-            draft.latitude,
-            draft.longitude,
-            context.now(),
-            radius_m=DUPLICATE_RADIUS_M,
-            days=DUPLICATE_DAYS,
-            exclude_resident=draft.telegram_id,
-        )
-        if similar is not None:
-            await offer_me_too(update, context, t, draft, similar)
-            return
     await ask_confirmation(update, context, t, draft)
 
 
@@ -395,9 +404,8 @@ async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, v
     tip_id = int(value)
     tip = await store.get_tip(context.db, tip_id)
     if tip is None or not tip.status.is_open:
-        await store.update_draft(context.db, draft.telegram_id, context.now(), step="confirm")
         await context.ack(update)
-        await ask_confirmation(update, context, t, draft)
+        await ask_description(update, context, t, draft.telegram_id)
         return
     await store.follow(context.db, tip_id, draft.telegram_id, context.now())
     await answer(
@@ -416,7 +424,7 @@ async def _write_new(update: Update, context: BotContext, t: Texts, draft: Draft
     if draft.step != "similar":
         await context.ack(update, t._("This button does not work any more."))
         return
-    await ask_confirmation(update, context, t, draft)
+    await ask_description(update, context, t, draft.telegram_id)
 
 
 async def ask_confirmation(update: Update, context: BotContext, t: Texts, draft: Draft) -> None:
@@ -592,7 +600,7 @@ async def take_draft_input(
             await answer(
                 update, context, t._("📍 Thank you, I have the place."), ReplyKeyboardRemove()
             )
-            await ask_identity(update, context, t, me)
+            await after_place(update, context, t, me)
         else:
             await answer(
                 update, context, t._("📍 Thank you, I have the place."), describe_keyboard(t)
@@ -614,7 +622,7 @@ async def take_draft_input(
         if text != skip_label(t):
             await store.update_draft(db, me, now, place_text=_shorten(text, 300))
         await answer(update, context, t._("Thank you."), ReplyKeyboardRemove())
-        await ask_identity(update, context, t, me)
+        await after_place(update, context, t, me)
         return
     description = "\n".join(p for p in (draft.description, text) if p)
     if len(description) > MAX_DESCRIPTION:
