@@ -8,6 +8,7 @@ from telegram.constants import ParseMode
 
 from bot.context import BotContext
 from bot.i18n import Texts, normalize_language
+from bot.render import split_html
 from storage import residents
 from storage.residents import Resident
 
@@ -37,15 +38,24 @@ async def send(
     keyboard: InlineKeyboardMarkup | ReplyKeyboardRemove | None = None,
     **kwargs: object,
 ) -> Message:
-    """Send an HTML message; the text must come from `Texts._` (values already escaped)."""
-    return await context.bot.send_message(
-        chat_id,
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard,
-        disable_web_page_preview=True,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    """Send an HTML message; the text must come from `Texts._` (values already escaped).
+
+    A text longer than Telegram allows goes out in several messages; the keyboard is attached
+    to the last one, and the last one is returned.
+    """
+    parts = split_html(text)
+    message = None
+    for index, part in enumerate(parts):
+        message = await context.bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard if index == len(parts) - 1 else None,
+            disable_web_page_preview=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    assert message is not None
+    return message
 
 
 async def answer(

@@ -11,9 +11,12 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.handover.office_hours import DEFAULT_OFFICE_HOURS, OfficeHours
 from bot.i18n import SUPPORTED_LANGUAGES
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
@@ -40,6 +43,34 @@ class Config:
     max_messages_per_second: float = 25.0
     group_messages_per_minute: float = 20.0
     rate_limit_retries: int = 3
+    #: Broadcasts (digest, survey invitations): messages per second, at most 30 (Telegram).
+    delivery_rate: float = 25.0
+    #: When the weekly digest goes out: weekday (0 = Monday) and local time.
+    digest_weekday: int = 0
+    digest_time: time = time(9, 0)
+    #: Optional public channel that gets the full activity list each week.
+    channel_id: int | None = None
+    #: Ask residents who said "I'm going" how an activity was, after it ended.
+    activity_feedback: bool = True
+    #: Days after which finished cases and tips lose their personal data.
+    retention_days: int = 365
+    #: When staff answer (None: the default, Monday-Friday 09:00-15:30 in `timezone`).
+    office_hours: OfficeHours | None = None
+    #: Office time a resident may wait for a staff reply before the case topic gets a reminder.
+    reminder_after: timedelta = timedelta(minutes=120)
+    #: Add the staff member's first name under replies to residents.
+    sign_staff_replies: bool = False
+
+    def __post_init__(self) -> None:
+        if self.office_hours is None:
+            hours = OfficeHours.parse(DEFAULT_OFFICE_HOURS, self.timezone)
+            object.__setattr__(self, "office_hours", hours)
+
+    @property
+    def hours(self) -> OfficeHours:
+        """The office hours (always set after construction)."""
+        assert self.office_hours is not None
+        return self.office_hours
 
     @property
     def api_root(self) -> str:
@@ -79,6 +110,14 @@ class Config:
                 f"BOT_DEFAULT_LANGUAGE {language!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}"
             )
 
+        hours_spec = env.get("BOT_OFFICE_HOURS", "").strip() or DEFAULT_OFFICE_HOURS
+        try:
+            office_hours = OfficeHours.parse(hours_spec, timezone)
+        except ValueError as error:
+            raise ConfigError(f"BOT_OFFICE_HOURS: {error}") from None
+
+        digest_weekday, digest_time = parse_digest_at(env.get("BOT_DIGEST_AT", ""))
+
         return cls(
             token=token,
             api_base_url=base_url.rstrip("/"),
@@ -90,6 +129,17 @@ class Config:
             log_level=_log_level(env),
             max_messages_per_second=_positive_float(env, "BOT_MAX_MESSAGES_PER_SECOND", 25.0),
             group_messages_per_minute=_positive_float(env, "BOT_GROUP_MESSAGES_PER_MINUTE", 20.0),
+            delivery_rate=_delivery_rate(env, base_url),
+            digest_weekday=digest_weekday,
+            digest_time=digest_time,
+            channel_id=_channel(env),
+            activity_feedback=_on_off(env, "BOT_ACTIVITY_FEEDBACK", True),
+            retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
+            office_hours=office_hours,
+            reminder_after=timedelta(
+                minutes=_positive_float(env, "BOT_REMINDER_AFTER_MINUTES", 120.0)
+            ),
+            sign_staff_replies=_flag(env, "BOT_SIGN_STAFF_REPLIES"),
         )
 
 
@@ -126,8 +176,69 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false")
+
+
 def _log_level(env: Mapping[str, str]) -> str:
     level = (env.get("BOT_LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("BOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DIGEST_AT_RE = re.compile(r"^([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})$")
+
+
+def parse_digest_at(raw: str) -> tuple[int, time]:
+    """`mon 09:00` -> (0, 09:00); weekday 0 is Monday (as in Python, unlike PTB's run_daily)."""
+    raw = raw.strip().lower() or "mon 09:00"
+    match = _DIGEST_AT_RE.match(raw)
+    problem = "BOT_DIGEST_AT must be a weekday and a time, such as 'mon 09:00'"
+    if not match or match.group(1) not in _WEEKDAYS:
+        raise ConfigError(f"{problem}; got {raw!r}")
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise ConfigError(f"{problem}; got {raw!r}")
+    return _WEEKDAYS.index(match.group(1)), time(hour, minute)
+
+
+def _delivery_rate(env: Mapping[str, str], base_url: str) -> float:
+    """Messages per second for broadcasts; Telegram allows 30. Only a Bot API server on this
+    machine (a test double, a benchmark) may be driven faster."""
+    rate = _positive_float(env, "BOT_DELIVERY_RATE", 25.0)
+    local = urlsplit(base_url).hostname in {"127.0.0.1", "localhost", "::1"}
+    if rate > 30 and not local:
+        raise ConfigError("BOT_DELIVERY_RATE must be at most 30 (Telegram's limit per second)")
+    return rate
+
+
+def _channel(env: Mapping[str, str]) -> int | None:
+    raw = env.get("BOT_CHANNEL_ID", "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError("BOT_CHANNEL_ID must be a channel id such as -1001234567890") from None
+
+
+_ON = {"on", "true", "yes", "1"}
+_OFF = {"off", "false", "no", "0"}
+
+
+def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _ON:
+        return True
+    if raw in _OFF:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")

@@ -23,8 +23,16 @@ if TYPE_CHECKING:
 DeepLinkHandler = Callable[[Update, "BotContext", str], Awaitable[None]]
 #: Offered a resident's message (not a command) in a private chat; returns True if it took it.
 MessageConsumer = Callable[[Update, "BotContext"], Awaitable[bool]]
+#: Asked before the bot writes to a resident unasked (a survey invitation): True while the
+#: resident should not be disturbed (for example while a conversation with staff is open).
+BusyCheck = Callable[["Database", int], Awaitable[bool]]
 #: Asked to end whatever flow the resident is in (on /cancel); returns True if one was ended.
 CancelHook = Callable[[Update, "BotContext"], Awaitable[bool]]
+#: Run once at start, after the database is open (checks of the staff chat, schedules).
+StartupHook = Callable[["BotApplication"], Awaitable[None]]
+#: Adds lines to the header card of a new staff case: given the bot's shared data, the resident's
+#: Telegram id and the staff's texts, returns HTML lines built with `Texts._` (e.g. open tips).
+CaseHeaderPart = Callable[["BotData", int, Texts], Awaitable[list[str]]]
 
 
 def utc_now() -> datetime:
@@ -49,6 +57,11 @@ class BotData:
         #: Features that take messages written in the staff chat (replies, topic messages).
         self.staff_message_consumers: list[tuple[int, str, MessageConsumer]] = []
         self.cancel_hooks: list[CancelHook] = []
+        self.startup_hooks: list[StartupHook] = []
+        #: Lines for the header of a new case topic (earlier cases, open tips), in order.
+        self.case_header_parts: list[CaseHeaderPart] = []
+        #: (name, check): a resident for whom any check says True gets no invitations now.
+        self.busy_checks: list[tuple[str, BusyCheck]] = []
         #: (command, untranslated description, order) for the command menus.
         self.resident_commands: list[tuple[str, str, int]] = []
         self.staff_commands: list[tuple[str, str, int]] = []

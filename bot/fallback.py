@@ -44,6 +44,15 @@ async def private_message(update: Update, context: BotContext) -> None:
     await answer(update, context, text, main_menu(t))
 
 
+async def edited_message(update: Update, context: BotContext) -> None:
+    """Edits are not passed on: say so, so the resident does not think staff saw the change."""
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    await answer(
+        update, context, t._("I can't see changes to messages. Please send a new message.")
+    )
+
+
 async def staff_chat_message(update: Update, context: BotContext) -> None:
     """Staff chatter is not for the bot unless a feature (a case topic, a tip reply) takes it."""
     for _, name, consumer in context.bot_data.staff_message_consumers:
@@ -74,6 +83,9 @@ def register(app: BotApplication) -> None:
             filters.ChatType.SUPERGROUP & ~filters.UpdateType.EDITED & ~filters.StatusUpdate.ALL,
             _staff_only(staff_chat_message),
         )
+    )
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.EDITED, edited_message)
     )
     app.add_handler(CallbackQueryHandler(unknown_button))
 

@@ -142,10 +142,10 @@ def help_text(t: Texts, context: BotContext) -> str:
 async def privacy(update: Update, context: BotContext) -> None:
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
-    await answer(update, context, privacy_text(t), main_menu(t))
+    await answer(update, context, privacy_text(t, context.config.retention_days), main_menu(t))
 
 
-def privacy_text(t: Texts) -> str:
+def privacy_text(t: Texts, retention_days: int) -> str:
     return "\n\n".join(
         [
             t._("<b>Your data</b>"),
@@ -155,7 +155,11 @@ def privacy_text(t: Texts) -> str:
             ),
             t._("We use it only to answer you and to improve the district's services."),
             t._("Staff see your first name only if you allow it. You can always be anonymous."),
-            t._("We delete tips and conversations one year after they are finished."),
+            t.n_(
+                "We delete tips and conversations {count} day after they are finished.",
+                "We delete tips and conversations {count} days after they are finished.",
+                retention_days,
+            ),
             t._("See your data: /mydata\nDelete your data: /deleteme"),
         ]
     )

@@ -8,7 +8,15 @@ python-telegram-bot stops at the first handler that matches.
 
 from __future__ import annotations
 
-from bot.context import BotApplication, CancelHook, DeepLinkHandler, MessageConsumer
+from bot.context import (
+    BotApplication,
+    BusyCheck,
+    CancelHook,
+    CaseHeaderPart,
+    DeepLinkHandler,
+    MessageConsumer,
+    StartupHook,
+)
 
 
 def add_deep_link(app: BotApplication, prefix: str, handler: DeepLinkHandler) -> None:
@@ -38,6 +46,15 @@ def add_cancel_hook(app: BotApplication, hook: CancelHook) -> None:
     app.bot_data.cancel_hooks.append(hook)
 
 
+def add_busy_check(app: BotApplication, name: str, check: BusyCheck) -> None:
+    """Hold back unasked messages (survey invitations) while `check(db, telegram_id)` is True.
+
+    The handover feature registers "a conversation with staff is open": nobody is asked for
+    feedback in the middle of asking for help.
+    """
+    app.bot_data.busy_checks.append((name, check))
+
+
 def add_resident_command(
     app: BotApplication, command: str, description: str, order: int = 50
 ) -> None:
@@ -49,3 +66,13 @@ def add_staff_command_description(
     app: BotApplication, command: str, description: str, order: int = 50
 ) -> None:
     app.bot_data.staff_commands.append((command, description, order))
+
+
+def add_startup_hook(app: BotApplication, hook: StartupHook) -> None:
+    """Run `hook(app)` once at start, after the database is open and the menus are set."""
+    app.bot_data.startup_hooks.append(hook)
+
+
+def add_case_header_part(app: BotApplication, part: CaseHeaderPart) -> None:
+    """Contribute lines (e.g. the resident's open tips) to the header card of new staff cases."""
+    app.bot_data.case_header_parts.append(part)

@@ -35,8 +35,13 @@ class Database:
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        """Open (creating if needed) and migrate the database at `path`."""
+    async def open(
+        cls, path: Path | str, migrations: list[tuple[int, str, str]] | None = None
+    ) -> Database:
+        """Open (creating if needed) and migrate the database at `path`.
+
+        `migrations` defaults to the files in storage/migrations (tests pass their own).
+        """
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -48,7 +53,7 @@ class Database:
         # crash or power cut could lose the last commits.
         await conn.execute("PRAGMA synchronous=NORMAL")
         db = cls(conn, path)
-        await db._migrate()
+        await db._migrate(_migrations() if migrations is None else migrations)
         return db
 
     async def close(self) -> None:
@@ -56,21 +61,25 @@ class Database:
             await self._conn.close()
 
     # --- reading and writing ---
+    # Each aiosqlite call is a hop to the database thread and back; execute_fetchall does a
+    # whole query in one hop instead of three (execute, fetch, close).
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            try:
-                return await cursor.fetchone()
-            finally:
-                await cursor.close()
+            rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None  # type: ignore[index]
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            try:
-                return list(await cursor.fetchall())
-            finally:
-                await cursor.close()
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def write_returning(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One data-changing statement with RETURNING, committed on its own.
+
+        Outside an explicit transaction SQLite commits every statement by itself, atomically;
+        a single upsert needs no BEGIN/COMMIT round trips.
+        """
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -111,15 +120,44 @@ class Database:
     async def schema_version(self) -> int:
         return int(await self.fetchval("PRAGMA user_version"))
 
-    async def _migrate(self) -> None:
-        current = await self.schema_version()
-        for number, name, sql in _migrations():
-            if number <= current:
+    async def applied_migrations(self) -> set[int]:
+        rows = await self.fetchall("SELECT number FROM schema_migrations")
+        return {row[0] for row in rows}
+
+    async def _migrate(self, migrations: list[tuple[int, str, str]]) -> None:
+        """Apply every migration not applied yet, each in its own transaction.
+
+        Applied migrations are tracked by number in a table (not only as a maximum), so a
+        database that got migration 4 before 2 and 3 existed still gets 2 and 3 later.
+        `PRAGMA user_version` mirrors the highest number for tools that look there.
+        """
+        async with self.transaction() as tx:
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
+            )
+            legacy = int(await tx.fetchval("PRAGMA user_version") or 0)
+            known = await tx.fetchval("SELECT COUNT(*) FROM schema_migrations")
+            if legacy and not known:
+                # A database from before this table: user_version counted the migrations.
+                for number, name, _ in migrations:
+                    if number <= legacy:
+                        await tx.execute(
+                            "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                            (number, name),
+                        )
+        applied = await self.applied_migrations()
+        for number, name, sql in migrations:
+            if number in applied:
                 continue
             log.info("applying migration %s", name)
             async with self.transaction() as tx:
                 await tx.executescript(sql)
-                await tx.execute(f"PRAGMA user_version = {number}")
+                await tx.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (number, name)
+                )
+                highest = await tx.fetchval("SELECT MAX(number) FROM schema_migrations")
+                await tx.execute(f"PRAGMA user_version = {int(highest)}")
 
 
 class Transaction:
@@ -139,18 +177,11 @@ class Transaction:
         await self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        cursor = await self._conn.execute(sql, params)
-        try:
-            return await cursor.fetchone()
-        finally:
-            await cursor.close()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None  # type: ignore[index]
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        cursor = await self._conn.execute(sql, params)
-        try:
-            return list(await cursor.fetchall())
-        finally:
-            await cursor.close()
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)

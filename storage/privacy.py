@@ -16,13 +16,15 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from storage import residents, tips
+from storage import residents
 from storage.db import Database
 
 
 def _modules() -> list[ModuleType]:
     # Imported here so that feature modules can import storage.privacy without a cycle.
-    return [residents, tips]
+    from storage import activities, cases, outbox, surveys, tips
+
+    return [residents, cases, tips, activities, outbox, surveys]
 
 
 async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:

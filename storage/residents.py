@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.db import Database, Transaction
 
@@ -40,6 +40,11 @@ async def get(db: Database, telegram_id: int) -> Resident | None:
     return _from_row(row) if row else None
 
 
+#: last_seen is refreshed at most this often: it serves retention, not analytics, and skipping
+#: the write keeps a busy resident's updates read-only.
+SEEN_RESOLUTION = timedelta(minutes=10)
+
+
 async def touch(
     db: Database, telegram_id: int, language: str, first_name: str | None, now: datetime
 ) -> tuple[Resident, bool]:
@@ -48,24 +53,20 @@ async def touch(
     Returns the resident and whether they are new. The first name is kept only so staff can
     greet a resident who allows it; it is refreshed because people change it.
     """
-    async with db.transaction() as tx:
-        existing = await tx.fetchone(
-            "SELECT * FROM residents WHERE telegram_id = ?", (telegram_id,)
-        )
-        if existing is None:
-            await tx.execute(
-                "INSERT INTO residents (telegram_id, language, first_name, first_seen, last_seen)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (telegram_id, language, first_name, now.isoformat(), now.isoformat()),
-            )
-        else:
-            await tx.execute(
-                "UPDATE residents SET last_seen = ?, first_name = ? WHERE telegram_id = ?",
-                (now.isoformat(), first_name, telegram_id),
-            )
-        row = await tx.fetchone("SELECT * FROM residents WHERE telegram_id = ?", (telegram_id,))
-    assert row is not None
-    return _from_row(row), existing is None
+    row = await db.fetchone("SELECT * FROM residents WHERE telegram_id = ?", (telegram_id,))
+    if row is not None:
+        resident = _from_row(row)
+        if now - resident.last_seen < SEEN_RESOLUTION and resident.first_name == first_name:
+            return resident, False
+    rows = await db.write_returning(
+        "INSERT INTO residents (telegram_id, language, first_name, first_seen, last_seen)"
+        " VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (telegram_id) DO UPDATE"
+        " SET last_seen = excluded.last_seen, first_name = excluded.first_name"
+        " RETURNING *",
+        (telegram_id, language, first_name, now.isoformat(), now.isoformat()),
+    )
+    return _from_row(rows[0]), row is None
 
 
 async def set_language(db: Database, telegram_id: int, language: str) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from bot.app import build_application, running, update_processor
 from bot.config import Config
 from bot.context import BotApplication
-from tests.double import BotAPIDouble
+from tests.double import BotAPIDouble, application_idle_probe
 from tests.double.models import FakeChat, FakeUser, SentMessage
 
 #: Wednesday 25 November 2026, 10:00 in Oslo: inside office hours unless a test moves the clock.
@@ -134,8 +134,8 @@ class BotHarness:
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(running(self.app, poll_timeout=1))
         processor = update_processor(self.app)
-        app = self.app
-        self.double.idle_probe = lambda: processor.in_flight == 0 and app.update_queue.empty()
+        queue_idle = application_idle_probe(self.app)
+        self.double.idle_probe = lambda: processor.in_flight == 0 and queue_idle()
         await self.settle()
 
     async def stop(self) -> None:

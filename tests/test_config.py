@@ -82,3 +82,40 @@ def test_help_lists_subcommands():
     result = _run_cli("--help", env={})
     assert result.returncode == 0
     assert "run" in result.stdout
+
+
+def test_digest_and_delivery_settings():
+    from datetime import time
+
+    from bot.config import Config
+
+    base = {"BOT_TOKEN": "123:abc"}
+    config = Config.from_env({**base, "BOT_DIGEST_AT": "sun 18:30", "BOT_CHANNEL_ID": "-1005"})
+    assert (config.digest_weekday, config.digest_time) == (6, time(18, 30))
+    assert config.channel_id == -1005 and config.delivery_rate == 25.0
+    assert Config.from_env(base).digest_weekday == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"BOT_DIGEST_AT": "someday 9"}, "BOT_DIGEST_AT"),
+        ({"BOT_DIGEST_AT": "mon 25:00"}, "BOT_DIGEST_AT"),
+        ({"BOT_DELIVERY_RATE": "31"}, "BOT_DELIVERY_RATE"),
+        ({"BOT_DELIVERY_RATE": "0"}, "BOT_DELIVERY_RATE"),
+        ({"BOT_CHANNEL_ID": "@channel"}, "BOT_CHANNEL_ID"),
+    ],
+)
+def test_bad_digest_settings_name_the_variable(env, name):
+    from bot.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({"BOT_TOKEN": "123:abc", **env})
+
+
+def test_delivery_rate_above_30_only_against_a_local_test_server():
+    from bot.config import Config
+
+    env = {"BOT_TOKEN": "123:abc", "BOT_DELIVERY_RATE": "300"}
+    local = Config.from_env({**env, "BOT_API_BASE_URL": "http://127.0.0.1:8081"})
+    assert local.delivery_rate == 300

@@ -519,3 +519,18 @@ async def test_every_kind_of_bot_message_parses_in_ptb(tg: BotAPIDouble, bot: Bo
     assert tg.sent[-1].chat_id == channel.id and "sender_chat" in tg.sent[-1].raw
     forwarded = await bot.forward_message(user.id, user.id, tg.sent[1].message_id)
     assert forwarded.forward_origin is not None and forwarded.video is not None
+
+
+async def test_clock_controls_dates_and_left_chats_refuse_sends(
+    tg: BotAPIDouble, bot: Bot
+) -> None:
+    tg.clock = lambda: 1_700_000_000.7
+    user = tg.add_user()
+    group = tg.add_supergroup()
+    assert tg.send_text(user, "hei")["date"] == 1_700_000_000
+    message = await bot.send_message(group.id, "hallo")
+    assert message.date.timestamp() == 1_700_000_000
+    assert await bot.leave_chat(group.id)
+    assert tg.left_chats == [group.id]
+    with pytest.raises(Forbidden, match="bot is not a member of the supergroup chat"):
+        await bot.send_message(group.id, "igjen")

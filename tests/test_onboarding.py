@@ -75,7 +75,7 @@ async def test_privacy_says_what_is_stored_and_how_to_delete(bot: BotHarness):
     text = ali.last.text
     assert "Xogtaada" in text
     assert "/deleteme" in text and "/mydata" in text
-    assert "hal sano" in text  # how long
+    assert "365 maalmood" in text  # how long
 
 
 async def test_cancel_with_nothing_to_cancel(bot: BotHarness):

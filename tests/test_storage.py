@@ -40,6 +40,22 @@ async def test_reopening_does_not_reapply_migrations(tmp_path: Path):
         await second.close()
 
 
+async def test_a_migration_numbered_below_the_applied_ones_still_runs(tmp_path: Path):
+    path = tmp_path / "bot.sqlite3"
+    one = (1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")
+    two = (2, "0002_b.sql", "CREATE TABLE b (x INTEGER);")
+    three = (3, "0003_c.sql", "CREATE TABLE c (x INTEGER);")
+    db = await Database.open(path, [one, three])  # 0002 was merged later
+    await db.close()
+    db = await Database.open(path, [one, two, three])
+    try:
+        assert await db.applied_migrations() == {1, 2, 3}
+        assert await db.fetchval("SELECT COUNT(*) FROM b") == 0
+        assert await db.schema_version() == 3
+    finally:
+        await db.close()
+
+
 async def test_failed_transaction_leaves_nothing(db: Database):
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:

@@ -19,7 +19,9 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.registry import (
+    add_busy_check,
     add_cancel_hook,
+    add_case_header_part,
     add_deep_link,
     add_message_consumer,
     add_resident_command,
@@ -65,8 +67,11 @@ def register(app: BotApplication) -> None:
     )
     add_deep_link(app, "tip", flow.tip_deep_link)
     add_message_consumer(app, "tips", flow.consume_message, priority=10)
+    add_message_consumer(app, "tip-answers", flow.consume_answer, priority=40)
     add_staff_message_consumer(app, "tips", staff.consume_staff_reply, priority=10)
     add_cancel_hook(app, flow.cancel_draft)
+    add_busy_check(app, "tips", flow.is_writing_tip)
+    add_case_header_part(app, staff.open_tips_header)
     add_resident_command(app, "tip", N_("Send a tip or report a problem"), 10)
     add_resident_command(app, "mytips", N_("Your tips and their status"), 11)
     if app.job_queue is not None:

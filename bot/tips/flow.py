@@ -549,8 +549,8 @@ _BUTTONS = {
 
 # --------------------------------------------------------------------------- messages
 async def consume_message(update: Update, context: BotContext) -> bool:
-    """Take a resident's message if it belongs to a tip: a draft's text, media or place, or an
-    answer to a staff question. Returns False to let other features (and the fallback) try."""
+    """Take a resident's message if it belongs to a tip draft (text, media, place) or replies
+    to a staff question. Returns False to let other features (and the fallback) try."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -573,11 +573,29 @@ async def consume_message(update: Update, context: BotContext) -> bool:
         else:
             await remind_step(update, context, t, draft)
         return True
-    question = await store.open_question(context.db, user.id, context.now() - QUESTION_WINDOW)
-    if question is not None:
-        await outbox.take_answer(update, context, question)
-        return True
     return False
+
+
+async def consume_answer(update: Update, context: BotContext) -> bool:
+    """The first plain message after a staff question answers it (within `QUESTION_WINDOW`).
+
+    Asked late in the chain, so a survey or a conversation with staff that is in progress
+    keeps its messages; a reply to the question itself is always taken first.
+    """
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or (message.text or "").startswith("/"):
+        return False
+    question = await store.open_question(context.db, user.id, context.now() - QUESTION_WINDOW)
+    if question is None:
+        return False
+    await outbox.take_answer(update, context, question)
+    return True
+
+
+async def is_writing_tip(db, telegram_id: int) -> bool:
+    """Busy check: a resident writing a tip gets no survey invitation in between."""
+    return await store.get_draft(db, telegram_id) is not None
 
 
 async def take_draft_input(

@@ -10,11 +10,13 @@ from telegram import InputFile, Update
 from telegram.error import Forbidden, TelegramError
 
 from bot.common import send
-from bot.context import BotContext
+from bot.context import BotContext, BotData
+from bot.i18n import Texts
 from bot.staff import answer_in_thread
 from bot.tips import export, outbox
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
+from bot.tips.topics import label_of
 from storage import residents
 from storage import tips as store
 
@@ -176,3 +178,22 @@ async def export_command(update: Update, context: BotContext) -> None:
         InputFile(data, filename=export.file_name(fmt, context.now())),
         message_thread_id=thread,
     )
+
+
+async def open_tips_header(bot_data: BotData, telegram_id: int, t: Texts) -> list[str]:
+    """Lines for the header of a staff case: the resident's open tips, so staff see the whole
+    picture (for example that the person asking about the playground reported it last week)."""
+    tips = await store.open_tips_for(bot_data.db, telegram_id)
+    if not tips:
+        return []
+    lines = [t._("Open tips from this resident:")]
+    for tip in tips[:5]:
+        lines.append(
+            t._(
+                "{reference} · {topic} · {status}",
+                reference=tip.reference,
+                topic=t._(label_of(tip.category)),
+                status=status_label(t, tip.status),
+            )
+        )
+    return lines

@@ -278,6 +278,8 @@ class Methods(World):
         self._describe(sent)
         self.sent.append(sent)
         self._sent_index[(chat_id, message_id)] = sent
+        for listener in self.sent_listeners:
+            listener(sent)
         return sent
 
     def _describe(self, sent: SentMessage) -> None:

@@ -92,6 +92,10 @@ class BotAPIDouble(Methods):
         self._pollers: dict[int, web.Request] = {}
         #: Tracebacks of bugs inside the double itself; settle() fails loudly when non-empty.
         self.crashes: list[str] = []
+        #: Requests currently held by `hold_sends` (crash tests wait for this).
+        self.held = 0
+        self._hold_budget = 0
+        self._hold_gate: asyncio.Event | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[4:].replace("_", ""): getattr(self, name)
             for name in dir(self)
@@ -179,6 +183,9 @@ class BotAPIDouble(Methods):
         if handler is None and method.lower() != "getupdates":
             return self._error(404, "Not Found")
         polling = handler is None
+        if method.lower().startswith("send") and not await self._pass_hold(request):
+            # The client went away while held: Telegram never received this request.
+            return self._error(504, "Gateway Timeout (held request dropped)")
         self._last_activity = time.monotonic()
         if not polling:
             self._inflight += 1
@@ -221,6 +228,35 @@ class BotAPIDouble(Methods):
         if not call.ok:
             self.errors.append(call)
         return response
+
+    # ------------------------------------------------------------ holding sends
+    def hold_sends(self, after: int = 0) -> None:
+        """Let `after` more send* requests through, then hold every further one unanswered,
+        as if Telegram stalled, until `release_sends()`. Crash tests kill the bot while
+        requests are held: a held request whose client has gone away is dropped unprocessed.
+        """
+        self._hold_budget = after
+        self._hold_gate = asyncio.Event()
+
+    def release_sends(self) -> None:
+        """Stop holding; held requests of live clients are processed normally."""
+        if self._hold_gate is not None:
+            self._hold_gate.set()
+        self._hold_gate = None
+
+    async def _pass_hold(self, request: web.Request) -> bool:
+        gate = self._hold_gate
+        if gate is None:
+            return True
+        if self._hold_budget > 0:
+            self._hold_budget -= 1
+            return True
+        self.held += 1
+        try:
+            await gate.wait()
+        finally:
+            self.held -= 1
+        return request.transport is not None and not request.transport.is_closing()
 
     # ------------------------------------------------------------ getUpdates
     def _wanted(self, update: dict[str, Any]) -> bool:
@@ -274,6 +310,11 @@ class BotAPIDouble(Methods):
             self._pollers.pop(id(request), None)
 
     # ------------------------------------------------------------ settle
+    @property
+    def polling(self) -> bool:
+        """True while the bot waits in a getUpdates long poll (it is up and listening)."""
+        return self._live_pollers() > 0
+
     def _live_pollers(self) -> int:
         return sum(
             1

@@ -92,6 +92,8 @@ class World:
         self.files: dict[str, StoredFile] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # every message, raw
         self.sent: list[SentMessage] = []
+        #: Called with every message the bot sends (benchmarks wait on these, not on polling).
+        self.sent_listeners: list[Callable[[SentMessage], None]] = []
         self.calls: list[Call] = []
         self.errors: list[Call] = []
         self.answered_callbacks: list[dict[str, Any]] = []

@@ -1,0 +1,5 @@
+"""Benchmarks: the bot against a bare python-telegram-bot echo bot and against Telegram's limits.
+
+python -m bench            # every benchmark, 3 runs each; table on stdout, JSON written
+python -m bench --quick    # a small smoke run
+"""

@@ -1,0 +1,106 @@
+"""Run the benchmarks: `python -m bench [--quick] [--runs N] [--only NAME ...] [--json FILE]`.
+
+Each benchmark runs against the Telegram test double on 127.0.0.1; each figure is the median of
+the runs, with min and max. The table goes to stdout, the figures to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench import handling
+from bench.common import summarize
+
+Benchmark = Callable[[Path, bool], Awaitable[dict[str, float]]]
+
+
+async def bench_handling(tmp: Path, quick: bool) -> dict[str, float]:
+    """Throughput at 50 concurrent residents, latency at 5 (a busy but not saturated bot)."""
+    total = 500 if quick else 5000
+    ours = await handling.run(tmp / "ours", total, 50, echo=False)
+    echo = await handling.run(tmp / "echo", total, 50, echo=True)
+    ours_light = await handling.run(tmp / "ours-light", total // 5, 5, echo=False)
+    echo_light = await handling.run(tmp / "echo-light", total // 5, 5, echo=True)
+    return {
+        "updates": ours["updates"],
+        "ours_updates_per_s": ours["updates_per_s"],
+        "echo_updates_per_s": echo["updates_per_s"],
+        "ratio_ours_to_echo": ours["updates_per_s"] / echo["updates_per_s"],
+        "ours_p50_ms@50": ours["p50_ms"],
+        "ours_p99_ms@50": ours["p99_ms"],
+        "echo_p99_ms@50": echo["p99_ms"],
+        "ours_p50_ms@5": ours_light["p50_ms"],
+        "ours_p99_ms@5": ours_light["p99_ms"],
+        "echo_p50_ms@5": echo_light["p50_ms"],
+        "echo_p99_ms@5": echo_light["p99_ms"],
+    }
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "handling": bench_handling,
+}
+
+
+def machine() -> dict[str, str]:
+    import os
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": str(os.cpu_count()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke test)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per benchmark (default 3)")
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/latest.json"))
+    args = parser.parse_args(argv)
+    runs = 1 if args.quick else args.runs
+    names = args.only or list(BENCHMARKS)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name in names:
+        collected = []
+        for run in range(runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                collected.append(asyncio.run(BENCHMARKS[name](Path(tmp), args.quick)))
+                print(
+                    f"  {name} run {run + 1}/{runs}: {time.perf_counter() - started:.1f}s",
+                    file=sys.stderr,
+                )
+        results[name] = summarize(collected)
+    print_table(results, runs)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"machine": machine(), "runs": runs, "results": results}, indent=2)
+    )
+    print(f"\nfigures written to {args.json}")
+    return 0
+
+
+def print_table(results: dict[str, dict[str, dict[str, float]]], runs: int) -> None:
+    print(f"\n{'benchmark':<12} {'figure':<28} {'median':>12} {'min':>12} {'max':>12}")
+    print("-" * 80)
+    for name, figures in results.items():
+        for key, value in figures.items():
+            print(
+                f"{name:<12} {key:<28} {value['median']:>12.2f} {value['min']:>12.2f}"
+                f" {value['max']:>12.2f}"
+            )
+    print(f"({runs} run(s) each; median, min and max)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Activities and the weekly digest.
+
+Residents: /activities (the coming 7 days), /subscribe with their children's age groups,
+/unsubscribe, "I'm going" and "Add to calendar" under every activity. Staff: .ics/.csv upload
+into the staff chat (administrators), /activity_add, /activity_cancel, /digest [lang] preview,
+/organiser_add and /organiser_remove, and approving organisers' proposals. Organisers: /propose.
+The digest goes out weekly at BOT_DIGEST_AT through the delivery engine (bot/delivery.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot.activities import forms, resident, staff
+from bot.activities.digest import send_digest
+from bot.context import BotApplication, BotContext
+from bot.delivery import deliver, delivery_bot
+from bot.i18n import N_
+from bot.registry import (
+    add_cancel_hook,
+    add_message_consumer,
+    add_resident_command,
+    add_staff_message_consumer,
+)
+from bot.staff import add_staff_button, add_staff_command
+
+log = logging.getLogger(__name__)
+
+#: Seconds after start before unfinished deliveries (a crash mid-digest) are resumed.
+RESUME_DELAY = 5.0
+
+
+async def weekly_digest(context: BotContext) -> None:
+    """The JobQueue's weekly run: this ISO week's edition, once."""
+    config = context.config
+    async with delivery_bot(config) as bot:
+        name, report = await send_digest(
+            bot, context.db, context.bot_data.catalogs, config, context.now()
+        )
+    log.info("weekly digest %s: %d sent", name, report.sent)
+
+
+async def resume_deliveries(context: BotContext) -> None:
+    """After a restart: send what a crashed run left pending (nothing is sent twice)."""
+    from bot.activities.digest import send_summary
+    from storage import outbox
+
+    pending = await outbox.pending(context.db)
+    if not pending:
+        return
+    editions = sorted({row.edition for row in pending})
+    async with delivery_bot(context.config) as bot:
+        for edition in editions:
+            report = await deliver(bot, context.db, edition, rate=context.config.delivery_rate)
+            if report.total and edition.startswith("digest-"):
+                await send_summary(bot, context.bot_data.catalogs, context.config, edition, report)
+
+
+async def _cancel_form(update: Update, context: BotContext) -> bool:
+    if context.user_data is not None and forms.FORM_KEY in context.user_data:
+        del context.user_data[forms.FORM_KEY]
+        return True
+    return False
+
+
+def register(app: BotApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("activities", resident.show_activities, filters=private))
+    app.add_handler(CommandHandler("subscribe", resident.subscribe, filters=private))
+    app.add_handler(CommandHandler("unsubscribe", resident.unsubscribe, filters=private))
+    app.add_handler(CommandHandler("propose", staff.propose, filters=private))
+    app.add_handler(CallbackQueryHandler(resident.show_activities, pattern=r"^menu:activities$"))
+    app.add_handler(CallbackQueryHandler(resident.toggle_button, pattern=r"^act:age:"))
+    app.add_handler(CallbackQueryHandler(resident.save_button, pattern=r"^act:save$"))
+    app.add_handler(CallbackQueryHandler(resident.going_button, pattern=r"^act:go:\d+$"))
+    app.add_handler(CallbackQueryHandler(resident.calendar_button, pattern=r"^act:ics:\d+$"))
+    add_resident_command(app, "activities", N_("Activities in the coming 7 days"), 10)
+    add_resident_command(app, "subscribe", N_("Get the activities every week"), 11)
+    add_resident_command(app, "unsubscribe", N_("Stop the weekly activities"), 12)
+    add_message_consumer(app, "activity-form", staff.organiser_form_consumer, priority=20)
+    add_cancel_hook(app, _cancel_form)
+
+    add_staff_command(app, "activity_add", staff.activity_add, N_("Add one activity"), order=20)
+    add_staff_command(
+        app, "activity_cancel", staff.activity_cancel, N_("Cancel an activity"), order=21
+    )
+    add_staff_command(
+        app, "digest", staff.digest_preview, N_("Preview the weekly digest [language]"), order=22
+    )
+    add_staff_command(
+        app,
+        "organiser_add",
+        staff.organiser_add,
+        N_("Let a volunteer organiser suggest activities"),
+        order=23,
+    )
+    add_staff_command(
+        app, "organiser_remove", staff.organiser_remove, N_("Remove an organiser"), order=24
+    )
+    add_staff_button(app, r"^act:cancel:\d+$", staff.cancel_button)
+    add_staff_button(app, r"^act:(ok|no):[A-Za-z0-9-]+$", staff.review_button)
+    add_staff_message_consumer(app, "activity-import", staff.upload_consumer, priority=30)
+    add_staff_message_consumer(app, "activity-form", staff.staff_form_consumer, priority=31)
+
+    config = app.bot_data.config
+    assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
+    # PTB's run_daily counts days from Sunday = 0; ours (like Python's) from Monday = 0.
+    ptb_day = (config.digest_weekday + 1) % 7
+    app.job_queue.run_daily(
+        weekly_digest,
+        time=config.digest_time.replace(tzinfo=config.timezone),
+        days=(ptb_day,),
+        name="weekly-digest",
+    )
+    app.job_queue.run_once(resume_deliveries, when=RESUME_DELAY, name="resume-deliveries")

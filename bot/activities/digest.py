@@ -1,0 +1,160 @@
+"""The weekly digest: who gets what, rendered once per language and choice, sent through the
+delivery engine as one edition per ISO week (so a second run in the same week sends nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.activities.importer import extend_recurring
+from bot.activities.render import Part, coming_week, render_list
+from bot.config import Config
+from bot.delivery import DeliveryReport, OutboxItem, ProgressCallback, deliver, enqueue
+from bot.i18n import Catalogs, Texts
+from storage import activities, outbox
+from storage.activities import ALL, Activity
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+#: The outbox kind whose 403 ends the digest subscription (storage/activities.py).
+ON_BLOCKED = "digest"
+
+
+def edition_name(now: datetime, config: Config) -> str:
+    """`digest-2026-W48`: one edition per ISO week of the district's calendar."""
+    year, week, _ = now.astimezone(config.timezone).isocalendar()
+    return f"digest-{year}-W{week:02d}"
+
+
+def digest_header(t: Texts) -> str:
+    return t._("📅 <b>Activities in the coming week</b>")
+
+
+def digest_footer(t: Texts) -> str:
+    return t._("Change what you get: /subscribe\nStop the weekly list: /unsubscribe")
+
+
+def render_digest(
+    t: Texts, items: list[Activity], config: Config, *, buttons: bool = True
+) -> list[Part]:
+    return render_list(
+        t,
+        items,
+        config.timezone,
+        header=digest_header(t),
+        footer=digest_footer(t) if buttons else "",
+        buttons=buttons,
+    )
+
+
+@dataclass
+class Edition:
+    name: str
+    items: list[OutboxItem]
+    subscribers: int
+    #: How many times a digest was rendered: once per (language, age groups), not per person.
+    renders: int
+
+
+async def build_edition(
+    db: Database, catalogs: Catalogs, config: Config, now: datetime
+) -> Edition:
+    """Every subscriber's parts (and the channel's), rendered once per language and choice."""
+    start, end = coming_week(now, config.timezone)
+    coming = await activities.listed_between(db, start, end)
+    rendered: dict[tuple[str, frozenset[str]], list[Part]] = {}
+    items: list[OutboxItem] = []
+    subscribers = await activities.active_subscribers(db)
+    for subscriber in subscribers:
+        key = (catalogs.texts(subscriber.language).language, subscriber.age_groups)
+        if key not in rendered:
+            matching = [a for a in coming if a.matches(subscriber.age_groups)]
+            rendered[key] = (
+                render_digest(catalogs.texts(key[0]), matching, config) if matching else []
+            )
+        for number, part in enumerate(rendered[key]):
+            items.append(
+                OutboxItem(
+                    chat_id=subscriber.telegram_id,
+                    part=number,
+                    text=part.text,
+                    reply_markup=part.reply_markup,
+                    resident_id=subscriber.telegram_id,
+                    on_blocked=ON_BLOCKED,
+                )
+            )
+    renders = len(rendered)
+    if config.channel_id is not None and coming:
+        t = catalogs.texts(config.default_language)
+        renders += 1
+        for number, part in enumerate(render_digest(t, coming, config, buttons=False)):
+            items.append(OutboxItem(chat_id=config.channel_id, part=number, text=part.text))
+    return Edition(edition_name(now, config), items, len(subscribers), renders)
+
+
+async def send_digest(
+    bot: Bot,
+    db: Database,
+    catalogs: Catalogs,
+    config: Config,
+    now: datetime,
+    *,
+    on_progress: ProgressCallback | None = None,
+    on_total=None,
+) -> tuple[str, DeliveryReport]:
+    """Enqueue this week's edition (once) and deliver what is still pending of it."""
+    name = edition_name(now, config)
+    if not await outbox.edition_exists(db, name):
+        await extend_recurring(db, config.timezone, now)
+        edition = await build_edition(db, catalogs, config, now)
+        added = await enqueue(db, name, edition.items, now)
+        log.info(
+            "digest %s: %d messages for %d subscribers (%d renders)",
+            name,
+            added,
+            edition.subscribers,
+            edition.renders,
+        )
+    if on_total is not None:
+        on_total((await outbox.counts(db, name)).pending)
+    report = await deliver(bot, db, name, rate=config.delivery_rate, on_progress=on_progress)
+    if report.total:
+        await send_summary(bot, catalogs, config, name, report)
+    return name, report
+
+
+def summary_text(t: Texts, name: str, report: DeliveryReport) -> str:
+    return t._(
+        "📬 Weekly digest {edition}: {sent} sent, {blocked} blocked, {failed} failed.",
+        edition=name,
+        sent=report.sent,
+        blocked=report.blocked,
+        failed=report.failed,
+    )
+
+
+async def send_summary(
+    bot: Bot, catalogs: Catalogs, config: Config, name: str, report: DeliveryReport
+) -> None:
+    if config.staff_chat_id is None:
+        return
+    t = catalogs.texts(config.default_language)
+    try:
+        await bot.send_message(
+            config.staff_chat_id, summary_text(t, name, report), parse_mode=ParseMode.HTML
+        )
+    except TelegramError as error:
+        log.warning("could not post the digest summary: %s", error)
+
+
+def preview_parts(t: Texts, items: list[Activity], config: Config) -> list[Part]:
+    """What staff see with /digest: the full list, as a subscriber to everything gets it."""
+    matching = [a for a in items if a.matches(frozenset({ALL}))]
+    return render_digest(t, matching, config)

@@ -1,0 +1,465 @@
+"""Reading activities from iCalendar (.ics) and CSV files, and storing them.
+
+Every source becomes iCalendar events first (a CSV row, a staff form and an organiser's
+proposal too), so recurrence, time zones and cancellations work one way for all of them:
+`recurring-ical-events` expands the rules, and the series' event text is stored so that a
+rule without an end keeps being expanded as the weeks go by.
+
+iCalendar: one series per UID; RRULE/EXDATE/RDATE, overridden occurrences (RECURRENCE-ID),
+`STATUS:CANCELLED` on a series or an occurrence, and `METHOD:CANCEL` files are understood.
+Fields beyond the standard ones are `X-AGE-GROUPS`, `X-LANGUAGES`, `X-PRICE` and per-language
+`X-TITLE-AR`, `X-DESCRIPTION-AR` (and so on). CSV columns are listed in `CSV_COLUMNS` and in
+docs/activities-template.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+
+from bot.i18n import SUPPORTED_LANGUAGES
+from storage import activities
+from storage.activities import AGE_GROUPS, ImportCounts, Occurrence
+from storage.db import Database
+
+#: How far ahead recurring series are expanded (the weekly job expands further as time goes).
+HORIZON = timedelta(days=180)
+SINGLE_HORIZON = timedelta(days=3 * 365)
+#: Past occurrences are left alone by an import.
+PAST_MARGIN = timedelta(days=1)
+DEFAULT_DURATION = timedelta(hours=1)
+
+CSV_COLUMNS = (
+    "uid",
+    "title",
+    "start",
+    "end",
+    "place",
+    "description",
+    "organiser",
+    "category",
+    "age_groups",
+    "languages",
+    "price",
+    "repeat",
+    "cancelled",
+)
+TRANSLATED_COLUMNS = tuple(
+    f"{name}_{language}" for language in SUPPORTED_LANGUAGES for name in ("title", "description")
+)
+_YES = {"yes", "ja", "true", "1", "x", "cancelled", "avlyst"}
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M")
+_AGE_ALIASES = {"0-1": "0-1", "2-5": "2-5", "6-12": "6-12", "13-18": "13-18", "adults": "adults"}
+_AGE_ALIASES.update({"voksne": "adults", "adult": "adults", "0–1": "0-1", "2–5": "2-5"})
+_AGE_ALIASES.update({"6–12": "6-12", "13–18": "13-18"})
+
+
+class RowError(ValueError):
+    """A problem with one row or event, worded for the staff member who made the file."""
+
+
+@dataclass
+class SeriesData:
+    """One series ready to store: its events (master and overrides) and where it came from."""
+
+    uid: str
+    source: str
+    events: list[icalendar.Event]
+    timezones: list[icalendar.Timezone] = field(default_factory=list)
+    cancelled: bool = False
+    #: `METHOD:CANCEL`: only the listed occurrences (or the whole series) are called off.
+    cancel_only: bool = False
+
+
+@dataclass
+class ParseResult:
+    series: list[SeriesData] = field(default_factory=list)
+    #: (line number, problem)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class ImportSummary:
+    series: int = 0
+    added: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def is_calendar_file(filename: str) -> bool:
+    return filename.lower().endswith((".ics", ".ical", ".ifb"))
+
+
+def is_csv_file(filename: str) -> bool:
+    return filename.lower().endswith((".csv", ".txt"))
+
+
+# --- iCalendar ---
+def parse_ics(data: bytes) -> ParseResult:
+    """Group a calendar's events by UID; events without UID, start or title are reported."""
+    result = ParseResult()
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+    except ValueError as error:
+        result.errors.append((1, f"not a readable calendar file ({error})"))
+        return result
+    text = data.decode("utf-8", errors="replace")
+    begin_lines = [n for n, line in enumerate(text.splitlines(), 1) if line == "BEGIN:VEVENT"]
+    cancel_method = str(calendar.get("METHOD", "")).upper() == "CANCEL"
+    timezones = list(calendar.walk("VTIMEZONE"))
+    by_uid: dict[str, list[icalendar.Event]] = {}
+    for index, event in enumerate(calendar.walk("VEVENT")):
+        line = begin_lines[index] if index < len(begin_lines) else 0
+        uid = str(event.get("UID", "")).strip()
+        if not uid:
+            result.errors.append((line, "the event has no UID"))
+            continue
+        if event.get("DTSTART") is None:
+            result.errors.append((line, "the event has no start (DTSTART)"))
+            continue
+        if not str(event.get("SUMMARY", "")).strip() and not cancel_method:
+            result.errors.append((line, "the event has no title (SUMMARY)"))
+            continue
+        try:
+            parse_age_groups(str(event.get("X-AGE-GROUPS", "")))
+        except RowError as error:
+            result.errors.append((line, str(error)))
+            continue
+        by_uid.setdefault(uid, []).append(event)
+    for uid, events in by_uid.items():
+        master = next((e for e in events if e.get("RECURRENCE-ID") is None), None)
+        cancelled = master is not None and str(master.get("STATUS", "")).upper() == "CANCELLED"
+        result.series.append(
+            SeriesData(uid, "ics", events, timezones, cancelled, cancel_only=cancel_method)
+        )
+    return result
+
+
+def parse_age_groups(value: str) -> frozenset[str]:
+    groups = set()
+    for part in re.split(r"[,;/ ]+", value.strip().lower()):
+        if not part:
+            continue
+        if part in ("all", "alle"):
+            return frozenset()
+        if part not in _AGE_ALIASES:
+            raise RowError(f"unknown age group {part!r} (use {', '.join(AGE_GROUPS)} or 'all')")
+        groups.add(_AGE_ALIASES[part])
+    return frozenset(groups)
+
+
+# --- CSV ---
+def parse_csv(data: bytes, tz: tzinfo) -> ParseResult:
+    """One series per row. Bad rows are reported with their line number; good rows stay."""
+    result = ParseResult()
+    text = _decode(data)
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    columns = {(name or "").strip().lower() for name in reader.fieldnames or []}
+    missing = {"title", "start"} - columns
+    if missing:
+        result.errors.append((1, f"missing column(s): {', '.join(sorted(missing))}"))
+        return result
+    for row in reader:
+        line = reader.line_num
+        cleaned = {
+            (key or "").strip().lower(): (value or "").strip() for key, value in row.items() if key
+        }
+        if not any(cleaned.values()):
+            continue
+        try:
+            result.series.append(_series_from_csv(cleaned, tz))
+        except RowError as error:
+            result.errors.append((line, str(error)))
+    return result
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")  # a spreadsheet saved on Windows
+
+
+def _series_from_csv(row: dict[str, str], tz: tzinfo) -> SeriesData:
+    title = row.get("title", "")
+    if not title:
+        raise RowError("the title is empty")
+    start = parse_local_datetime(row.get("start", ""), tz, "start")
+    end_text = row.get("end", "")
+    if not end_text:
+        end = start + DEFAULT_DURATION
+    elif re.fullmatch(r"\d{1,2}[:.]\d{2}", end_text):
+        hour, minute = (int(x) for x in re.split(r"[:.]", end_text))
+        end = datetime.combine(start.date(), time(hour, minute), tzinfo=tz)
+    else:
+        end = parse_local_datetime(end_text, tz, "end")
+    if end <= start:
+        raise RowError("the end is not after the start")
+    groups = parse_age_groups(row.get("age_groups", ""))
+    languages = [code.strip().lower() for code in row.get("languages", "").split(",")]
+    event = make_event(
+        uid=row.get("uid") or _content_uid(title, start),
+        title=title,
+        start=start,
+        end=end,
+        place=row.get("place", ""),
+        description=row.get("description", ""),
+        organiser=row.get("organiser", ""),
+        category=row.get("category", ""),
+        age_groups=groups,
+        languages=[code for code in languages if code],
+        price=row.get("price", ""),
+        translations={
+            language: {
+                name: row[f"{name}_{language}"]
+                for name in ("title", "description")
+                if row.get(f"{name}_{language}")
+            }
+            for language in SUPPORTED_LANGUAGES
+        },
+    )
+    repeat = row.get("repeat", "")
+    if repeat:
+        try:
+            event.add("RRULE", icalendar.vRecur.from_ical(repeat.upper().removeprefix("RRULE:")))
+            icalendar.Event.from_ical(event.to_ical())
+        except (ValueError, TypeError):
+            raise RowError(f"the repeat rule {repeat!r} is not valid (e.g. FREQ=WEEKLY)") from None
+    cancelled = row.get("cancelled", "").lower() in _YES
+    return SeriesData(str(event["UID"]), "csv", [event], cancelled=cancelled)
+
+
+def parse_local_datetime(text: str, tz: tzinfo, what: str) -> datetime:
+    """`2026-12-01 17:00` (or `01.12.2026 17:00`) in the district's time zone."""
+    for pattern in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), pattern).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise RowError(f"the {what} {text!r} is not a date and time like 2026-12-01 17:00")
+
+
+def _content_uid(title: str, start: datetime) -> str:
+    digest = hashlib.sha1(f"{title}|{start.isoformat()}".encode()).hexdigest()[:16]
+    return f"csv-{digest}"
+
+
+def make_event(
+    *,
+    uid: str,
+    title: str,
+    start: datetime,
+    end: datetime,
+    place: str = "",
+    description: str = "",
+    organiser: str = "",
+    category: str = "",
+    age_groups: Iterable[str] = (),
+    languages: Iterable[str] = (),
+    price: str = "",
+    translations: dict[str, dict[str, str]] | None = None,
+) -> icalendar.Event:
+    """An iCalendar event from form or spreadsheet fields."""
+    event = icalendar.Event()
+    event.add("UID", uid)
+    event.add("SUMMARY", title)
+    event.add("DTSTART", start)
+    event.add("DTEND", end)
+    event.add("DTSTAMP", start)
+    for name, value in (
+        ("LOCATION", place),
+        ("DESCRIPTION", description),
+        ("X-ORGANISER", organiser),
+        ("CATEGORIES", category),
+        ("X-AGE-GROUPS", ",".join(sorted(age_groups))),
+        ("X-LANGUAGES", ",".join(languages)),
+        ("X-PRICE", price),
+    ):
+        if value:
+            event.add(name, value)
+    for language, fields in (translations or {}).items():
+        for name, value in fields.items():
+            if value:
+                event.add(f"X-{name.upper()}-{language.upper()}", value)
+    return event
+
+
+# --- expansion into occurrences ---
+def series_calendar(series: SeriesData) -> str:
+    """The text stored for a series: its time zones and events, enough to expand it again."""
+    calendar = icalendar.Calendar()
+    calendar.add("PRODID", "-//Stikk innom//activities//EN")
+    calendar.add("VERSION", "2.0")
+    for zone in series.timezones:
+        calendar.add_component(zone)
+    for event in series.events:
+        calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")
+
+
+def expand(ical: str, tz: tzinfo, start: datetime, end: datetime) -> list[Occurrence]:
+    """The occurrences of a stored series that start in [start, end)."""
+    calendar = icalendar.Calendar.from_ical(ical)
+    found = []
+    for event in recurring_ical_events.of(calendar).between(start, end):
+        found.append(_occurrence(event, tz))
+    return found
+
+
+def _as_datetime(value: date | datetime, tz: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    return datetime.combine(value, time(0, 0), tzinfo=tz)  # an all-day event
+
+
+def _occurrence(event: icalendar.Event, tz: tzinfo) -> Occurrence:
+    start = _as_datetime(event["DTSTART"].dt, tz)
+    if event.get("DTEND") is not None:
+        end = _as_datetime(event["DTEND"].dt, tz)
+    elif event.get("DURATION") is not None:
+        end = start + event["DURATION"].dt
+    else:
+        end = start + (
+            timedelta(days=1)
+            if not isinstance(event["DTSTART"].dt, datetime)
+            else DEFAULT_DURATION
+        )
+    recurrence = event.get("RECURRENCE-ID")
+    original = _as_datetime(recurrence.dt, tz) if recurrence is not None else start
+    translations: dict[str, dict[str, str]] = {}
+    for language in SUPPORTED_LANGUAGES:
+        for name in ("title", "description"):
+            value = str(event.get(f"X-{name.upper()}-{language.upper()}", "")).strip()
+            if value:
+                translations.setdefault(language, {})[name] = value
+    categories = event.get("CATEGORIES")
+    category = ""
+    if categories is not None:
+        first = categories[0] if isinstance(categories, list) else categories
+        category = ", ".join(str(c) for c in getattr(first, "cats", [first]))
+    organiser = str(event.get("X-ORGANISER", "")).strip()
+    if not organiser and event.get("ORGANIZER") is not None:
+        organizer = event["ORGANIZER"]
+        organiser = str(organizer.params.get("CN", "")) or str(organizer).removeprefix("mailto:")
+    return Occurrence(
+        occurrence=original,
+        starts_at=start,
+        ends_at=end,
+        title=str(event.get("SUMMARY", "")).strip(),
+        description=str(event.get("DESCRIPTION", "")).strip(),
+        place=str(event.get("LOCATION", "")).strip(),
+        organiser=organiser,
+        category=category,
+        age_groups=parse_age_groups(str(event.get("X-AGE-GROUPS", ""))),
+        languages=tuple(
+            code.strip().lower()
+            for code in str(event.get("X-LANGUAGES", "")).split(",")
+            if code.strip()
+        ),
+        price=str(event.get("X-PRICE", "")).strip(),
+        translations=translations,
+        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+    )
+
+
+# --- storing ---
+async def store_series(
+    db: Database,
+    series: SeriesData,
+    tz: tzinfo,
+    now: datetime,
+    *,
+    status: str = "listed",
+    proposed_by: int | None = None,
+) -> ImportCounts:
+    """Expand a series over the coming months and store it (idempotent by UID)."""
+    window_start, window_end = now - PAST_MARGIN, now + HORIZON
+    if not any(e.get("RRULE") or e.get("RDATE") for e in series.events):
+        window_end = now + SINGLE_HORIZON  # a one-off far ahead is still worth listing
+    if series.cancel_only:
+        return await _apply_cancel(db, series, tz, now)
+    ical = series_calendar(series)
+    occurrences = expand(ical, tz, window_start, window_end)
+    if series.cancelled:
+        status = "cancelled"
+    counts = await activities.save_series(
+        db,
+        series.uid,
+        series.source,
+        occurrences,
+        now,
+        ical=ical,
+        status=status,
+        proposed_by=proposed_by,
+        prune_from=window_start,
+    )
+    if series.cancelled:
+        cancelled = await activities.cancel_series(db, series.uid, now)
+        counts = ImportCounts(counts.added, counts.updated, counts.cancelled + cancelled)
+    return counts
+
+
+async def _apply_cancel(
+    db: Database, series: SeriesData, tz: tzinfo, now: datetime
+) -> ImportCounts:
+    """A `METHOD:CANCEL` file: call off the named occurrences, or the whole series."""
+    cancelled = 0
+    for event in series.events:
+        recurrence = event.get("RECURRENCE-ID")
+        if recurrence is None:
+            cancelled += await activities.cancel_series(db, series.uid, now)
+        else:
+            original = _as_datetime(recurrence.dt, tz)
+            cancelled += int(await activities.cancel_occurrence(db, series.uid, original))
+    return ImportCounts(cancelled=cancelled)
+
+
+async def import_file(
+    db: Database, filename: str, data: bytes, tz: ZoneInfo, now: datetime
+) -> ImportSummary:
+    """Import an .ics or .csv file: good entries are stored, bad ones reported by line."""
+    if is_calendar_file(filename):
+        parsed = parse_ics(data)
+    elif is_csv_file(filename):
+        parsed = parse_csv(data, tz)
+    else:
+        return ImportSummary(errors=[(0, "send a .ics or .csv file")])
+    summary = ImportSummary(errors=list(parsed.errors))
+    for series in parsed.series:
+        try:
+            counts = await store_series(db, series, tz, now)
+        except (ValueError, TypeError, KeyError) as error:
+            summary.errors.append((0, f"{series.uid}: {error}"))
+            continue
+        summary.series += 1
+        summary.added += counts.added
+        summary.updated += counts.updated
+        summary.cancelled += counts.cancelled
+    summary.errors.sort()
+    return summary
+
+
+async def extend_recurring(db: Database, tz: tzinfo, now: datetime) -> int:
+    """Expand stored recurring series up to the horizon again; returns occurrences added."""
+    added = 0
+    for uid, source, ical in await activities.recurring_sources(db):
+        calendar = icalendar.Calendar.from_ical(ical)
+        events = list(calendar.walk("VEVENT"))
+        zones = list(calendar.walk("VTIMEZONE"))
+        counts = await store_series(db, SeriesData(uid, source, events, zones), tz, now)
+        added += counts.added
+    return added

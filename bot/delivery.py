@@ -1,0 +1,287 @@
+"""The delivery engine: the one place that sends broadcasts (the digest, survey invitations).
+
+    added = await enqueue(db, "digest-2026-W48", items)       # rows first, nothing sent yet
+    report = await deliver(bot, db, "digest-2026-W48", rate=25)
+
+Every message is an outbox row before it is sent (`storage/outbox.py`), so a crash or
+`kill -9` loses nothing and the next run sends only the rows still pending; enqueueing an
+edition again adds nothing, so a second run sends nothing.
+
+Throughput: one send starts at most every 1/`rate` seconds (no bursts: Telegram counts per
+second), and one chat gets at most one message per `per_chat_interval` (3 s for groups and
+channels, which Telegram allows 20 per minute). A 429 pauses every sender for `retry_after`;
+a 403 marks the chat blocked and ends what the row's `on_blocked` names; a 400 is recorded as
+failed at once (sending it again cannot help); other errors are retried with back-off and
+then recorded as failed.
+
+The one window that cannot be closed: between Telegram's OK and the commit that marks the row
+sent (the Bot API has no idempotency key). It is kept as small as possible: each row is
+committed on its own, immediately after the answer, before anything else is done. A crash in
+exactly that instant (or a timeout after Telegram already accepted a message) may send that one
+message again on the next run; nothing is ever lost.
+
+Use a bot without python-telegram-bot's AIORateLimiter (`delivery_bot(config)`): the engine
+does its own throttling and must see 429s itself to count and honour them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot.config import Config
+from storage import outbox
+from storage.db import Database
+from storage.outbox import OutboxItem, PendingRow, enqueue, on_blocked
+
+__all__ = [
+    "DeliveryReport",
+    "OutboxItem",
+    "deliver",
+    "delivery_bot",
+    "enqueue",
+    "on_blocked",
+]
+
+log = logging.getLogger(__name__)
+
+#: Telegram's documented ceiling for a bot's messages per second (without paid broadcasts).
+TELEGRAM_MAX_RATE = 30.0
+#: Groups and channels: 20 messages per minute.
+GROUP_INTERVAL = 3.0
+LOCK_REFRESH_SECONDS = 5.0
+
+ProgressCallback = Callable[["DeliveryReport"], Awaitable[None] | None]
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did, in outbox rows (messages)."""
+
+    total: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    retried: int = 0
+    #: Another run held the delivery lock; this one sent nothing.
+    busy: bool = False
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.blocked + self.failed
+
+
+@asynccontextmanager
+async def delivery_bot(config: Config) -> AsyncIterator[Bot]:
+    """A Bot for broadcasts: no AIORateLimiter (the engine throttles and sees every 429)."""
+    bot = Bot(
+        config.token,
+        base_url=f"{config.api_root}/bot",
+        base_file_url=f"{config.api_root}/file/bot",
+    )
+    async with bot:
+        yield bot
+
+
+async def deliver(
+    bot: Bot,
+    db: Database,
+    edition: str | None = None,
+    *,
+    rate: float,
+    per_chat_interval: float = 1.0,
+    on_progress: ProgressCallback | None = None,
+    max_attempts: int = 4,
+    backoff: float = 0.5,
+) -> DeliveryReport:
+    """Send every pending outbox row (of one edition, or all); return what happened.
+
+    Returns at once with `busy=True` if another run (the weekly job, an operator's command)
+    is delivering: two runs would send the same rows twice.
+    """
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    report = DeliveryReport()
+    owner = outbox.new_lock_owner()
+    if not await outbox.acquire_lock(db, owner):
+        report.busy = True
+        log.warning("delivery skipped: another run is sending")
+        return report
+    heartbeat = asyncio.create_task(_keep_lock(db, owner))
+    try:
+        rows = await outbox.pending(db, edition)
+        report.total = len(rows)
+        run = _Run(bot, db, report, rate, per_chat_interval, on_progress, max_attempts, backoff)
+        await run.send_all(rows)
+    finally:
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
+        await outbox.release_lock(db, owner)
+    log.info(
+        "delivery of %s: %d sent, %d blocked, %d failed, %d retried",
+        edition or "all editions",
+        report.sent,
+        report.blocked,
+        report.failed,
+        report.retried,
+    )
+    return report
+
+
+async def _keep_lock(db: Database, owner: str) -> None:
+    while True:
+        await asyncio.sleep(LOCK_REFRESH_SECONDS)
+        await outbox.refresh_lock(db, owner)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Run:
+    """One delivery run: workers take whole chats, so a chat's parts go in order."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        db: Database,
+        report: DeliveryReport,
+        rate: float,
+        per_chat_interval: float,
+        on_progress: ProgressCallback | None,
+        max_attempts: int,
+        backoff: float,
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.report = report
+        self.rate = rate
+        self.per_chat_interval = per_chat_interval
+        self.on_progress = on_progress
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        # Capacity 1: sends are spaced evenly, never a burst of `rate` at once.
+        self.limiter = AsyncLimiter(1, 1.0 / rate)
+        self.paused_until = 0.0
+
+    async def send_all(self, rows: list[PendingRow]) -> None:
+        chats: dict[tuple[str, int], list[PendingRow]] = {}
+        for row in rows:
+            chats.setdefault((row.edition, row.chat_id), []).append(row)
+        queue: asyncio.Queue[list[PendingRow]] = asyncio.Queue()
+        for group in chats.values():
+            queue.put_nowait(group)
+        # Enough concurrent requests to fill the rate despite network latency.
+        workers = max(1, min(len(chats), 64, math.ceil(self.rate)))
+        await asyncio.gather(*(self._worker(queue) for _ in range(workers)))
+
+    async def _worker(self, queue: asyncio.Queue[list[PendingRow]]) -> None:
+        while not queue.empty():
+            group = queue.get_nowait()
+            interval = self.per_chat_interval if group[0].chat_id > 0 else GROUP_INTERVAL
+            interval = max(interval, self.per_chat_interval)
+            last = -math.inf
+            for row in group:
+                wait = last + interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                outcome = await self._send_row(row)
+                last = time.monotonic()
+                await self._progress()
+                if outcome == "blocked":
+                    break  # the chat's remaining parts were marked blocked with it
+
+    async def _progress(self) -> None:
+        if self.on_progress is not None:
+            result = self.on_progress(self.report)
+            if inspect.isawaitable(result):
+                await result
+
+    async def _wait_turn(self) -> None:
+        # A loop, not one sleep: another sender may meet a new 429 while this one waits.
+        while (pause := self.paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(pause)
+        await self.limiter.acquire()
+
+    async def _send_row(self, row: PendingRow) -> str:
+        attempts = row.attempts
+        while True:
+            await self._wait_turn()
+            try:
+                message = await _send(self.bot, row)
+            except RetryAfter as error:
+                # Everyone waits: Telegram counts the bot, not the sender.
+                seconds = _retry_seconds(error)
+                self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+                self.report.retried += 1
+                log.info("flood control: waiting %.1fs (row %d)", seconds, row.id)
+                continue
+            except Forbidden as error:
+                marked = await outbox.mark_blocked(self.db, row, str(error), _now())
+                self.report.blocked += max(marked, 1)
+                log.info("chat %d refuses the bot (row %d): %s", row.chat_id, row.id, error)
+                return "blocked"
+            except (BadRequest, ChatMigrated) as error:
+                await outbox.mark_failed(self.db, row.id, str(error), _now())
+                self.report.failed += 1
+                log.warning("row %d failed: %s", row.id, error)
+                return "failed"
+            except TelegramError as error:  # network trouble, timeouts, Telegram's 5xx
+                attempts = await outbox.record_attempt(self.db, row.id, str(error))
+                if attempts >= self.max_attempts:
+                    await outbox.mark_failed(self.db, row.id, str(error), _now())
+                    self.report.failed += 1
+                    log.warning("row %d failed after %d attempts: %s", row.id, attempts, error)
+                    return "failed"
+                self.report.retried += 1
+                await asyncio.sleep(self.backoff * 2 ** (attempts - 1))
+                continue
+            # Commit at once: this is the window in which a crash could send it twice.
+            await outbox.mark_sent(self.db, row.id, message.message_id, _now())
+            self.report.sent += 1
+            return "sent"
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    # `retry_after` turns from int into timedelta in a coming PTB version (and warns meanwhile);
+    # the private timedelta is what PTB's own rate limiter reads.
+    value: Any = getattr(error, "_retry_after", None)
+    if value is None:
+        value = error.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+async def _send(bot: Bot, row: PendingRow) -> Message:
+    markup = InlineKeyboardMarkup.de_json(row.reply_markup, bot) if row.reply_markup else None
+    if row.kind == "document":
+        assert row.document is not None
+        return await bot.send_document(
+            row.chat_id,
+            InputFile(row.document, filename=row.filename),
+            caption=row.text,
+            parse_mode=ParseMode.HTML if row.text else None,
+            reply_markup=markup,
+        )
+    assert row.text is not None
+    return await bot.send_message(
+        row.chat_id,
+        row.text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )

@@ -1,0 +1,459 @@
+"""The resident's side of a case: /contact, the relay into the staff topic, the rating, and the
+question whether to open a new case after the last one was closed.
+
+Everything a resident sends while their case is open is copied (never forwarded: no account is
+shown) into the case topic; the copy carries the exact text, so `<b>` or `&` arrive literally.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot.common import answer, current_resident, send
+from bot.context import BotApplication, BotContext
+from bot.handover.availability import first_of_album, staff_chat_ready
+from bot.handover.topics import (
+    post_in_case_topic,
+    rename_case_topic,
+    send_to_case_topic,
+    staff_texts,
+)
+from bot.i18n import N_, Texts
+from bot.menu import main_menu
+from bot.registry import add_cancel_hook, add_message_consumer, add_resident_command
+from storage import cases
+from storage.cases import Case, CaseStatus
+from storage.residents import Resident
+
+log = logging.getLogger(__name__)
+
+#: After a case is closed, a resident who writes within this time is asked about a new case.
+ASK_AGAIN_WITHIN = timedelta(days=14)
+RATING_FACES = ("😞", "🙁", "😐", "🙂", "😄")
+MESSAGE_KINDS = (
+    "text",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "animation",
+    "document",
+    "sticker",
+    "venue",
+    "location",
+    "contact",
+)
+
+
+def message_kind(message: Message) -> str:
+    """What kind of message this is (for records and logs; never the content)."""
+    for kind in MESSAGE_KINDS:
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+def closed_notice(t: Texts, opening: datetime | None, now: datetime, tz) -> str:
+    """When staff will answer, the way the resident's language writes days and times."""
+    if opening is None:
+        return t._("Our office is closed now. Your message is saved.")
+    local_open, local_now = opening.astimezone(tz), now.astimezone(tz)
+    when_time = t.time(local_open)
+    if local_open.date() == local_now.date():
+        return t._(
+            "Our office is closed now. Staff will answer you today from {time}."
+            " Your message is saved.",
+            time=when_time,
+        )
+    if local_open.date() == local_now.date() + timedelta(days=1):
+        return t._(
+            "Our office is closed now. Staff will answer you tomorrow from {time}."
+            " Your message is saved.",
+            time=when_time,
+        )
+    return t._(
+        "Our office is closed now. Staff will answer you on {day} from {time}."
+        " Your message is saved.",
+        day=t.weekday_date(local_open),
+        time=when_time,
+    )
+
+
+def name_keyboard(t: Texts, case: Case) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t._("Yes, show my name"), callback_data=f"case:name:{case.id}:1"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    t._("No, stay anonymous"), callback_data=f"case:name:{case.id}:0"
+                )
+            ],
+        ]
+    )
+
+
+def rating_keyboard(case: Case) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(face, callback_data=f"case:rate:{case.id}:{score}")
+                for score, face in enumerate(RATING_FACES, start=1)
+            ]
+        ]
+    )
+
+
+def not_available_text(t: Texts) -> str:
+    return t._(
+        "Sorry, you cannot talk to a person here right now. Please try again later,"
+        " or visit us at the office."
+    )
+
+
+async def _closed_notice_if_due(
+    context: BotContext, case: Case, t: Texts, now: datetime
+) -> str | None:
+    """The office-closed answer, once per closed period (not for every message)."""
+    hours = context.config.hours
+    if hours.is_open(now):
+        return None
+    opening = hours.next_opening(now)
+    period = opening or datetime.max.replace(tzinfo=now.tzinfo)
+    if case.closed_notice_for == period:
+        return None
+    await cases.mark_closed_notice(context.db, case.id, period)
+    return closed_notice(t, opening, now, context.config.timezone)
+
+
+# --- opening a case ---
+async def contact(update: Update, context: BotContext) -> None:
+    """`/contact` and the menu's "Talk to a person": open a case; the topic comes later."""
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    if not staff_chat_ready(context.bot_data):
+        await answer(update, context, not_available_text(t), main_menu(t))
+        return
+    case = await cases.open_case(
+        context.db, resident.telegram_id, resident.language, context.now()
+    )
+    if case.first_message_at is not None:
+        await answer(
+            update,
+            context,
+            t._("You are already talking with us. Just write your message here."),
+        )
+        return
+    log.info("case %s opened", case.id)
+    await answer(update, context, opening_text(t, resident), name_keyboard(t, case))
+    notice = await _closed_notice_if_due(context, case, t, context.now())
+    if notice:
+        await answer(update, context, notice)
+
+
+def opening_text(t: Texts, resident: Resident) -> str:
+    return "\n\n".join(
+        [
+            t._("💬 Write your message here. A person from the district will answer you here."),
+            t._("You can write in your own language, or send a photo or a voice message."),
+            name_question(t, resident),
+        ]
+    )
+
+
+def name_question(t: Texts, resident: Resident) -> str:
+    return t._(
+        "May staff see your first name ({name})? If you do not choose, you stay anonymous.",
+        name=resident.first_name or "",
+    )
+
+
+async def choose_name(update: Update, context: BotContext) -> None:
+    """`case:name:<case>:<1|0>`: may staff see the resident's first name?"""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    parts = query.data.split(":")
+    case = await _own_case(context, resident, parts[2] if len(parts) == 4 else "")
+    if case is None or not case.is_open or parts[3] not in ("0", "1"):
+        await context.ack(update, t._("This button does not work any more."))
+        return
+    show = parts[3] == "1"
+    await cases.set_anonymous(context.db, case.id, not show)
+    await context.ack(
+        update,
+        t._("OK, staff will see your first name.") if show else t._("OK, you stay anonymous."),
+    )
+    await _remove_buttons(update)
+    if case.anonymous == show:
+        await rename_case_topic(context, case.id)
+
+
+async def _own_case(context: BotContext, resident: Resident, raw_id: str) -> Case | None:
+    """The case a button names, only if it belongs to the resident who pressed it."""
+    if not raw_id.isdigit():
+        return None
+    case = await cases.get(context.db, int(raw_id))
+    if case is None or case.resident_id != resident.telegram_id:
+        return None
+    return case
+
+
+async def _remove_buttons(update: Update) -> None:
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError as error:
+        log.debug("could not remove buttons: %s", error)
+
+
+# --- the relay ---
+async def relay_from_resident(update: Update, context: BotContext) -> bool:
+    """Message consumer: an open case takes everything the resident sends (not commands)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return False
+    if message.text and message.text.startswith("/"):
+        return False
+    case = await cases.open_case_of(context.db, user.id)
+    if case is None:
+        return await _offer_new_case(update, context, message)
+    resident, _ = await current_resident(update, context)
+    await take_message(update, context, resident, case, message.message_id)
+    return True
+
+
+async def take_message(
+    update: Update, context: BotContext, resident: Resident, case: Case, message_id: int
+) -> None:
+    """Store a resident's message in the case, relay it, and tell them what happens next."""
+    t = context.texts(resident.language)
+    now = context.now()
+    message = update.effective_message
+    kind = message_kind(message) if message and message.message_id == message_id else "other"
+    row = await cases.record_incoming(context.db, case.id, message_id, kind, now)
+    if row is None:
+        return  # the same message again (an update delivered twice)
+    first = case.first_message_at is None
+    if not staff_chat_ready(context.bot_data):
+        await answer(
+            update,
+            context,
+            t._("Thank you, your message is saved.") + "\n" + not_available_text(t),
+        )
+        return
+    await relay_to_topic(context, case, row, message_id, _replied_to(update, message_id))
+    album = message.media_group_id if message and message.message_id == message_id else None
+    if album and not first_of_album(context.bot_data, album):
+        return
+    notice = await _closed_notice_if_due(context, case, t, now)
+    if notice:
+        await send(context, resident.telegram_id, notice)
+    elif first:
+        # Outside office hours the closed notice came with /contact already: no promise of "soon".
+        text = (
+            t._("Thank you! We got your message. A person will answer you here soon.")
+            if context.config.hours.is_open(now)
+            else t._("Thank you, your message is saved.")
+        )
+        await send(context, resident.telegram_id, text)
+
+
+def _replied_to(update: Update, message_id: int) -> int | None:
+    message = update.effective_message
+    if message is None or message.message_id != message_id or message.reply_to_message is None:
+        return None
+    return message.reply_to_message.message_id
+
+
+async def relay_to_topic(
+    context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
+) -> bool:
+    """Copy one resident message into the case topic; record the outcome. True if delivered."""
+    chat_id = context.config.staff_chat_id
+    assert chat_id is not None and case.resident_id is not None
+    resident_id = case.resident_id
+    reply = None
+    if reply_to is not None:
+        target = await cases.staff_message_for(context.db, case.id, reply_to)
+        if target is not None:
+            reply = ReplyParameters(target, allow_sending_without_reply=True)
+
+    async def copy(thread_id: int):
+        return await context.bot.copy_message(
+            chat_id, resident_id, message_id, message_thread_id=thread_id, reply_parameters=reply
+        )
+
+    try:
+        copied = await send_to_case_topic(context, case.id, copy)
+    except TelegramError as error:
+        log.warning("relay of a message of case %s to staff failed: %s", case.id, error)
+        final = "message to copy not found" in str(error).lower()
+        await cases.mark_failed(context.db, row, str(error), final=final)
+        return False
+    await cases.mark_delivered(context.db, row, staff_message_id=copied.message_id)
+    return True
+
+
+# --- after a case was closed ---
+async def _offer_new_case(update: Update, context: BotContext, message: Message) -> bool:
+    """A resident writes soon after their case was closed: ask before opening a new one."""
+    user = update.effective_user
+    assert user is not None
+    latest = await cases.latest_case_of(context.db, user.id)
+    if (
+        latest is None
+        or latest.status != CaseStatus.CLOSED
+        or latest.closed_at is None
+        or context.now() - latest.closed_at > ASK_AGAIN_WITHIN
+    ):
+        return False
+    if message.media_group_id and not first_of_album(context.bot_data, message.media_group_id):
+        return True
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t._("Yes, send it to a person"),
+                    callback_data=f"case:new:{message.message_id}",
+                )
+            ],
+            [InlineKeyboardButton(t._("No, thank you"), callback_data="case:no")],
+        ]
+    )
+    await answer(
+        update,
+        context,
+        t._("Your last conversation with us is closed. Do you want to start a new one?"),
+        keyboard,
+    )
+    return True
+
+
+async def new_case_button(update: Update, context: BotContext) -> None:
+    """`case:new:<message id>`: open a new case and pass on the message that prompted it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    if query.data == "case:no":
+        await context.ack(update)
+        await _remove_buttons(update)
+        await answer(update, context, t._("OK. What do you want to do?"), main_menu(t))
+        return
+    raw_id = query.data.rpartition(":")[2]
+    if not raw_id.isdigit():
+        await context.ack(update, t._("This button does not work any more."))
+        return
+    if not staff_chat_ready(context.bot_data):
+        await answer(update, context, not_available_text(t), main_menu(t))
+        return
+    await context.ack(update)
+    await _remove_buttons(update)
+    case = await cases.open_case(
+        context.db, resident.telegram_id, resident.language, context.now()
+    )
+    log.info("case %s opened after a closed one", case.id)
+    # The message id comes from the presser's own chat: the bot copies only from there.
+    await take_message(update, context, resident, case, int(raw_id))
+    case = await cases.get(context.db, case.id) or case
+    await answer(
+        update,
+        context,
+        name_question(t, resident),
+        name_keyboard(t, case),
+    )
+
+
+# --- rating and leaving ---
+async def rate(update: Update, context: BotContext) -> None:
+    """`case:rate:<case>:<1-5>`: one tap on a face after the case was closed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    parts = query.data.split(":")
+    case = await _own_case(context, resident, parts[2] if len(parts) == 4 else "")
+    score = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else 0
+    if case is None or not 1 <= score <= 5:
+        await context.ack(update, t._("This button does not work any more."))
+        return
+    if not await cases.rate(context.db, case.id, resident.telegram_id, score, context.now()):
+        await context.ack(update, t._("This button does not work any more."))
+        return
+    await context.ack(update, t._("Thank you for your answer!"))
+    await _remove_buttons(update)
+    await answer(
+        update, context, t._("Thank you for your answer! {face}", face=RATING_FACES[score - 1])
+    )
+    staff_t = staff_texts(context.bot_data)
+    await post_in_case_topic(
+        context,
+        case.id,
+        staff_t._(
+            "The resident rated the help: {score} of 5 {face}",
+            score=score,
+            face=RATING_FACES[score - 1],
+        ),
+    )
+
+
+async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
+    """/cancel ends the resident's case; staff see that the resident left."""
+    user = update.effective_user
+    if user is None or update.effective_chat is None or update.effective_chat.type != "private":
+        return False
+    case = await cases.open_case_of(context.db, user.id)
+    if case is None:
+        return False
+    started = case.first_message_at is not None
+    await cases.close(context.db, case.id, context.now(), None, cancelled=not started)
+    if started:
+        t = staff_texts(context.bot_data)
+        await post_in_case_topic(
+            context,
+            case.id,
+            t._(
+                "The resident ended the conversation (/cancel). Case {number} is closed.",
+                number=case.number,
+            ),
+        )
+        await rename_case_topic(context, case.id)
+        if case.topic_id is not None and context.config.staff_chat_id is not None:
+            try:
+                await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
+            except TelegramError as error:
+                log.info("could not close the topic of case %s: %s", case.id, error)
+    log.info("case %s ended by the resident", case.id)
+    return True
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CommandHandler("contact", contact, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(contact, pattern=r"^menu:contact$"))
+    app.add_handler(CallbackQueryHandler(choose_name, pattern=r"^case:name:"))
+    app.add_handler(CallbackQueryHandler(rate, pattern=r"^case:rate:"))
+    app.add_handler(CallbackQueryHandler(new_case_button, pattern=r"^case:(new:|no$)"))
+    add_message_consumer(app, "handover", relay_from_resident, priority=20)
+    add_cancel_hook(app, end_case_on_cancel)
+    add_resident_command(app, "contact", N_("Talk to a person"), 30)

@@ -1,0 +1,411 @@
+"""The staff's side of a case: what they write in a case topic reaches the resident, and the
+commands /close, /note, /assign (and the "I'll take it" button), /cases and /stats.
+
+Replies are copies sent by the bot, so the resident never sees a staff member's account; with
+BOT_SIGN_STAFF_REPLIES the staff member's first name is added under the reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from babel.dates import format_timedelta
+from telegram import Message, ReplyParameters, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.common import send
+from bot.context import BotApplication, BotContext
+from bot.handover.resident import message_kind, rating_keyboard
+from bot.handover.topics import rename_case_topic, staff_texts
+from bot.i18n import N_, Raw, Texts
+from bot.registry import add_staff_message_consumer
+from bot.staff import add_staff_button, add_staff_command, answer_in_thread
+from storage import cases, residents
+from storage.cases import Case, CaseStatus
+
+log = logging.getLogger(__name__)
+
+#: Media whose caption can carry a signature.
+_CAPTIONED = ("photo", "video", "document", "audio", "animation", "voice")
+
+
+# --- helpers ---
+async def case_here(update: Update, context: BotContext) -> Case | None:
+    """The case whose topic this staff message was written in, if any."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message or message.message_thread_id is None:
+        return None
+    return await cases.by_topic(context.db, message.message_thread_id)
+
+
+def staff_name(update: Update) -> str:
+    user = update.effective_user
+    return user.first_name if user is not None else "?"
+
+
+def format_duration(t: Texts, value: timedelta) -> str:
+    """`2 t 10 min` in the staff's language: precise enough to see who waits longest."""
+    minutes = max(0, int(value.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    for amount, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
+        if amount or (unit == "minute" and not parts):
+            parts.append(
+                format_timedelta(
+                    timedelta(**{f"{unit}s": amount}),
+                    granularity=unit,
+                    threshold=1000,
+                    format="short",
+                    locale=t.locale,
+                )
+            )
+    return " ".join(parts)
+
+
+def topic_link(staff_chat_id: int, thread_id: int) -> str:
+    """A t.me link that opens the topic (supergroup ids are -100 followed by the internal id)."""
+    internal = str(staff_chat_id).removeprefix("-100")
+    return f"https://t.me/c/{internal}/{thread_id}"
+
+
+# --- the relay to the resident ---
+async def relay_from_staff(update: Update, context: BotContext) -> bool:
+    """Staff message consumer: a message in an open case's topic goes to that case's resident."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or user.is_bot:
+        return False
+    case = await case_here(update, context)
+    if case is None:
+        return False
+    t = staff_texts(context.bot_data)
+    if message.forum_topic_created or message.forum_topic_closed or message.forum_topic_reopened:
+        return True
+    if not case.is_open or case.resident_id is None:
+        await answer_in_thread(
+            update, context, t._("This case is closed. The resident did not get this message.")
+        )
+        return True
+    if message.text and message.text.startswith("/"):
+        await answer_in_thread(
+            update, context, t._("Unknown command. This was not sent to the resident.")
+        )
+        return True
+    kind = message_kind(message)
+    row = await cases.record_outgoing(
+        context.db, case.id, message.message_id, user.id, kind, context.now()
+    )
+    if row is None:
+        return True
+    try:
+        sent_id = await deliver_to_resident(context, case, message, user.first_name)
+    except Forbidden as error:
+        await cases.mark_failed(context.db, row, str(error), final=True)
+        await answer_in_thread(
+            update,
+            context,
+            t._("Not delivered: the resident has blocked the bot or deleted their account."),
+        )
+        return True
+    except TelegramError as error:
+        await cases.mark_failed(context.db, row, str(error), final=True)
+        await answer_in_thread(
+            update,
+            context,
+            t._(
+                "Not delivered: Telegram refused this message ({error}). Please try again.",
+                error=str(error),
+            ),
+        )
+        return True
+    await cases.mark_delivered(context.db, row, resident_message_id=sent_id)
+    await cases.mark_staff_replied(context.db, case.id, context.now())
+    log.info("staff reply %s relayed in case %s", kind, case.id)
+    return True
+
+
+async def deliver_to_resident(
+    context: BotContext, case: Case, message: Message, first_name: str
+) -> int:
+    """Copy a staff message to the resident (signed if configured); return its id there."""
+    assert case.resident_id is not None
+    staff_chat = context.config.staff_chat_id
+    reply = None
+    replied = message.reply_to_message
+    if replied is not None and replied.message_id != case.topic_id:
+        target = await cases.resident_message_for(context.db, case.id, replied.message_id)
+        if target is not None:
+            reply = ReplyParameters(target, allow_sending_without_reply=True)
+    signature = None
+    if context.config.sign_staff_replies and first_name:
+        resident = await residents.get(context.db, case.resident_id)
+        t = context.texts(resident.language if resident else None)
+        signature = "\n\n— " + t.isolate(first_name)
+    if signature and message.text:
+        sent = await context.bot.send_message(
+            case.resident_id,
+            message.text + signature,
+            entities=list(message.entities),
+            reply_parameters=reply,
+        )
+        return sent.message_id
+    if signature and message_kind(message) in _CAPTIONED:
+        caption = (message.caption or "").rstrip() + signature
+        copied = await context.bot.copy_message(
+            case.resident_id,
+            staff_chat,
+            message.message_id,
+            caption=caption.lstrip("\n"),
+            caption_entities=list(message.caption_entities),
+            reply_parameters=reply,
+        )
+        return copied.message_id
+    copied = await context.bot.copy_message(
+        case.resident_id, staff_chat, message.message_id, reply_parameters=reply
+    )
+    return copied.message_id
+
+
+# --- commands in a case topic ---
+async def _case_or_explain(update: Update, context: BotContext) -> Case | None:
+    t = staff_texts(context.bot_data)
+    case = await case_here(update, context)
+    if case is None:
+        await answer_in_thread(update, context, t._("Use this command inside a case topic."))
+        return None
+    return case
+
+
+async def close_command(update: Update, context: BotContext) -> None:
+    """/close: end the case, tell the resident, ask for a rating, close the topic."""
+    case = await _case_or_explain(update, context)
+    if case is None:
+        return
+    t = staff_texts(context.bot_data)
+    user = update.effective_user
+    assert user is not None
+    if not await cases.close(context.db, case.id, context.now(), user.id):
+        await answer_in_thread(update, context, t._("This case is already closed."))
+        return
+    log.info("case %s closed by staff", case.id)
+    told = await _tell_resident_closed(context, case)
+    lines = [
+        t._("✅ Case {number} closed by {name}.", number=case.number, name=staff_name(update))
+    ]
+    lines.append(
+        t._("The resident was asked to rate the help.")
+        if told
+        else t._("The resident could not be told (blocked or deleted).")
+    )
+    await answer_in_thread(update, context, "\n".join(lines))
+    await rename_case_topic(context, case.id)
+    if case.topic_id is not None and context.config.staff_chat_id is not None:
+        try:
+            await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
+        except TelegramError as error:
+            log.info("could not close the topic of case %s: %s", case.id, error)
+
+
+async def _tell_resident_closed(context: BotContext, case: Case) -> bool:
+    if case.resident_id is None:
+        return False
+    resident = await residents.get(context.db, case.resident_id)
+    t = context.texts(resident.language if resident else case.language)
+    text = (
+        t._("Our conversation is finished. You can write to us again at any time.")
+        + "\n\n"
+        + t._("How was our help? Tap a face.")
+    )
+    closed = await cases.get(context.db, case.id) or case
+    try:
+        await send(context, case.resident_id, text, rating_keyboard(closed))
+    except (Forbidden, BadRequest) as error:
+        log.info("could not tell the resident of case %s it was closed: %s", case.id, error)
+        return False
+    return True
+
+
+async def note_command(update: Update, context: BotContext) -> None:
+    """/note TEXT: an internal note, stored with the case, never sent to the resident."""
+    case = await _case_or_explain(update, context)
+    if case is None:
+        return
+    t = staff_texts(context.bot_data)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    text = (message.text or "").partition(" ")[2].strip()
+    if not text:
+        await answer_in_thread(
+            update,
+            context,
+            t._("Write the note after the command, for example: /note Called her on Monday."),
+        )
+        return
+    await cases.add_note(context.db, case.id, user.id, text, context.now())
+    await answer_in_thread(update, context, t._("📝 Note saved. The resident does not see it."))
+
+
+async def assign_command(update: Update, context: BotContext) -> None:
+    """/assign: the staff member who writes it takes the case."""
+    case = await _case_or_explain(update, context)
+    if case is not None:
+        await _assign(update, context, case)
+
+
+async def assign_button(update: Update, context: BotContext) -> None:
+    """`case:assign:<case>` on the header card: same as /assign."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = staff_texts(context.bot_data)
+    raw_id = query.data.rpartition(":")[2]
+    case = await cases.get(context.db, int(raw_id)) if raw_id.isdigit() else None
+    if case is None or not case.is_open:
+        await context.ack(update, t._("This case is closed."))
+        return
+    await context.ack(update, t._("You have taken case {number}.", number=case.number))
+    await _assign(update, context, case)
+
+
+async def _assign(update: Update, context: BotContext, case: Case) -> None:
+    t = staff_texts(context.bot_data)
+    user = update.effective_user
+    assert user is not None
+    if not case.is_open:
+        await answer_in_thread(update, context, t._("This case is already closed."))
+        return
+    await cases.assign(context.db, case.id, user.id, user.first_name)
+    await answer_in_thread(
+        update,
+        context,
+        t._("🙋 {name} takes case {number}.", name=user.first_name, number=case.number),
+    )
+
+
+# --- overview ---
+def cases_overview(t: Texts, open_cases: list[Case], now: datetime, staff_chat_id: int) -> str:
+    """The open cases, longest waiting first, each with its waiting time and a link."""
+    if not open_cases:
+        return t._("No open cases. 🎉")
+    lines = [t._("<b>Open cases: {count}</b>", count=len(open_cases))]
+    for case in open_cases:
+        number: str | Raw = case.number
+        if case.topic_id is not None:
+            link = topic_link(staff_chat_id, case.topic_id)
+            number = Raw(f'<a href="{link}">{case.number}</a>')
+        if case.waiting_since is not None:
+            status = t._("waiting {time}", time=format_duration(t, now - case.waiting_since))
+        else:
+            status = t._("answered")
+        who: str | Raw = case.assigned_name or Raw(t._("nobody yet"))
+        lines.append(
+            t._("{number} · {status} · {who}", number=number, status=Raw(status), who=who)
+        )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    days: int
+    opened: int
+    closed: int
+    median_first_reply: timedelta | None
+    ratings: tuple[int, ...]
+
+    @property
+    def average_rating(self) -> float | None:
+        return statistics.fmean(self.ratings) if self.ratings else None
+
+
+def period_stats(all_cases: list[Case], now: datetime, days: int) -> PeriodStats:
+    """Cases opened and closed in the last `days` days, reply time and ratings.
+
+    A case counts as opened when the resident's first message came (an empty /contact is not a
+    case); the reply time runs from that message to the first staff reply.
+    """
+    since = now - timedelta(days=days)
+    opened = [c for c in all_cases if c.first_message_at and c.first_message_at >= since]
+    closed = [
+        c
+        for c in all_cases
+        if c.status == CaseStatus.CLOSED and c.closed_at and c.closed_at >= since
+    ]
+    replies = [
+        c.first_staff_reply_at - c.first_message_at
+        for c in opened
+        if c.first_staff_reply_at and c.first_message_at
+    ]
+    return PeriodStats(
+        days=days,
+        opened=len(opened),
+        closed=len(closed),
+        median_first_reply=statistics.median(replies) if replies else None,
+        ratings=tuple(c.rating for c in closed if c.rating),
+    )
+
+
+def stats_text(t: Texts, periods: list[PeriodStats]) -> str:
+    blocks = [t._("📊 <b>Cases</b>")]
+    for period in periods:
+        lines = [
+            t._("<b>Last {days} days</b>", days=period.days),
+            t._("Opened: {count}", count=period.opened),
+            t._("Closed: {count}", count=period.closed),
+        ]
+        if period.median_first_reply is not None:
+            lines.append(
+                t._(
+                    "Median time to first reply: {time}",
+                    time=format_duration(t, period.median_first_reply),
+                )
+            )
+        else:
+            lines.append(t._("Median time to first reply: no replies yet"))
+        if period.average_rating is not None:
+            lines.append(
+                t._(
+                    "Rating: {average} of 5 ({count} answers)",
+                    average=f"{period.average_rating:.1f}",
+                    count=len(period.ratings),
+                )
+            )
+        else:
+            lines.append(t._("Rating: no answers yet"))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+async def cases_command(update: Update, context: BotContext) -> None:
+    t = staff_texts(context.bot_data)
+    open_cases = await cases.open_cases(context.db)
+    staff_chat = context.config.staff_chat_id
+    assert staff_chat is not None  # the staff guard let this through
+    await answer_in_thread(
+        update, context, cases_overview(t, open_cases, context.now(), staff_chat)
+    )
+
+
+async def stats_command(update: Update, context: BotContext) -> None:
+    t = staff_texts(context.bot_data)
+    now = context.now()
+    recent = await cases.cases_since(context.db, now - timedelta(days=30))
+    periods = [period_stats(recent, now, days) for days in (7, 30)]
+    await answer_in_thread(update, context, stats_text(t, periods))
+
+
+def register(app: BotApplication) -> None:
+    add_staff_command(app, "close", close_command, N_("End the case in this topic"), order=10)
+    add_staff_command(
+        app, "note", note_command, N_("Internal note (the resident does not see it)"), order=11
+    )
+    add_staff_command(app, "assign", assign_command, N_("Take the case in this topic"), order=12)
+    add_staff_command(
+        app, "cases", cases_command, N_("Open cases and how long they wait"), order=13
+    )
+    add_staff_command(
+        app, "stats", stats_command, N_("Numbers for the last 7 and 30 days"), order=14
+    )
+    add_staff_button(app, r"^case:assign:", assign_button)
+    add_staff_message_consumer(app, "handover", relay_from_staff, priority=20)

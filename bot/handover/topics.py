@@ -1,0 +1,210 @@
+"""Case topics in the staff chat: created on a case's first message, with a header card, and
+created again when staff deleted the old one, so that no message is lost.
+
+Staff-facing text is in the district's default language.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.context import BotContext, BotData
+from bot.handover.availability import mark_unusable
+from bot.i18n import Texts
+from storage import cases, residents
+from storage.cases import Case
+
+log = logging.getLogger(__name__)
+
+#: Telegram's limit for a topic name.
+TOPIC_NAME_LIMIT = 128
+CLOSED_MARK = "✅ "
+
+
+def staff_texts(data: BotData) -> Texts:
+    return data.catalogs.texts(data.config.default_language)
+
+
+def language_name(t: Texts, code: str) -> str:
+    """The resident's language as staff call it ("urdu"), from the locale data."""
+    return t.locale.languages.get(code, code)
+
+
+def topic_name(case: Case, first_name: str | None, t: Texts) -> str:
+    """`S-0042 · urdu · Amina`: enough to find a case in the topic list at a glance."""
+    who = first_name if first_name and not case.anonymous else t._("anonymous")
+    name = f"{case.number} · {language_name(t, case.language)} · {who}"
+    if not case.is_open:
+        name = CLOSED_MARK + name
+    return name[:TOPIC_NAME_LIMIT]
+
+
+def is_thread_gone(error: TelegramError) -> bool:
+    text = str(error).lower()
+    return "thread not found" in text or "topic_deleted" in text or "topic_id_invalid" in text
+
+
+def assign_keyboard(t: Texts, case: Case) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t._("🙋 I'll take it"), callback_data=f"case:assign:{case.id}")]]
+    )
+
+
+async def earlier_cases_part(data: BotData, resident_id: int, t: Texts) -> list[str]:
+    """Header line: the resident's earlier cases, so staff see the history at once."""
+    current = await cases.open_case_of(data.db, resident_id)
+    before = current.id if current else 1 << 62
+    earlier = await cases.earlier_cases(data.db, resident_id, before)
+    if not earlier:
+        return [t._("Earlier cases: none")]
+    numbers = ", ".join(case.number for case in earlier[:5])
+    return [t._("Earlier cases: {count} ({numbers})", count=len(earlier), numbers=numbers)]
+
+
+async def header_card(context: BotContext, case: Case, *, replacing: bool) -> str:
+    t = staff_texts(context.bot_data)
+    resident = await residents.get(context.db, case.resident_id) if case.resident_id else None
+    who = (
+        resident.first_name
+        if resident and resident.first_name and not case.anonymous
+        else t._("anonymous")
+    )
+    lines = [
+        t._("💬 <b>Case {number}</b>", number=case.number),
+        t._("Language: {language}", language=language_name(t, case.language)),
+        t._("Name: {name}", name=who),
+        t._(
+            "Opened: {when}",
+            when=t.datetime(case.opened_at, context.config.timezone, fmt="short"),
+        ),
+    ]
+    if case.resident_id is not None:
+        for part in context.bot_data.case_header_parts:
+            try:
+                lines.extend(await part(context.bot_data, case.resident_id, t))
+            except Exception:  # one broken part must not stop the case from opening
+                log.exception("a case header part failed")
+    lines.append("")
+    if replacing:
+        lines.append(t._("The earlier topic of this case was deleted; the case goes on here."))
+    lines.append(
+        t._(
+            "Everything you write in this topic goes to the resident (your name stays hidden)."
+            " /note TEXT: internal note. /close: end the case."
+        )
+    )
+    return "\n".join(lines)
+
+
+async def create_case_topic(context: BotContext, case_id: int, *, replacing: bool) -> int:
+    """Create the forum topic of a case, store it, post the header; return the thread id.
+
+    Raises TelegramError if Telegram refuses; a refusal only the operator can fix (not a forum,
+    no rights) also switches handover off until the next start.
+    """
+    case = await cases.get(context.db, case_id)
+    assert case is not None
+    t = staff_texts(context.bot_data)
+    resident = await residents.get(context.db, case.resident_id) if case.resident_id else None
+    chat_id = context.config.staff_chat_id
+    assert chat_id is not None
+    try:
+        topic = await context.bot.create_forum_topic(
+            chat_id, topic_name(case, resident.first_name if resident else None, t)
+        )
+    except (BadRequest, Forbidden) as error:
+        text = str(error).lower()
+        if "not a forum" in text or "rights" in text or "admin" in text or "not found" in text:
+            mark_unusable(context.bot_data, f"creating a case topic failed ({error})")
+        raise
+    thread_id = topic.message_thread_id
+    await cases.set_topic(context.db, case.id, thread_id)
+    log.info("case %s has topic %s", case.id, thread_id)
+    card = await header_card(context, case, replacing=replacing)
+    try:
+        await context.bot.send_message(
+            chat_id,
+            card,
+            parse_mode=ParseMode.HTML,
+            message_thread_id=thread_id,
+            reply_markup=assign_keyboard(t, case),
+            disable_web_page_preview=True,
+        )
+    except TelegramError as error:
+        log.warning("could not post the header of case %s: %s", case.id, error)
+    return thread_id
+
+
+async def send_to_case_topic(
+    context: BotContext, case_id: int, send: Callable[[int], Awaitable[Message]]
+) -> Message:
+    """Send into the case's topic with `send(thread_id)`, creating the topic when needed.
+
+    If staff deleted the topic ("message thread not found"), a new one is created for the case
+    and the message goes there. Other Telegram errors are raised to the caller to record.
+    """
+    case = await cases.get(context.db, case_id)
+    assert case is not None
+    thread_id = case.topic_id
+    if thread_id is None:
+        thread_id = await create_case_topic(context, case_id, replacing=False)
+    try:
+        return await send(thread_id)
+    except BadRequest as error:
+        if not is_thread_gone(error):
+            raise
+        log.warning("the topic of case %s is gone; creating a new one", case_id)
+    thread_id = await create_case_topic(context, case_id, replacing=True)
+    return await send(thread_id)
+
+
+async def post_in_case_topic(
+    context: BotContext,
+    case_id: int,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Post the bot's own HTML text (from `Texts._`) in the case topic; None if it failed."""
+    chat_id = context.config.staff_chat_id
+    if chat_id is None:
+        return None
+
+    async def send(thread_id: int) -> Message:
+        return await context.bot.send_message(
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            message_thread_id=thread_id,
+            reply_markup=keyboard,
+            disable_web_page_preview=True,
+        )
+
+    try:
+        return await send_to_case_topic(context, case_id, send)
+    except TelegramError as error:
+        log.warning("could not post in the topic of case %s: %s", case_id, error)
+        return None
+
+
+async def rename_case_topic(context: BotContext, case_id: int) -> None:
+    """Keep the topic name in step with the case (anonymity, closed mark)."""
+    case = await cases.get(context.db, case_id)
+    chat_id = context.config.staff_chat_id
+    if case is None or case.topic_id is None or chat_id is None:
+        return
+    t = staff_texts(context.bot_data)
+    resident = await residents.get(context.db, case.resident_id) if case.resident_id else None
+    try:
+        await context.bot.edit_forum_topic(
+            chat_id,
+            case.topic_id,
+            name=topic_name(case, resident.first_name if resident else None, t),
+        )
+    except TelegramError as error:
+        if "not_modified" not in str(error).lower():
+            log.info("could not rename the topic of case %s: %s", case_id, error)

@@ -1,0 +1,174 @@
+"""A printable A4 poster: the survey's title in the chosen languages and a big QR code.
+
+The QR code (segno) holds the deep link `https://t.me/<bot>?start=survey-<slug>`; the link is
+also printed under it for people who type rather than scan.
+
+Arabic and Urdu must be joined and run right to left to be readable. With Pillow's complex
+text layout (libraqm: HarfBuzz shaping, FriBiDi ordering) the text is laid out properly; where
+Pillow lacks it, the letters are shaped with arabic-reshaper and ordered with python-bidi
+instead. A line is printed only in a font that has every letter it needs (Urdu needs letters
+many fonts lack): a missing glyph would print as empty boxes, so such a line is left out and
+reported, and an operator can pass a font that has them (`--font`, e.g. Noto Naskh Arabic).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import segno
+from PIL import Image, ImageDraw, ImageFont, features
+
+from bot.i18n import RIGHT_TO_LEFT
+
+#: A4 at 150 dpi: sharp enough to print, small enough to mail.
+PAGE = (1240, 1754)
+MARGIN = 90
+#: Fonts tried in order after `--font`: common system fonts with Arabic, then the DejaVu Sans
+#: that matplotlib ships (always there, covers Arabic but not every Urdu letter).
+SYSTEM_FONTS = (
+    "/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+)
+
+
+@dataclass(frozen=True)
+class Poster:
+    image: Image.Image
+    #: Languages whose title could not be printed (no font with its letters).
+    left_out: tuple[str, ...]
+
+    def save(self, path: Path) -> None:
+        if path.suffix.lower() == ".pdf":
+            self.image.save(path, "PDF", resolution=150.0)
+        else:
+            self.image.save(path, "PNG")
+
+    def png(self) -> bytes:
+        buffer = io.BytesIO()
+        self.image.save(buffer, "PNG")
+        return buffer.getvalue()
+
+
+def bundled_font() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+def candidate_fonts(extra: Path | None = None) -> list[Path]:
+    paths = [extra] if extra else []
+    paths += [Path(p) for p in SYSTEM_FONTS]
+    paths.append(bundled_font())
+    return [p for p in paths if p.is_file()]
+
+
+@cache
+def _cmap(path: Path) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(path), lazy=True) as font:
+        return frozenset(font.getBestCmap() or {})
+
+
+def _covers(path: Path, text: str) -> bool:
+    cmap = _cmap(path)
+    return all(ord(char) in cmap or char.isspace() or ord(char) < 32 for char in text)
+
+
+def _complex_layout() -> bool:
+    return bool(features.check_feature("raqm") and features.check_feature("fribidi"))
+
+
+def _shape_fallback(text: str) -> str:
+    """Visual order with joined letter forms, for drawing without complex text layout."""
+    import arabic_reshaper
+    from bidi.algorithm import get_display
+
+    return str(get_display(arabic_reshaper.reshape(text)))
+
+
+def _line_font(
+    text: str, rtl: bool, fonts: Sequence[Path], size: int
+) -> tuple[ImageFont.FreeTypeFont, str, dict] | None:
+    """A font that can draw `text`, the text to draw, and the keyword arguments to draw it."""
+    complex_layout = _complex_layout()
+    drawn = text
+    kwargs: dict = {}
+    if rtl and complex_layout:
+        kwargs = {"direction": "rtl"}
+    elif rtl:
+        drawn = _shape_fallback(text)
+    for path in fonts:
+        # With complex layout the font shapes the letters itself (it needs the base letters);
+        # without it, the presentation forms drawn must be in the font.
+        if _covers(path, text if complex_layout else drawn):
+            layout = ImageFont.Layout.RAQM if complex_layout else ImageFont.Layout.BASIC
+            return ImageFont.truetype(str(path), size, layout_engine=layout), drawn, kwargs
+    return None
+
+
+def make_poster(
+    link: str,
+    titles: Sequence[tuple[str, str]],
+    *,
+    heading: str = "",
+    font: Path | None = None,
+) -> Poster:
+    """Draw the poster: `titles` are (language, title) in the order to print them."""
+    fonts = candidate_fonts(font)
+    page = Image.new("RGB", PAGE, "white")
+    draw = ImageDraw.Draw(page)
+    width = PAGE[0] - 2 * MARGIN
+    y = MARGIN
+    left_out: list[str] = []
+    if heading:
+        y = _draw_line(draw, heading, False, fonts, 64, y, width) or y
+    for language, title in titles:
+        size = 56 if len(title) < 30 else 44
+        new_y = _draw_line(draw, title, language in RIGHT_TO_LEFT, fonts, size, y, width)
+        if new_y is None:
+            left_out.append(language)
+        else:
+            y = new_y
+    qr = segno.make(link, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=1, border=4)
+    buffer.seek(0)
+    code = Image.open(buffer).convert("RGB")
+    side = min(width, PAGE[1] - y - MARGIN - 120)
+    side -= side % code.width  # whole pixels per module: crisp edges scan best
+    code = code.resize((side, side), Image.Resampling.NEAREST)
+    page.paste(code, ((PAGE[0] - side) // 2, y + 30))
+    _draw_line(draw, link, False, fonts, 32, y + 40 + side, width)
+    return Poster(page, tuple(left_out))
+
+
+def _draw_line(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    rtl: bool,
+    fonts: Sequence[Path],
+    size: int,
+    y: int,
+    width: int,
+) -> int | None:
+    """Draw one centred line (shrinking it to fit); return the next y, None if no font fits."""
+    while size >= 20:
+        chosen = _line_font(text, rtl, fonts, size)
+        if chosen is None:
+            return None
+        font, drawn, kwargs = chosen
+        left, top, right, bottom = draw.textbbox((0, 0), drawn, font=font, **kwargs)
+        if right - left <= width:
+            x = (PAGE[0] - (right - left)) // 2 - left
+            draw.text((x, y - top), drawn, fill="black", font=font, **kwargs)
+            return y + (bottom - top) + size // 2
+        size -= 4
+    return None

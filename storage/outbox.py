@@ -1,0 +1,296 @@
+"""The outbox of the delivery engine: every broadcast message is a row before it is sent.
+
+A row is unique per (edition, chat_id, part), so enqueueing an edition twice adds nothing, and
+its status moves from `pending` to `sent`, `blocked` or `failed` exactly once. The engine in
+`bot/delivery.py` decides; this module only stores.
+
+What a 403 ends is pluggable: a storage module that sends to residents registers a handler
+for its `on_blocked` kind (`@on_blocked("digest")`) that runs in the same transaction that
+marks the row blocked. The handlers are found through `storage.privacy._modules()` (every
+module that sends to residents holds personal data, so it is listed there), which means a
+process that never imported the feature (the command line) still finds them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.db import Database, Transaction
+
+#: A kind's handler: the resident blocked the bot (or deleted their account); stop sending.
+BlockedHandler = Callable[[Transaction, int, datetime], Awaitable[None]]
+_BLOCKED_HANDLERS: dict[str, BlockedHandler] = {}
+
+LOCK_NAME = "delivery"
+#: A run that has not refreshed its lock for this long is presumed dead.
+LOCK_STALE_SECONDS = 30.0
+
+
+def on_blocked(kind: str) -> Callable[[BlockedHandler], BlockedHandler]:
+    """Register what a 403 for an outbox row of `kind` ends (a subscription, invitations)."""
+
+    def decorate(handler: BlockedHandler) -> BlockedHandler:
+        _BLOCKED_HANDLERS[kind] = handler
+        return handler
+
+    return decorate
+
+
+def blocked_handler(kind: str) -> BlockedHandler | None:
+    if kind not in _BLOCKED_HANDLERS:
+        from storage import privacy
+
+        privacy._modules()  # imports every module that may have registered a handler
+    return _BLOCKED_HANDLERS.get(kind)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One message to one chat in one edition.
+
+    `kind` is "text" (`text` is HTML, `reply_markup` a JSON-able dict) or "document"
+    (`document` bytes with `filename`; `text` is the caption). `resident_id` and `on_blocked`
+    say whose subscription a 403 ends.
+    """
+
+    chat_id: int
+    text: str | None = None
+    part: int = 0
+    kind: str = "text"
+    reply_markup: dict[str, Any] | None = None
+    document: bytes | None = None
+    filename: str | None = None
+    resident_id: int | None = None
+    on_blocked: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("text", "document"):
+            raise ValueError(f"unknown outbox kind {self.kind!r}")
+        if self.kind == "text" and not self.text:
+            raise ValueError("a text item needs text")
+        if self.kind == "document" and (self.document is None or not self.filename):
+            raise ValueError("a document item needs bytes and a filename")
+
+
+@dataclass
+class PendingRow:
+    id: int
+    edition: str
+    chat_id: int
+    part: int
+    kind: str
+    text: str | None
+    reply_markup: dict[str, Any] | None
+    document: bytes | None
+    filename: str | None
+    resident_id: int | None
+    on_blocked: str | None
+    attempts: int
+
+
+@dataclass
+class EditionCounts:
+    pending: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+async def enqueue(
+    db: Database, edition: str, items: Iterable[OutboxItem], now: datetime | None = None
+) -> int:
+    """Write the rows of an edition; rows already there are left alone. Returns rows added."""
+    now = now or datetime.now(UTC)
+    rows = [
+        (
+            edition,
+            item.chat_id,
+            item.part,
+            item.kind,
+            item.text,
+            json.dumps(item.reply_markup, ensure_ascii=False) if item.reply_markup else None,
+            item.document,
+            item.filename,
+            item.resident_id,
+            item.on_blocked,
+            now.isoformat(),
+        )
+        for item in items
+    ]
+    if not rows:
+        return 0
+    async with db.transaction() as tx:
+        before = await tx.fetchval("SELECT COUNT(*) FROM outbox WHERE edition = ?", (edition,))
+        await tx.executemany(
+            "INSERT OR IGNORE INTO outbox (edition, chat_id, part, kind, text, reply_markup,"
+            " document, filename, resident_id, on_blocked, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        after = await tx.fetchval("SELECT COUNT(*) FROM outbox WHERE edition = ?", (edition,))
+    return int(after) - int(before)
+
+
+async def edition_exists(db: Database, edition: str) -> bool:
+    return await db.fetchval("SELECT 1 FROM outbox WHERE edition = ? LIMIT 1", (edition,)) == 1
+
+
+async def pending(db: Database, edition: str | None = None) -> list[PendingRow]:
+    """Unsent rows in sending order: by edition, chat and part."""
+    where, params = "status = 'pending'", ()
+    if edition is not None:
+        where, params = "status = 'pending' AND edition = ?", (edition,)
+    rows = await db.fetchall(
+        f"SELECT * FROM outbox WHERE {where} ORDER BY edition, chat_id, part", params
+    )
+    return [
+        PendingRow(
+            id=row["id"],
+            edition=row["edition"],
+            chat_id=row["chat_id"],
+            part=row["part"],
+            kind=row["kind"],
+            text=row["text"],
+            reply_markup=json.loads(row["reply_markup"]) if row["reply_markup"] else None,
+            document=row["document"],
+            filename=row["filename"],
+            resident_id=row["resident_id"],
+            on_blocked=row["on_blocked"],
+            attempts=row["attempts"],
+        )
+        for row in rows
+    ]
+
+
+async def mark_sent(db: Database, row_id: int, message_id: int, now: datetime) -> None:
+    """Right after Telegram's OK. The payload is dropped: it is no longer needed."""
+    await db.execute(
+        "UPDATE outbox SET status = 'sent', message_id = ?, done_at = ?, text = NULL,"
+        " reply_markup = NULL, document = NULL WHERE id = ? AND status = 'pending'",
+        (message_id, now.isoformat(), row_id),
+    )
+
+
+async def mark_blocked(db: Database, row: PendingRow, error: str, now: datetime) -> int:
+    """The chat refuses the bot: this row and the rest of the chat's edition are blocked,
+    and whatever `on_blocked` names ends, in one transaction. Returns rows marked."""
+    handler = blocked_handler(row.on_blocked) if row.on_blocked else None
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE outbox SET status = 'blocked', error = ?, done_at = ?, text = NULL,"
+            " reply_markup = NULL, document = NULL"
+            " WHERE edition = ? AND chat_id = ? AND status = 'pending'",
+            (error[:200], now.isoformat(), row.edition, row.chat_id),
+        )
+        marked = int(await tx.fetchval("SELECT changes()"))
+        if handler is not None and row.resident_id is not None:
+            await handler(tx, row.resident_id, now)
+    return marked
+
+
+async def mark_failed(db: Database, row_id: int, error: str, now: datetime) -> None:
+    await db.execute(
+        "UPDATE outbox SET status = 'failed', error = ?, done_at = ?, attempts = attempts + 1"
+        " WHERE id = ? AND status = 'pending'",
+        (error[:200], now.isoformat(), row_id),
+    )
+
+
+async def record_attempt(db: Database, row_id: int, error: str) -> int:
+    """A failed try that will be retried; returns the attempts so far."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, error = ? WHERE id = ?",
+            (error[:200], row_id),
+        )
+        return int(await tx.fetchval("SELECT attempts FROM outbox WHERE id = ?", (row_id,)))
+
+
+async def counts(db: Database, edition: str) -> EditionCounts:
+    rows = await db.fetchall(
+        "SELECT status, COUNT(*) AS n FROM outbox WHERE edition = ? GROUP BY status", (edition,)
+    )
+    by_status = {row["status"]: row["n"] for row in rows}
+    return EditionCounts(
+        pending=by_status.get("pending", 0),
+        sent=by_status.get("sent", 0),
+        blocked=by_status.get("blocked", 0),
+        failed=by_status.get("failed", 0),
+        by_status=by_status,
+    )
+
+
+# --- one broadcast at a time ---
+def new_lock_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def acquire_lock(db: Database, owner: str) -> bool:
+    """Take the delivery lock unless a live run holds it (a killed run's lock is taken over)."""
+    now = time.time()
+    async with db.transaction() as tx:
+        row = await tx.fetchone("SELECT * FROM delivery_lock WHERE name = ?", (LOCK_NAME,))
+        if row is not None and row["owner"] != owner and _alive(row["owner"], row["heartbeat"]):
+            return False
+        await tx.execute(
+            "INSERT OR REPLACE INTO delivery_lock (name, owner, heartbeat) VALUES (?, ?, ?)",
+            (LOCK_NAME, owner, now),
+        )
+    return True
+
+
+async def refresh_lock(db: Database, owner: str) -> None:
+    await db.execute(
+        "UPDATE delivery_lock SET heartbeat = ? WHERE name = ? AND owner = ?",
+        (time.time(), LOCK_NAME, owner),
+    )
+
+
+async def release_lock(db: Database, owner: str) -> None:
+    await db.execute("DELETE FROM delivery_lock WHERE name = ? AND owner = ?", (LOCK_NAME, owner))
+
+
+def _alive(owner: str, heartbeat: float) -> bool:
+    if time.time() - heartbeat > LOCK_STALE_SECONDS:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host == socket.gethostname() and pid_text.isdigit():
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            return False  # killed (kill -9): its lock is free at once
+        except PermissionError:
+            return True
+    return True
+
+
+# --- personal data ---
+async def export_resident(db: Database, telegram_id: int) -> dict:
+    rows = await db.fetchall(
+        "SELECT edition, part, status, done_at FROM outbox WHERE chat_id = ? ORDER BY id",
+        (telegram_id,),
+    )
+    return {"messages": [dict(row) for row in rows]} if rows else {}
+
+
+async def forget_resident(tx: Transaction, telegram_id: int) -> None:
+    await tx.execute("DELETE FROM outbox WHERE chat_id = ?", (telegram_id,))
+
+
+async def expire(tx: Transaction, cutoff: datetime) -> int:
+    """Finished rows older than the retention cutoff go; an edition's record is kept until
+    then, so an old edition is never sent again."""
+    await tx.execute(
+        "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff.isoformat(),)
+    )
+    return int(await tx.fetchval("SELECT changes()"))

@@ -1,0 +1,520 @@
+"""Activities through the double: imports, /subscribe, /activities, the weekly digest,
+"I'm going", calendar files, organisers' proposals and staff tools."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+
+import icalendar
+import pytest
+from babel.dates import format_date, format_time
+
+from bot.activities import weekly_digest
+from bot.activities.digest import build_edition
+from bot.activities.importer import import_file
+from bot.delivery import delivery_bot
+from storage import activities, outbox
+from tests.harness import BotHarness, Person
+
+#: Monday 19 October 2026, 09:00 in Oslo (summer time ends on Sunday 25 October).
+DST_MONDAY = datetime(2026, 10, 19, 7, 0, tzinfo=UTC)
+#: Monday 23 November 2026, 09:00 in Oslo (winter time).
+NOV_MONDAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+WEEKLY_ICS = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Bydel Stovner//Kalender//NO\r
+BEGIN:VEVENT\r
+UID:babytreff@stovner\r
+DTSTAMP:20261001T080000Z\r
+DTSTART;TZID=Europe/Oslo:20261006T100000\r
+DTEND;TZID=Europe/Oslo:20261006T113000\r
+RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=12\r
+SUMMARY:Babytreff\r
+DESCRIPTION:Kaffe og lek for foreldre med baby.\r
+LOCATION:Stovner bibliotek\r
+X-AGE-GROUPS:0-1\r
+X-LANGUAGES:nb,ar\r
+X-TITLE-AR:لقاء الأطفال الرضع\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:babytreff@stovner\r
+DTSTAMP:20261001T080000Z\r
+RECURRENCE-ID;TZID=Europe/Oslo:20261117T100000\r
+DTSTART;TZID=Europe/Oslo:20261117T100000\r
+DTEND;TZID=Europe/Oslo:20261117T113000\r
+STATUS:CANCELLED\r
+SUMMARY:Babytreff\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:leksehjelp@bjerke\r
+DTSTAMP:20261001T080000Z\r
+DTSTART;TZID=Europe/Oslo:20261028T170000\r
+DTEND;TZID=Europe/Oslo:20261028T190000\r
+RRULE:FREQ=WEEKLY;BYDAY=WE;COUNT=10\r
+SUMMARY:Leksehjelp\r
+LOCATION:Bjerke fritidsklubb\r
+X-AGE-GROUPS:6-12,13-18\r
+X-PRICE:20 kr\r
+END:VEVENT\r
+END:VCALENDAR\r
+""".encode()
+
+CSV = (
+    "uid,title,start,end,place,age_groups,languages,price,title_ar\n"
+    "famdag-1,Familiedag på torget,2026-10-24 12:00,15:00,Stovner torg,all,nb,,يوم العائلة\n"
+    "bad-1,Kvinnenettverk,24.13.2026 18:00,20:00,Bjerke,adults,,,\n"
+    'rk-1,Røde Kors familiesenter,2026-10-25 11:00,14:00,Haugenstua,"0-1,2-5,6-12",,,\n'
+).encode()
+
+
+async def import_calendar(bot: BotHarness, now: datetime) -> None:
+    summary = await import_file(bot.db, "kalender.ics", WEEKLY_ICS, bot.config.timezone, now)
+    assert summary.errors == []
+
+
+async def subscriber(bot: BotHarness, name: str, language: str, label: str, *ages: str) -> Person:
+    person = bot.resident(name, language_code=language)
+    await person.says("/start")
+    await person.presses(label)
+    await person.says("/subscribe")
+    for age in ages:
+        await person.presses(age)
+    await person.presses("💾")
+    return person
+
+
+async def run_weekly_job(bot: BotHarness) -> None:
+    assert bot.app is not None
+    job = bot.app.job_queue.get_jobs_by_name("weekly-digest")[0]
+    await job.run(bot.app)
+    await bot.settle()
+
+
+# --- import ---
+async def test_ics_weekly_rule_with_a_cancelled_occurrence(bot: BotHarness):
+    now = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
+    await import_calendar(bot, now)
+    baby = await activities.series_activities(bot.db, "babytreff@stovner")
+    assert len(baby) == 12
+    cancelled = [a for a in baby if a.cancelled]
+    assert [a.starts_at for a in cancelled] == [datetime(2026, 11, 17, 9, 0, tzinfo=UTC)]
+    # Across the change to winter time the local time stays 10:00.
+    assert baby[2].starts_at == datetime(2026, 10, 20, 8, 0, tzinfo=UTC)
+    assert baby[3].starts_at == datetime(2026, 10, 27, 9, 0, tzinfo=UTC)
+    assert baby[0].title_in("ar") == "لقاء الأطفال الرضع" and baby[0].title_in("so") == "Babytreff"
+    # Importing again changes nothing and keeps the ids ("I'm going" marks stay valid).
+    again = await import_file(bot.db, "kalender.ics", WEEKLY_ICS, bot.config.timezone, now)
+    assert (again.added, again.updated) == (0, 22)
+    assert [a.id for a in await activities.series_activities(bot.db, "babytreff@stovner")] == [
+        a.id for a in baby
+    ]
+
+
+async def test_ics_cancel_file_and_exdate(bot: BotHarness):
+    now = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
+    await import_calendar(bot, now)
+    cancel = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nMETHOD:CANCEL\r\nBEGIN:VEVENT\r\n"
+        b"UID:leksehjelp@bjerke\r\nDTSTAMP:20261001T080000Z\r\n"
+        b"RECURRENCE-ID;TZID=Europe/Oslo:20261104T170000\r\n"
+        b"DTSTART;TZID=Europe/Oslo:20261104T170000\r\nSTATUS:CANCELLED\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    summary = await import_file(bot.db, "cancel.ics", cancel, bot.config.timezone, now)
+    assert summary.cancelled == 1
+    lessons = await activities.series_activities(bot.db, "leksehjelp@bjerke")
+    assert [a.starts_at.day for a in lessons if a.cancelled] == [4]
+    # An EXDATE added later cancels the stored occurrence.
+    with_exdate = WEEKLY_ICS.replace(
+        b"RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=12\r\n",
+        b"RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=12\r\nEXDATE;TZID=Europe/Oslo:20261110T100000\r\n",
+    )
+    await import_file(bot.db, "kalender.ics", with_exdate, bot.config.timezone, now)
+    baby = await activities.series_activities(bot.db, "babytreff@stovner")
+    assert sorted(a.starts_at.day for a in baby if a.cancelled) == [10, 17]
+
+
+async def test_csv_with_one_bad_row_reports_its_line_and_imports_the_rest(bot: BotHarness):
+    now = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
+    summary = await import_file(bot.db, "aktiviteter.csv", CSV, bot.config.timezone, now)
+    assert summary.added == 2
+    assert len(summary.errors) == 1
+    line, problem = summary.errors[0]
+    assert line == 3 and "24.13.2026" in problem
+    day = (await activities.series_activities(bot.db, "famdag-1"))[0]
+    assert day.starts_at == datetime(2026, 10, 24, 10, 0, tzinfo=UTC)
+    assert day.ends_at == datetime(2026, 10, 24, 13, 0, tzinfo=UTC)
+    assert day.age_groups == frozenset() and day.price == ""
+    assert day.title_in("ar") == "يوم العائلة"
+
+
+async def test_staff_upload_imports_and_reports_problems(bot: BotHarness):
+    bot.clock.set(datetime(2026, 10, 5, 8, 0, tzinfo=UTC))
+    kari, ola = bot.staff  # Kari is an administrator, Ola is not
+    bot.double.send_document(ola.user, CSV, "aktiviteter.csv", "text/csv", chat=bot.staff_chat)
+    await bot.settle()
+    assert await activities.series_activities(bot.db, "famdag-1") == []
+    bot.double.send_document(kari.user, CSV, "aktiviteter.csv", "text/csv", chat=bot.staff_chat)
+    await bot.settle()
+    report = bot.staff_messages()[-1].text
+    assert "2" in report and "3" in report  # two new, line 3 is bad
+    assert "24.13.2026" in report
+    assert len(await activities.series_activities(bot.db, "famdag-1")) == 1
+
+
+def test_cli_import_reports_bad_rows(tmp_path):
+    path = tmp_path / "aktiviteter.csv"
+    year = datetime.now(UTC).year + 1  # the command imports what lies ahead of today
+    path.write_bytes(CSV.replace(b"2026-10-2", f"{year}-10-2".encode()))
+    env = {"BOT_DATABASE": str(tmp_path / "cli.sqlite3"), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "activities", "import", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1  # some rows were bad
+    assert "2 new" in result.stdout
+    assert "line 3:" in result.stderr
+
+
+# --- subscribing and the digest ---
+async def test_norwegian_and_arabic_subscribers_get_filtered_localized_digests_over_dst(
+    bot: BotHarness,
+):
+    bot.clock.set(DST_MONDAY - timedelta(days=14))
+    await import_calendar(bot, bot.clock())
+    await import_file(bot.db, "a.csv", CSV, bot.config.timezone, bot.clock())
+    kari = await subscriber(bot, "Kari", "nb", "Norsk", "0–1")
+    layla = await subscriber(bot, "Layla", "ar", "العربية", "6–12")
+    nobody = bot.resident("Nils", language_code="nb")
+    await nobody.says("/start")
+    await nobody.presses("Norsk")
+    for person in (kari, layla, nobody):
+        person.new_messages()
+
+    bot.clock.set(DST_MONDAY)
+    await run_weekly_job(bot)
+
+    [digest] = kari.new_messages()
+    text = digest.text
+    # Babytreff (0–1) on Tuesday 20 October, and the family day and Red Cross, for everyone
+    # or for 0–1; Leksehjelp is for 6–18 and is not in Kari's list.
+    assert "Babytreff" in text and "Leksehjelp" not in text
+    assert "tirsdag 20. oktober" in text and "10:00–11:30" in text
+    assert "Familiedag på torget" in text and "søndag 25. oktober" in text
+    assert any("✋" in label for label, _ in digest.buttons)
+
+    [arabic] = layla.new_messages()
+    # Red Cross (0–12) on Sunday 25 October, after the change to winter time, and the family
+    # day for everyone; not the baby meetup.
+    assert "Røde Kors familiesenter" in arabic.text and "Babytreff" not in arabic.text
+    assert "يوم العائلة" in arabic.text  # the Arabic title of the family day
+    assert format_date(date(2026, 10, 25), "EEEE", locale="ar") in arabic.text
+    # 11:00 local on Sunday is 10:00 UTC (winter time): shown as 11:00, not 12:00.
+    assert format_time(time(11, 0), "short", locale="ar") in arabic.text
+    assert format_time(time(12, 0), "short", locale="ar") in arabic.text  # the family day
+    assert "Leksehjelp" not in arabic.text  # from 28 October: next week
+
+    assert nobody.new_messages() == []
+    summary = bot.staff_messages()[-1].text
+    assert "2" in summary and "W43" in summary
+
+    # The meetup after the change is still at 10:00 local time: 09:00 UTC.
+    meetups = await activities.series_activities(bot.db, "babytreff@stovner")
+    assert meetups[3].starts_at == datetime(2026, 10, 27, 9, 0, tzinfo=UTC)
+
+    # Running the week again sends nothing.
+    await run_weekly_job(bot)
+    assert kari.new_messages() == [] and layla.new_messages() == []
+
+
+async def test_digest_is_rendered_once_per_language_and_choice(bot: BotHarness):
+    now = NOV_MONDAY
+    await import_calendar(bot, now - timedelta(days=30))
+    for i in range(6):
+        await activities.subscribe(bot.db, 500 + i, ["0-1"], now)
+        from storage import residents
+
+        await residents.touch(bot.db, 500 + i, "nb" if i < 4 else "ar", None, now)
+    await activities.subscribe(bot.db, 900, ["all"], now)
+    await residents.touch(bot.db, 900, "nb", None, now)
+    assert bot.app is not None
+    edition = await build_edition(bot.db, bot.app.bot_data.catalogs, bot.config, now)
+    assert edition.subscribers == 7
+    assert edition.renders == 3  # (nb, 0-1), (ar, 0-1), (nb, all)
+    texts = {item.chat_id: item.text for item in edition.items}
+    assert texts[500] == texts[503] and texts[500] != texts[504]
+
+
+async def test_a_long_digest_is_split_at_day_boundaries(bot: BotHarness):
+    now = NOV_MONDAY
+    for day in range(7):
+        for n in range(6):
+            start = now + timedelta(days=day, hours=1 + n)
+            await activities.save_series(
+                bot.db,
+                f"x-{day}-{n}",
+                "staff",
+                [
+                    activities.Occurrence(
+                        occurrence=start,
+                        starts_at=start,
+                        ends_at=start + timedelta(hours=1),
+                        title=f"Aktivitet {day}-{n}",
+                        description="Lang tekst " * 30,
+                    )
+                ],
+                now,
+            )
+    await activities.subscribe(bot.db, 700, ["all"], now)
+    from storage import residents
+
+    await residents.touch(bot.db, 700, "nb", None, now)
+    assert bot.app is not None
+    edition = await build_edition(bot.db, bot.app.bot_data.catalogs, bot.config, now)
+    parts = [item for item in edition.items if item.chat_id == 700]
+    assert len(parts) >= 3
+    for item in parts:
+        assert item.text is not None and len(item.text) <= 4096
+    # Each part after the first starts with a day heading (a day is never cut in two here).
+    for item in parts[1:]:
+        assert item.text is not None and item.text.startswith("<b>📆")
+
+
+async def test_blocked_subscriber_is_deactivated_and_the_run_goes_on(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY - timedelta(days=7))
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    amina = await subscriber(bot, "Amina", "nb", "Norsk", "0–1")
+    blocker = await subscriber(bot, "Bo", "nb", "Norsk", "0–1")
+    amina.new_messages()
+    bot.double.block(blocker.user)
+    bot.clock.set(NOV_MONDAY)
+    await run_weekly_job(bot)
+    assert len(amina.new_messages()) == 1
+    assert [s.telegram_id for s in await activities.active_subscribers(bot.db)] == [amina.id]
+    assert "1 blokkert" in bot.staff_messages()[-1].text
+
+
+async def test_429_is_honoured_during_the_digest(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY - timedelta(days=7))
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    people = [await subscriber(bot, f"P{i}", "nb", "Norsk", "0–1") for i in range(4)]
+    for person in people:
+        person.new_messages()
+    bot.double.set_limits(global_per_second=2, retry_after=1)
+    bot.clock.set(NOV_MONDAY)
+    await run_weekly_job(bot)
+    assert bot.double.flood_violations >= 1
+    for person in people:
+        assert len(person.new_messages()) == 1
+    counts = await outbox.counts(bot.db, "digest-2026-W48")
+    assert (counts.sent, counts.failed) == (4, 0)
+
+
+async def test_unsubscribe_stops_the_digest(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY - timedelta(days=7))
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    amina = await subscriber(bot, "Amina", "en", "English", "Everything")
+    assert "Done!" in amina.last.text and "Monday" in amina.last.text
+    await amina.says("/unsubscribe")
+    assert "not get the weekly list" in amina.last.text
+    amina.new_messages()
+    bot.clock.set(NOV_MONDAY)
+    await run_weekly_job(bot)
+    assert amina.new_messages() == []
+
+
+async def test_save_without_an_age_group_asks_for_one(bot: BotHarness):
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    await amina.says("/subscribe")
+    await amina.presses("💾")
+    assert "at least one" in bot.double.answered_callbacks[-1]["text"]
+    assert await activities.active_subscribers(bot.db) == []
+
+
+# --- /activities, I'm going, calendar ---
+async def test_activities_shows_the_coming_week_and_going_is_stored(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY)
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    replies = await amina.says("/activities")
+    assert len(replies) == 1
+    text = replies[0].text
+    assert "Babytreff" in text and "Leksehjelp" in text
+    assert "Tuesday, November 24" in text and "Wednesday, November 25" in text
+    assert "/subscribe" in text
+
+    await amina.presses("1: I'm going")
+    assert "See you" in bot.double.answered_callbacks[-1]["text"]
+    tuesday = next(
+        a
+        for a in await activities.series_activities(bot.db, "babytreff@stovner")
+        if a.starts_at.day == 24
+    )
+    assert await activities.going_residents(bot.db, tuesday.id) == [amina.id]
+    await amina.presses("1: I'm going")
+    assert "already" in bot.double.answered_callbacks[-1]["text"]
+    assert await activities.going_residents(bot.db, tuesday.id) == [amina.id]
+
+    # A forged button for a cancelled occurrence stores nothing.
+    cancelled = next(
+        a for a in await activities.series_activities(bot.db, "babytreff@stovner") if a.cancelled
+    )
+    await amina.presses_data(amina.last, f"act:go:{cancelled.id}")
+    assert await activities.going_residents(bot.db, cancelled.id) == []
+
+
+async def test_menu_button_and_calendar_file_with_time_zone(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY)
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    await amina.presses("Activities")
+    replies = await amina.presses("1: Add to calendar")
+    [document] = [m for m in replies if m.media_kind == "document"]
+    assert document.filename == "babytreff.ics"
+    calendar = icalendar.Calendar.from_ical(document.data)
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Oslo"]
+    event = calendar.walk("VEVENT")[0]
+    assert event["DTSTART"].params["TZID"] == "Europe/Oslo"
+    assert event["DTSTART"].dt.hour == 10 and event["SUMMARY"] == "Babytreff"
+
+
+async def test_activities_when_nothing_is_on(bot: BotHarness):
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    replies = await amina.says("/activities")
+    assert "no activities" in replies[0].text
+
+
+# --- organisers and staff ---
+async def test_organiser_proposal_approved_by_staff_and_then_listed(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY)
+    kari = bot.staff[0]
+    fatima = bot.resident("Fatima", language_code="en")
+    await fatima.says("/start")
+    await fatima.presses("English")
+    await fatima.says("/propose")
+    assert "Only registered organisers" in fatima.last.text
+
+    bot.double.send_text(
+        kari.user, f"/organiser_add {fatima.id} Røde Kors familiesenter", chat=bot.staff_chat
+    )
+    await bot.settle()
+    assert "arrangør" in bot.staff_messages()[-1].text
+
+    await fatima.says("/propose")
+    await fatima.says("Familiekafé")
+    await fatima.says("26.11 17:00")
+    await fatima.says("16:00")  # before the start: asked again
+    assert "after the start" in fatima.last.text
+    await fatima.says("19:00")
+    await fatima.says("Haugenstua samfunnshus")
+    await fatima.says("Middag og lek for hele familien.")
+    await fatima.says("0-1, 2-5, 6-12")
+    assert "Staff will look at it" in fatima.last.text
+
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    await amina.says("/activities")
+    assert "Familiekafé" not in amina.last.text  # not listed before approval
+
+    proposal = bot.staff_messages()[-1]
+    assert "Familiekafé" in proposal.text and "Røde Kors" in proposal.text
+    # A resident cannot approve.
+    await amina.presses_data(proposal, proposal.button("✅"))
+    await kari.presses("✅", proposal)
+    assert "Familiekafé" in fatima.last.text  # the organiser is told
+
+    await amina.says("/activities")
+    assert "Familiekafé" in amina.last.text and "Haugenstua" in amina.last.text
+
+
+async def test_staff_add_and_cancel_an_activity(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY)
+    ola = bot.staff[1]
+    for text in (
+        "/activity_add",
+        "Strikkekafé",
+        "27.11 12:00",
+        "14:00",
+        "Stovner senter",
+        "adults",
+    ):
+        bot.double.send_text(ola.user, text, chat=bot.staff_chat)
+        await bot.settle()
+    assert "Strikkekafé" in bot.staff_messages()[-1].text
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    await amina.says("/activities")
+    assert "Strikkekafé" in amina.last.text
+
+    bot.double.send_text(ola.user, "/activity_cancel", chat=bot.staff_chat)
+    await bot.settle()
+    picker = bot.staff_messages()[-1]
+    await ola.presses("Strikkekafé", picker)
+    await amina.says("/activities")
+    assert "no activities" in amina.last.text
+
+
+async def test_staff_preview_of_the_digest_in_arabic(bot: BotHarness):
+    bot.clock.set(NOV_MONDAY)
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    kari = bot.staff[0]
+    bot.double.send_text(kari.user, "/digest ar", chat=bot.staff_chat)
+    await bot.settle()
+    preview = bot.staff_messages()[-1].text
+    assert "لقاء الأطفال الرضع" in preview and "Leksehjelp" in preview
+
+
+async def test_resident_cannot_use_staff_tools(bot: BotHarness):
+    amina = bot.resident("Amina", language_code="en")
+    replies = await amina.says("/digest")
+    assert "only for staff" in replies[0].text
+
+
+@pytest.mark.parametrize("language", ["nb", "ar"])
+async def test_digest_send_function_with_the_delivery_bot(bot: BotHarness, language: str):
+    """The job's code path without the JobQueue: a second call in the week sends nothing."""
+    from bot.activities.digest import send_digest
+
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    from storage import residents
+
+    await residents.touch(bot.db, bot.double.add_user("X").id, language, None, NOV_MONDAY)
+    user_id = max(bot.double.users)
+    await activities.subscribe(bot.db, user_id, ["all"], NOV_MONDAY)
+    assert bot.app is not None
+    async with delivery_bot(bot.config) as tg:
+        _, first = await send_digest(tg, bot.db, bot.app.bot_data.catalogs, bot.config, NOV_MONDAY)
+        _, second = await send_digest(
+            tg, bot.db, bot.app.bot_data.catalogs, bot.config, NOV_MONDAY + timedelta(hours=2)
+        )
+    assert (first.sent, second.total) == (1, 0)
+
+
+def test_weekly_job_is_scheduled_on_the_configured_weekday():
+    """PTB counts Sunday as 0: Monday in BOT_DIGEST_AT must still mean Monday."""
+    from bot.app import build_application
+    from bot.config import Config
+
+    for weekday, name in ((0, "mon"), (6, "sun")):
+        app = build_application(Config(token="1:x", digest_weekday=weekday))
+        assert app.job_queue is not None
+        [job] = app.job_queue.get_jobs_by_name("weekly-digest")
+        assert job.callback is weekly_digest
+        trigger = str(job.job.trigger)
+        assert f"day_of_week='{name}'" in trigger and "hour='9'" in trigger

@@ -1,0 +1,150 @@
+"""Privacy rights and the guard in front of every feature."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from storage import residents
+from tests.harness import BotHarness
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _run_cli(bot: BotHarness, *args: str) -> tuple[int, str, str]:
+    """Run `python -m bot ...` against the test double while the test's loop keeps serving it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env.update(
+        BOT_TOKEN=bot.double.token,
+        BOT_API_BASE_URL=bot.double.base_url,
+        BOT_DATABASE=str(bot.config.database),
+        BOT_STAFF_CHAT_ID=str(bot.staff_chat.id),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_mydata_sends_everything_stored(bot: BotHarness):
+    ewa = bot.resident("Ewa", language_code="pl")
+    await ewa.says("/start")
+    await ewa.presses("Polski")
+    await ewa.says("/mydata")
+    document = ewa.last
+    assert document.method == "sendDocument"
+    assert document.filename == "my-data.json"
+    assert "wszystko" in document.text  # the caption, in Polish
+    data = json.loads(bot.double.file_bytes(document.file_id))
+    assert data["residents"]["telegram_id"] == ewa.id
+    assert data["residents"]["language"] == "pl"
+
+
+async def test_deleteme_erases_after_confirmation(bot: BotHarness):
+    ali = bot.resident("Ali", language_code="so")
+    await ali.says("/start")
+    await ali.presses("Soomaali")
+    await ali.says("/deleteme")
+    assert "tirtirno" in ali.last.text
+    await ali.presses("Maya")
+    assert await residents.get(bot.db, ali.id) is not None
+    await ali.says("/deleteme")
+    await ali.presses("Haa")
+    assert "Xogtaada waa la tirtiray" in ali.last.text
+    assert await residents.get(bot.db, ali.id) is None
+
+
+async def test_forged_forget_button_for_another_resident_is_refused(bot: BotHarness):
+    victim = bot.resident("Victim", language_code="en")
+    await victim.says("/start")
+    attacker = bot.resident("Mallory", language_code="en")
+    await attacker.says("/deleteme")
+    await attacker.presses_data(attacker.last, f"privacy:forget:{victim.id}")
+    assert await residents.get(bot.db, victim.id) is not None
+    assert bot.double.answered_callbacks[-1]["text"] == "This button does not work any more."
+
+
+async def test_staff_can_forget_a_resident_from_the_command_line(bot: BotHarness):
+    ola = bot.resident("Ola", language_code="nb")
+    await ola.says("/start")
+    code, out, _ = await _run_cli(bot, "residents", "forget", str(ola.id))
+    assert code == 0 and "erased" in out
+    assert await residents.get(bot.db, ola.id) is None
+
+
+async def test_check_reports_a_bot_that_is_not_admin(bot: BotHarness):
+    code, out, _ = await _run_cli(bot, "check")
+    assert code == 0, out
+    assert "can manage topics" in out
+    not_admin = bot.double.add_supergroup("Other staff", is_forum=True, bot_is_admin=False)
+    bot.staff_chat = not_admin
+    code, out, _ = await _run_cli(bot, "check")
+    assert code == 1
+    assert "FIX   the bot is not an administrator" in out
+
+
+async def test_backup_writes_a_readable_copy(bot: BotHarness, tmp_path: Path):
+    kari = bot.resident("Kari")
+    await kari.says("/start")
+    target = tmp_path / "backups" / "copy.sqlite3"
+    code, out, _ = await _run_cli(bot, "backup", str(target))
+    assert code == 0 and target.exists() and "backup written" in out
+    with sqlite3.connect(target) as copy:
+        ids = [row[0] for row in copy.execute("SELECT telegram_id FROM residents")]
+    assert kari.id in ids
+    code, _, err = await _run_cli(bot, "backup", str(target))
+    assert code == 1 and "exists" in err
+
+
+async def test_a_flood_is_answered_once_and_cut_off(bot: BotHarness):
+    bot.double.set_limits(private_chat_per_second=None)
+    spammer = bot.resident("Bot-like", language_code="en")
+    started = time.monotonic()
+    for i in range(45):
+        bot.double.send_text(spammer.user, f"message {i}")
+    await bot.settle()
+    elapsed = time.monotonic() - started
+    replies = spammer.new_messages()
+    warnings = [m for m in replies if "sending very fast" in m.text]
+    assert len(warnings) == 1
+    # The burst of 30, plus what refilled (one a second) while the flood was handled.
+    answered = len(replies) - len(warnings)
+    assert 30 <= answered <= 30 + math.ceil(elapsed)
+    assert answered < 45
+
+
+async def test_bot_leaves_groups_it_was_not_meant_for(bot: BotHarness):
+    stranger = bot.double.add_user("Stranger")
+    group = bot.double.add_supergroup("Random group", is_forum=False, members=[stranger])
+    bot.double.add_bot_to_chat(group, stranger)
+    await bot.settle()
+    assert group.id in bot.double.left_chats
+    bot.double.send_text(stranger, "/start", chat=group)
+    await bot.settle()
+    assert bot.double.messages_to(group) == []
+
+
+async def test_edited_message_gets_an_explanation(bot: BotHarness):
+    john = bot.resident("John", language_code="en")
+    await john.says("/start")
+    await john.presses("English")
+    original = bot.double.send_text(john.user, "hello")
+    await bot.settle()
+    john.new_messages()
+    await john.does("edit_text", original, "hello again")
+    assert "can't see changes" in john.last.text
