@@ -8,7 +8,9 @@ import csv
 import functools
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -20,7 +22,7 @@ from bot.tips.media import strip_metadata
 from bot.tips.status import label as status_label
 from storage import privacy, residents
 from storage import tips as store
-from tests.harness import BotHarness, Person
+from tests.harness import BotHarness, Person, make_harness
 
 # Two points about 40 m apart near Stovner senter, and one 1 km away.
 STOVNER = (59.9617, 10.9232)
@@ -28,11 +30,14 @@ STOVNER_NEAR = (59.9620, 10.9236)
 FAR_AWAY = (59.9707, 10.9232)
 
 
-@pytest.fixture(autouse=True)
-def fast_humans(bot: BotHarness) -> None:
-    """These residents tap through a whole tip in a second; real ones take a minute, which
-    Telegram's one-message-a-second guide for private chats never notices. Group limits stay."""
-    bot.double.set_limits(private_chat_per_second=None)
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """The usual bot, with residents who tap through a whole tip in a second. Real ones take a
+    minute, which Telegram's one-message-a-second guide for private chats never notices; the
+    staff group's limits stay as they are."""
+    async for harness in make_harness(tmp_path):
+        harness.double.set_limits(private_chat_per_second=None)
+        yield harness
 
 
 def texts(bot: BotHarness, language: str) -> Texts:
