@@ -11,7 +11,17 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import activities, fallback, guard, handover, onboarding, privacy, staff, surveys
+from bot import (
+    activities,
+    fallback,
+    guard,
+    handover,
+    onboarding,
+    privacy,
+    staff,
+    surveys,
+    tips,
+)
 from bot.commands import publish_commands
 from bot.config import Config
 from bot.context import BotApplication, BotContext, BotData
@@ -23,7 +33,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-FEATURES = (guard, onboarding, staff, privacy, handover, activities, surveys)
+FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [

@@ -341,11 +341,14 @@ async def _offer_new_case(update: Update, context: BotContext, message: Message)
             [InlineKeyboardButton(t._("No, thank you"), callback_data="case:no")],
         ]
     )
-    await answer(
-        update,
+    # A reply to the resident's message: the button then acts on the message it answers,
+    # whatever data a client sends with the press.
+    await send(
         context,
+        message.chat_id,
         t._("Your last conversation with us is closed. Do you want to start a new one?"),
         keyboard,
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
     )
     return True
 
@@ -362,7 +365,9 @@ async def new_case_button(update: Update, context: BotContext) -> None:
         await answer(update, context, t._("OK. What do you want to do?"), main_menu(t))
         return
     raw_id = query.data.rpartition(":")[2]
-    if not raw_id.isdigit():
+    asked_about = query.message.reply_to_message if isinstance(query.message, Message) else None
+    if asked_about is None or str(asked_about.message_id) != raw_id:
+        # Forged or outdated data: only the message the question answered may be passed on.
         await context.ack(update, t._("This button does not work any more."))
         return
     if not staff_chat_ready(context.bot_data):
