@@ -32,6 +32,8 @@ class AnswerWatch:
             deque
         )
         double.sent_listeners.append(self._on_sent)
+        #: Messages to residents (private chats) that nobody was waiting for.
+        self.unexpected = 0
 
     def expect(self, chat_id: int, thread_id: int | None = None) -> asyncio.Future[float]:
         """A future resolved with the time the next message to that chat (and thread) is sent."""
@@ -48,6 +50,8 @@ class AnswerWatch:
                 if not future.done():
                     future.set_result(now)
                     return
+        if message.chat_id > 0:
+            self.unexpected += 1
 
 
 @dataclass

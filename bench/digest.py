@@ -7,13 +7,14 @@ database seeded with the real schema; nothing is sent.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench import seed
-from bot.activities.digest import prepare_edition
+from bot.activities.digest import build_edition, prepare_edition
 from bot.config import Config
 from bot.i18n import Catalogs
 from storage import outbox
@@ -38,6 +39,14 @@ async def run(tmp: Path, subscribers: int, activities: int) -> dict[str, float]:
         name = await prepare_edition(db, catalogs, config, DIGEST_AT)
         elapsed = time.perf_counter() - started
         rows = (await outbox.counts(db, name)).pending
+        # The same work without writing: how much of the time is rendering, how much SQLite.
+        started = time.perf_counter()
+        edition = await build_edition(db, catalogs, config, DIGEST_AT)
+        render_seconds = time.perf_counter() - started
+        payload = sum(
+            len((item.text or "").encode()) + len(json.dumps(item.reply_markup or {}))
+            for item in edition.items[:1000]
+        ) / min(1000, len(edition.items))
     finally:
         await db.close()
     if rows < subscribers:
@@ -47,5 +56,7 @@ async def run(tmp: Path, subscribers: int, activities: int) -> dict[str, float]:
         "activities": float(activities),
         "outbox_rows": float(rows),
         "seconds": elapsed,
+        "render_seconds": render_seconds,
         "rows_per_s": rows / elapsed,
+        "outbox_mb": rows * payload / 1e6,
     }

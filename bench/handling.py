@@ -2,22 +2,32 @@
 bot run` in its own process: long polling, handlers, SQLite commits, replies), side by side with
 a bare python-telegram-bot echo bot on the same double.
 
-Load is closed-loop: `concurrency` residents each send an update, wait for the bot's answer and
-send the next. At high concurrency that measures throughput (latency then is mostly waiting in
-line); at low concurrency it measures the bot's own latency per update.
+The residents are a district's returning residents (already in the database, language chosen)
+and do what residents do, each from start to end:
+
+- browsing (60 %): /start, the privacy button, /help, /activities, a question, a sticker;
+- writing a tip (25 %): /tip, a topic button, the place, the description, "done", "anonymous",
+  "send" (the tip is committed and posted to the staff chat);
+- talking to staff (15 %): their case is open, so every message is copied into the case's
+  topic; the answer measured is that copy.
+
+Load is closed-loop: `concurrency` workers each play their residents one step at a time,
+waiting for the bot's answer before the next step. At high concurrency that measures
+throughput (latency then is mostly waiting in line); at low concurrency it measures the bot's
+own latency per update. The echo bot gets the same updates and answers each with one message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import random
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import seed
 from bench.common import AnswerWatch, bot_process, percentile
 from tests.double import BotAPIDouble
 from tests.double.models import FakeChat, FakeUser
@@ -25,14 +35,18 @@ from tests.double.models import FakeChat, FakeUser
 
 @dataclass(frozen=True)
 class Step:
-    """One resident action and where its answer shows up."""
+    """One resident action, and how many messages the bot answers it with (the first one is
+    what the latency measures; the next step waits for all of them)."""
 
     name: str
     send: Callable[[BotAPIDouble, FakeUser], Any]
-    answer_in_staff_chat: bool = False
+    answers: int = 1
+    in_case_topic: bool = False
 
 
-def _menu_message(user: FakeUser) -> dict[str, Any]:
+def _message(user: FakeUser) -> dict[str, Any]:
+    """The bot message a button sits under (buttons are checked against the database, not
+    against this message)."""
     return {
         "message_id": 1,
         "date": 0,
@@ -42,91 +56,146 @@ def _menu_message(user: FakeUser) -> dict[str, Any]:
     }
 
 
-#: The realistic mix: commands, button presses and free messages; extended as features land.
-STEPS: list[Step] = [
-    Step("help", lambda d, u: d.send_text(u, "/help")),
-    Step("start", lambda d, u: d.send_text(u, "/start")),
-    Step("button", lambda d, u: d.press(u, _menu_message(u), "menu:privacy")),
-    Step("text", lambda d, u: d.send_text(u, "Hei! Når er det åpent på torsdag?")),
-    Step("sticker", lambda d, u: d.send_sticker(u)),
+def _press(data: str) -> Callable[[BotAPIDouble, FakeUser], Any]:
+    return lambda double, user: double.press(user, _message(user), data)
+
+
+def _say(text: str) -> Callable[[BotAPIDouble, FakeUser], Any]:
+    return lambda double, user: double.send_text(user, text)
+
+
+BROWSING = [
+    Step("start", _say("/start")),
+    Step("privacy button", _press("menu:privacy")),
+    Step("help", _say("/help")),
+    Step("activities", _say("/activities")),
+    Step("question", _say("Hei! Når er det åpent på torsdag?")),
+    Step("sticker", lambda double, user: double.send_sticker(user)),
 ]
+TIP = [
+    Step("tip", _say("/tip")),
+    Step("tip topic", _press("tip:cat:sports")),
+    Step("tip place", _say("Ballbingen ved Stovner skole"), answers=2),
+    Step("tip description", _say("Nettet i det ene målet er revet i stykker.")),
+    Step("tip done", _press("tip:done")),
+    Step("tip anonymous", _press("tip:name:0")),
+    Step("tip send", _press("tip:send")),
+]
+CASE = [
+    Step("relay", _say(f"Melding {n} til saksbehandleren"), in_case_topic=True) for n in range(5)
+]
+#: Out of every 20 residents: 12 browse, 5 write a tip, 3 talk to staff.
+SCRIPTS = [BROWSING] * 12 + [TIP] * 5 + [CASE] * 3
+
+
+def updates_per_resident() -> float:
+    return sum(len(script) for script in SCRIPTS) / len(SCRIPTS)
 
 
 @dataclass
 class World:
     double: BotAPIDouble
     staff_chat: FakeChat
-    staff: list[FakeUser]
+    users: list[FakeUser]
+    scripts: dict[int, list[Step]]
+    #: resident id -> the thread of their open case in the staff chat
+    case_topics: dict[int, int]
 
 
-def make_world(double: BotAPIDouble) -> World:
+def make_world(double: BotAPIDouble, residents: int) -> World:
     double.set_limits(global_per_second=None, private_chat_per_second=None, group_per_minute=None)
     staff = [double.add_user("Kari"), double.add_user("Ola")]
-    return World(double, double.add_supergroup("Staff", members=staff, admins=staff), staff)
+    staff_chat = double.add_supergroup("Staff", members=staff, admins=staff)
+    users = [
+        double.add_user(f"R{i}", language_code=seed.LANGUAGES[i % 6]) for i in range(residents)
+    ]
+    scripts = {user.id: SCRIPTS[i % len(SCRIPTS)] for i, user in enumerate(users)}
+    return World(double, staff_chat, users, scripts, {})
 
 
-def residents(double: BotAPIDouble, count: int) -> list[FakeUser]:
-    languages = itertools.cycle(["nb", "en", "ar", "so", "ur", "pl"])
-    return [double.add_user(f"R{i}", language_code=next(languages)) for i in range(count)]
+def seed_residents(path: Path, users: list[FakeUser]) -> None:
+    """Returning residents: in the database already, with their language chosen."""
+    conn = seed.create(path)
+    seed.add_residents(conn, len(users), first_id=users[0].id)
+    conn.close()
 
 
-async def onboard(double: BotAPIDouble, users: list[FakeUser]) -> None:
-    """Each resident has chosen a language already, as returning residents have."""
-    watch = AnswerWatch(double)
-    for user in users:
-        first = watch.expect(user.id)
-        double.send_text(user, "/start")
-        await first
-        chosen = watch.expect(user.id)
-        double.press(user, _menu_message(user), f"lang:{user.language_code}")
-        await chosen
-        for _ in range(2):  # privacy notice and welcome
-            with_welcome = watch.expect(user.id)
-            await asyncio.wait_for(with_welcome, 10)
-            break
+async def open_cases(world: World, database: Path) -> None:
+    """Residents who talk to staff: /contact and a first message (which opens the topic)."""
+    talking = [u for u in world.users if world.scripts[u.id] is CASE]
+    for user in talking:
+        world.double.send_text(user, "/contact")
+    await world.double.settle(timeout=120)
+    for user in talking:
+        world.double.send_text(user, "Hei, jeg trenger hjelp med barnehageplass.")
+    await world.double.settle(timeout=120)
+    conn = sqlite3.connect(database)
+    try:
+        rows = conn.execute("SELECT resident_id, topic_id FROM cases WHERE status = 'open'")
+        world.case_topics = {resident: topic for resident, topic in rows}
+    finally:
+        conn.close()
+    missing = [u.id for u in talking if world.case_topics.get(u.id) is None]
+    if missing:
+        raise RuntimeError(f"{len(missing)} residents have no case topic")
 
 
 async def drive(
-    world: World, users: list[FakeUser], total: int, steps: list[Step]
+    world: World, watch: AnswerWatch, concurrency: int, total: int, *, echo: bool
 ) -> dict[str, float]:
-    watch = AnswerWatch(world.double)
+    """`concurrency` workers play residents' scripts until `total` updates were answered."""
     latencies: list[float] = []
-    per_user = max(1, total // len(users))
-    rng = random.Random(7)
+    queue = list(reversed(world.users))
+    budget = [total]
 
-    async def resident(user: FakeUser) -> None:
-        for _ in range(per_user):
-            step = rng.choice(steps)
-            chat = world.staff_chat.id if step.answer_in_staff_chat else user.id
-            future = watch.expect(chat)
+    async def play(user: FakeUser) -> None:
+        for step in world.scripts[user.id]:
+            if budget[0] <= 0:
+                return
+            budget[0] -= 1
+            if step.in_case_topic and not echo:
+                expected = [watch.expect(world.staff_chat.id, world.case_topics[user.id])]
+            else:
+                expected = [watch.expect(user.id) for _ in range(1 if echo else step.answers)]
             started = time.perf_counter()
             step.send(world.double, user)
-            answered = await asyncio.wait_for(future, timeout=60)
-            latencies.append(answered - started)
+            first = await asyncio.wait_for(expected[0], timeout=60)
+            latencies.append(first - started)
+            await asyncio.wait_for(asyncio.gather(*expected), timeout=60)
+
+    async def worker() -> None:
+        while queue and budget[0] > 0:
+            await play(queue.pop())
 
     started = time.perf_counter()
-    await asyncio.gather(*(resident(user) for user in users))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     return {
-        "updates": float(per_user * len(users)),
-        "updates_per_s": per_user * len(users) / elapsed,
+        "updates": float(len(latencies)),
+        "updates_per_s": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 50) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
     }
 
 
 async def run(tmp: Path, total: int, concurrency: int, *, echo: bool) -> dict[str, float]:
+    residents = int(total / updates_per_resident()) + concurrency
     async with BotAPIDouble() as double:
-        world = make_world(double)
-        users = residents(double, concurrency)
-        env = {
-            "BOT_DATABASE": str(tmp / "bot.sqlite3"),
-            "BOT_STAFF_CHAT_ID": str(world.staff_chat.id),
-        }
+        world = make_world(double, residents)
+        database = tmp / "bot.sqlite3"
+        if not echo:
+            seed_residents(database, world.users)
+        env = {"BOT_DATABASE": str(database), "BOT_STAFF_CHAT_ID": str(world.staff_chat.id)}
         module = "bench.echo_bot" if echo else "bot"
         async with bot_process(double, env, module=module):
             if not echo:
-                await onboard(double, users)
-                await double.settle(timeout=60)
-            steps = [s for s in STEPS if not (echo and s.answer_in_staff_chat)]
-            return await drive(world, users, total, steps)
+                await open_cases(world, database)
+            watch = AnswerWatch(double)
+            figures = await drive(world, watch, concurrency, total, echo=echo)
+            # Every answer counted came from the step that asked for it: nothing is left over
+            # once the bot is idle (a step answered with more messages than declared would
+            # leave one behind and make the next step's latency look shorter).
+            await double.settle(timeout=60)
+            if watch.unexpected:
+                raise RuntimeError(f"{watch.unexpected} answers nobody waited for")
+            return figures

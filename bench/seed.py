@@ -27,6 +27,7 @@ SEEDED_AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 def create(path: Path) -> sqlite3.Connection:
     """A new database at `path` with every migration applied, as `Database.open` leaves it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
@@ -59,7 +60,7 @@ def add_residents(conn: sqlite3.Connection, count: int, *, first_id: int = FIRST
         (telegram_id, next(languages), 1, f"R{telegram_id}", seen, seen, seen)
         for telegram_id in range(first_id, first_id + count)
     )
-    with _transaction(conn):
+    with transaction(conn):
         conn.executemany(
             "INSERT INTO residents (telegram_id, language, language_chosen, first_name,"
             " first_seen, last_seen, privacy_notice_shown) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -74,7 +75,7 @@ def add_subscriptions(conn: sqlite3.Connection, count: int, *, first_id: int = F
     rows = (
         (telegram_id, next(sets), created) for telegram_id in range(first_id, first_id + count)
     )
-    with _transaction(conn):
+    with transaction(conn):
         conn.executemany(
             "INSERT INTO digest_subscriptions (telegram_id, age_groups, active, created_at)"
             " VALUES (?, ?, 1, ?)",
@@ -119,7 +120,7 @@ def add_activities(conn: sqlite3.Connection, count: int, week_start: datetime) -
                 0,
             )
         )
-    with _transaction(conn):
+    with transaction(conn):
         conn.executemany(
             "INSERT INTO activity_series (uid, source, ical, status, proposed_by, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -157,7 +158,7 @@ def add_tips(conn: sqlite3.Connection, count: int, *, residents: int) -> int:
                 when,
             )
         )
-    with _transaction(conn):
+    with transaction(conn):
         conn.executemany(
             "INSERT INTO tips (telegram_id, category, description, latitude, longitude,"
             " language, status, created_at, updated_at, posted_at)"
@@ -173,7 +174,7 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-class _transaction:
+class transaction:
     """BEGIN/COMMIT around a bulk insert (the connection is in autocommit mode)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

@@ -1,0 +1,62 @@
+"""Relay latency: a resident's message until its copy is in the case's staff topic, and a staff
+member's reply in the topic until its copy is in the resident's chat (`python -m bot run` in its
+own process; a few conversations at once, as on a busy afternoon).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from bench import handling
+from bench.common import AnswerWatch, bot_process, percentile
+from tests.double import BotAPIDouble
+
+#: Conversations going on at the same time.
+CONVERSATIONS = 5
+
+
+async def run(tmp: Path, messages: int) -> dict[str, float]:
+    async with BotAPIDouble() as double:
+        world = handling.make_world(double, CONVERSATIONS)
+        world.scripts = dict.fromkeys(world.scripts, handling.CASE)
+        staff = double.add_user("Kari")
+        world.staff_chat.members[staff.id] = "administrator"
+        database = tmp / "bot.sqlite3"
+        handling.seed_residents(database, world.users)
+        env = {"BOT_DATABASE": str(database), "BOT_STAFF_CHAT_ID": str(world.staff_chat.id)}
+        async with bot_process(double, env):
+            await handling.open_cases(world, database)
+            watch = AnswerWatch(double)
+            to_staff: list[float] = []
+            to_resident: list[float] = []
+            rounds = max(1, messages // len(world.users))
+
+            async def conversation(index: int) -> None:
+                user = world.users[index]
+                topic = world.case_topics[user.id]
+                for n in range(rounds):
+                    arrived = watch.expect(world.staff_chat.id, topic)
+                    started = time.perf_counter()
+                    double.send_text(user, f"Spørsmål {n}: når kan jeg komme innom?")
+                    to_staff.append(await asyncio.wait_for(arrived, 30) - started)
+                    arrived = watch.expect(user.id)
+                    started = time.perf_counter()
+                    double.send_text(
+                        staff,
+                        f"Svar {n}: i morgen fra klokka ni.",
+                        chat=world.staff_chat,
+                        thread_id=topic,
+                    )
+                    to_resident.append(await asyncio.wait_for(arrived, 30) - started)
+
+            await asyncio.gather(*(conversation(i) for i in range(len(world.users))))
+            await double.settle(timeout=60)
+    return {
+        "messages_each_way": float(len(to_staff)),
+        "to_staff_p50_ms": percentile(to_staff, 50) * 1000,
+        "to_staff_p99_ms": percentile(to_staff, 99) * 1000,
+        "to_resident_p50_ms": percentile(to_resident, 50) * 1000,
+        "to_resident_p99_ms": percentile(to_resident, 99) * 1000,
+    }
