@@ -52,7 +52,7 @@ KEYBOARD = {
 
 async def run(tmp: Path, messages: int, limit: float | None) -> dict[str, float]:
     """Deliver `messages` one-message editions to as many residents; `limit` None = no limit."""
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - before anything runs
     async with BotAPIDouble() as double:
         if limit is None:
             double.set_limits(

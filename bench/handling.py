@@ -128,16 +128,26 @@ async def open_cases(world: World, database: Path) -> None:
     await world.double.settle(timeout=120)
     for user in talking:
         world.double.send_text(user, "Hei, jeg trenger hjelp med barnehageplass.")
-    await world.double.settle(timeout=120)
+    # settle() sees the double go quiet; the bot may still be busy: wait for the database.
+    deadline = time.monotonic() + 120
+    while True:
+        await world.double.settle(timeout=120)
+        world.case_topics = _case_topics(database)
+        missing = [u.id for u in talking if world.case_topics.get(u.id) is None]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(missing)} residents have no case topic")
+        await asyncio.sleep(0.1)
+
+
+def _case_topics(database: Path) -> dict[int, int]:
     conn = sqlite3.connect(database)
     try:
         rows = conn.execute("SELECT resident_id, topic_id FROM cases WHERE status = 'open'")
-        world.case_topics = {resident: topic for resident, topic in rows}
+        return {resident: topic for resident, topic in rows if topic is not None}
     finally:
         conn.close()
-    missing = [u.id for u in talking if world.case_topics.get(u.id) is None]
-    if missing:
-        raise RuntimeError(f"{len(missing)} residents have no case topic")
 
 
 async def drive(

@@ -28,6 +28,7 @@ from bot.context import BotApplication, BotContext, BotData
 from bot.errors import on_error
 from bot.i18n import Catalogs
 from bot.processing import PerChatUpdateProcessor
+from bot.transport import AiohttpRequest
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def build_application(
             )
         )
         .defaults(Defaults(tzinfo=config.timezone))
-        .connection_pool_size(16)
+        .request(AiohttpRequest(connection_pool_size=16))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -44,6 +44,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.config import Config
+from bot.transport import AiohttpRequest
 from storage import outbox
 from storage.db import Database
 from storage.outbox import OutboxItem, PendingRow, enqueue, on_blocked
@@ -92,6 +93,7 @@ async def delivery_bot(config: Config) -> AsyncIterator[Bot]:
         config.token,
         base_url=f"{config.api_root}/bot",
         base_file_url=f"{config.api_root}/file/bot",
+        request=AiohttpRequest(connection_pool_size=64),
     )
     async with bot:
         yield bot
