@@ -15,9 +15,6 @@ import json
 from datetime import date, datetime, time
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from bot.config import Config
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
 from bot.tips.status import LABELS, open311_status
@@ -103,6 +100,11 @@ def to_csv(table: list[dict[str, Any]]) -> bytes:
 
 
 def to_xlsx(table: list[dict[str, Any]]) -> bytes:
+    # Imported here: openpyxl (with numpy) is a third of the bot's start-up and ~15 MB of
+    # memory, and only exports need it.
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
