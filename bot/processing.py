@@ -2,13 +2,15 @@
 
 Residents must not wait for each other, so updates are handled concurrently; but one resident's
 "photo, then text, then confirm" must be handled in the order sent. A lock per chat gives both.
+In a forum (the staff chat) the lock is per topic: each case is its own conversation, and staff
+answering five residents at once must not wait for each other's relays.
 The processor also knows when it is idle, which clean shutdown and the tests rely on.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Hashable
 from typing import Any
 
 from telegram import Update
@@ -20,8 +22,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._waiting: dict[Hashable, int] = {}
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -64,9 +66,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return None
 
 
-def _chat_key(update: object) -> int | None:
+def _chat_key(update: object) -> Hashable | None:
+    """What must be handled in order: a chat, or one topic of a forum."""
     if not isinstance(update, Update):
         return None
+    message = update.effective_message
+    if (
+        update.effective_chat is not None
+        and update.effective_chat.is_forum
+        and message is not None
+        and message.is_topic_message
+        and message.message_thread_id is not None
+    ):
+        return (update.effective_chat.id, message.message_thread_id)
     if update.effective_chat is not None:
         return update.effective_chat.id
     if update.effective_user is not None:
