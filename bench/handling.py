@@ -23,7 +23,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,8 @@ class World:
     scripts: dict[int, list[Step]]
     #: resident id -> the thread of their open case in the staff chat
     case_topics: dict[int, int]
+    #: latencies of the last drive, by step (for finding the slow ones)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
 
 
 def make_world(double: BotAPIDouble, residents: int) -> World:
@@ -155,6 +157,7 @@ async def drive(
 ) -> dict[str, float]:
     """`concurrency` workers play residents' scripts until `total` updates were answered."""
     latencies: list[float] = []
+    world.by_step = {}
     queue = list(reversed(world.users))
     budget = [total]
 
@@ -171,6 +174,7 @@ async def drive(
             step.send(world.double, user)
             first = await asyncio.wait_for(expected[0], timeout=60)
             latencies.append(first - started)
+            world.by_step.setdefault(step.name, []).append(first - started)
             await asyncio.wait_for(asyncio.gather(*expected), timeout=60)
 
     async def worker() -> None:

@@ -1,8 +1,14 @@
 """The SQLite database: connection settings, migrations and transactions.
 
-One aiosqlite connection serves the whole bot. Handlers run concurrently, so every statement
-goes through one lock: a transaction opened by one handler can never swallow another handler's
-write. WAL mode lets backups and command-line tools read while the bot writes.
+One aiosqlite connection serves the whole bot's writes. Handlers run concurrently, so every
+statement on it goes through one lock: a transaction opened by one handler can never swallow
+another handler's write. WAL mode lets backups and command-line tools read while the bot writes.
+
+Single-row reads (`fetchone`, `fetchval`: the resident behind an update, their draft, their open
+case) go to a second, read-only connection and run directly, without the hop to aiosqlite's
+thread: such a lookup takes microseconds, the hop a context switch each way, and a busy bot does
+several per update. In WAL mode a reader never waits for the writer and sees every committed
+transaction. Lists (`fetchall`, which may be long) stay on the async connection.
 """
 
 from __future__ import annotations
@@ -29,9 +35,12 @@ Params = Sequence[Any] | dict[str, Any]
 class Database:
     """A migrated SQLite database with serialized access."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path | str) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path | str, reader: sqlite3.Connection | None
+    ) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._reader = reader
         self.path = path
 
     @classmethod
@@ -52,18 +61,25 @@ class Database:
         # In WAL mode NORMAL is durable against process crashes (what SIGKILL is); only an OS
         # crash or power cut could lose the last commits.
         await conn.execute("PRAGMA synchronous=NORMAL")
-        db = cls(conn, path)
+        db = cls(conn, path, None)
         await db._migrate(_migrations() if migrations is None else migrations)
+        db._reader = _reader(path)
         return db
 
     async def close(self) -> None:
         async with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             await self._conn.close()
 
     # --- reading and writing ---
     # Each aiosqlite call is a hop to the database thread and back; execute_fetchall does a
     # whole query in one hop instead of three (execute, fetch, close).
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        # PRAGMAs describe a connection: ask the one that writes.
+        if self._reader is not None and sql.lstrip()[:6].upper() != "PRAGMA":
+            return self._reader.execute(sql, params).fetchone()
         async with self._lock:
             rows = await self._conn.execute_fetchall(sql, params)
         return rows[0] if rows else None  # type: ignore[index]
@@ -158,6 +174,19 @@ class Database:
                 )
                 highest = await tx.fetchval("SELECT MAX(number) FROM schema_migrations")
                 await tx.execute(f"PRAGMA user_version = {int(highest)}")
+
+
+def _reader(path: Path | str) -> sqlite3.Connection | None:
+    """The read-only connection for single-row reads (none for an in-memory database, which a
+    second connection could not see)."""
+    if str(path) == ":memory:":
+        return None
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    reader = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    reader.row_factory = sqlite3.Row
+    # Readers wait only while the database is being recovered after a crash; never for long.
+    reader.execute("PRAGMA busy_timeout=1000")
+    return reader
 
 
 class Transaction:
