@@ -102,9 +102,15 @@ class Database:
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement in its own committed transaction; return lastrowid."""
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
+        """Run one statement, committed on its own; return the row id an INSERT made.
+
+        Outside an explicit transaction SQLite makes a single statement atomic and commits it
+        (waiting out a CLI process's write lock, busy_timeout), in one hop to the database
+        thread instead of three (BEGIN, the statement, COMMIT).
+        """
+        async with self._lock:
+            row = await self._conn.execute_insert(sql, params)
+        return int(row[0]) if row else 0
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
