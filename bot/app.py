@@ -48,6 +48,8 @@ def build_application(
     config: Config, *, clock: Callable[[], datetime] | None = None
 ) -> BotApplication:
     """Create the Application with every feature registered; nothing is started yet."""
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     processor = PerChatUpdateProcessor(max_concurrent_updates=64)
     app: BotApplication = (
         ApplicationBuilder()
