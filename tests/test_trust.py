@@ -107,7 +107,7 @@ async def test_logs_never_contain_message_texts(bot: BotHarness, caplog: pytest.
 async def test_an_unexpected_error_is_reported_and_the_bot_goes_on(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ):
-    async def broken(update, context) -> None:  # noqa: ANN001 - a deliberately failing handler
+    async def broken(update: object, context: object) -> None:
         raise RuntimeError("a bug")
 
     assert bot.app is not None
@@ -132,7 +132,9 @@ async def test_an_unexpected_error_is_reported_and_the_bot_goes_on(
         ("send_location", (59.96, 10.88)),
     ],
 )
-async def test_odd_messages_outside_any_flow_get_an_answer(bot: BotHarness, action, args):  # noqa: ANN001
+async def test_odd_messages_outside_any_flow_get_an_answer(
+    bot: BotHarness, action: str, args: tuple
+):
     john = bot.resident("John", language_code="en")
     replies = await john.does(action, *args)
     assert replies, f"{action} got no answer"
