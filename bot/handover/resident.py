@@ -24,6 +24,7 @@ from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.handover.availability import first_of_album, staff_chat_ready
 from bot.handover.topics import (
+    close_case_topic,
     post_in_case_topic,
     rename_case_topic,
     send_to_case_topic,
@@ -443,12 +444,7 @@ async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
                 number=case.number,
             ),
         )
-        await rename_case_topic(context, case.id)
-        if case.topic_id is not None and context.config.staff_chat_id is not None:
-            try:
-                await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
-            except TelegramError as error:
-                log.info("could not close the topic of case %s: %s", case.id, error)
+        await close_case_topic(context, case)
     log.info("case %s ended by the resident", case.id)
     return True
 

@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.handover.resident import message_kind, rating_keyboard
-from bot.handover.topics import post_in_case_topic, rename_case_topic, staff_texts
+from bot.handover.topics import close_case_topic, post_in_case_topic, staff_texts
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook, add_staff_message_consumer
 from bot.staff import add_staff_button, add_staff_command, answer_in_thread
@@ -201,12 +201,7 @@ async def close_command(update: Update, context: BotContext) -> None:
         else t._("The resident could not be told (blocked or deleted).")
     )
     await answer_in_thread(update, context, "\n".join(lines))
-    await rename_case_topic(context, case.id)
-    if case.topic_id is not None and context.config.staff_chat_id is not None:
-        try:
-            await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
-        except TelegramError as error:
-            log.info("could not close the topic of case %s: %s", case.id, error)
+    await close_case_topic(context, case)
 
 
 async def close_on_erasure(context: BotContext, telegram_id: int) -> None:
@@ -220,12 +215,7 @@ async def close_on_erasure(context: BotContext, telegram_id: int) -> None:
     await post_in_case_topic(
         context, case.id, t._("The resident deleted their data. The case is closed.")
     )
-    await rename_case_topic(context, case.id)
-    if case.topic_id is not None and context.config.staff_chat_id is not None:
-        try:
-            await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
-        except TelegramError as error:
-            log.info("could not close the topic of case %s: %s", case.id, error)
+    await close_case_topic(context, case)
 
 
 async def _tell_resident_closed(context: BotContext, case: Case) -> bool:
