@@ -31,7 +31,7 @@ from bot.handover.topics import (
     staff_texts,
 )
 from bot.i18n import N_, Texts
-from bot.menu import main_menu
+from bot.menu import SMILEYS, main_menu
 from bot.registry import add_cancel_hook, add_message_consumer, add_resident_command
 from storage import cases
 from storage.cases import Case, CaseStatus
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 #: After a case is closed, a resident who writes within this time is asked about a new case.
 ASK_AGAIN_WITHIN = timedelta(days=14)
-RATING_FACES = ("😞", "🙁", "😐", "🙂", "😄")
 MESSAGE_KINDS = (
     "text",
     "photo",
@@ -114,7 +113,7 @@ def rating_keyboard(case: Case) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(face, callback_data=f"case:rate:{case.id}:{score}")
-                for score, face in enumerate(RATING_FACES, start=1)
+                for score, face in enumerate(SMILEYS, start=1)
             ]
         ]
     )
@@ -410,7 +409,7 @@ async def rate(update: Update, context: BotContext) -> None:
     await context.ack(update, t._("Thank you for your answer!"))
     await _remove_buttons(update)
     await answer(
-        update, context, t._("Thank you for your answer! {face}", face=RATING_FACES[score - 1])
+        update, context, t._("Thank you for your answer! {face}", face=SMILEYS[score - 1])
     )
     staff_t = staff_texts(context.bot_data)
     await post_in_case_topic(
@@ -419,7 +418,7 @@ async def rate(update: Update, context: BotContext) -> None:
         staff_t._(
             "The resident rated the help: {score} of 5 {face}",
             score=score,
-            face=RATING_FACES[score - 1],
+            face=SMILEYS[score - 1],
         ),
     )
 
