@@ -11,7 +11,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import activities, fallback, guard, handover, onboarding, privacy, staff, surveys
+from bot import activities, fallback, guard, handover, inbox, onboarding, privacy, staff, surveys
 from bot.commands import publish_commands
 from bot.config import Config
 from bot.context import BotApplication, BotContext, BotData
@@ -39,9 +39,11 @@ def build_application(
 ) -> BotApplication:
     """Create the Application with every feature registered; nothing is started yet."""
     processor = PerChatUpdateProcessor(max_concurrent_updates=64)
+    queue = inbox.DurableUpdateQueue()
     app: BotApplication = (
         ApplicationBuilder()
         .token(config.token)
+        .update_queue(queue)
         .base_url(f"{config.api_root}/bot")
         .base_file_url(f"{config.api_root}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
@@ -66,6 +68,8 @@ def build_application(
     data.catalogs = Catalogs(default_language=config.default_language)
     if clock is not None:
         data.clock = clock
+    # First: updates a crash left unhandled are queued before anything else starts.
+    inbox.install(app, queue, processor)
     for feature in FEATURES:
         feature.register(app)
     fallback.register(app)
