@@ -30,7 +30,7 @@ from storage import inbox
 log = logging.getLogger(__name__)
 
 #: An update the bot died on this many times is given up (it may be what kills the bot).
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 5
 #: Handled ids are kept this long to recognise an update Telegram delivers a second time.
 KEEP_HANDLED = timedelta(days=2)
 PRUNE_EVERY = timedelta(hours=6)
