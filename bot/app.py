@@ -11,7 +11,18 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import activities, fallback, guard, handover, inbox, onboarding, privacy, staff, surveys
+from bot import (
+    activities,
+    fallback,
+    guard,
+    handover,
+    inbox,
+    onboarding,
+    privacy,
+    staff,
+    surveys,
+    tips,
+)
 from bot.commands import publish_commands
 from bot.config import Config
 from bot.context import BotApplication, BotContext, BotData
@@ -23,7 +34,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-FEATURES = (guard, onboarding, staff, privacy, handover, activities, surveys)
+FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [
@@ -38,6 +49,8 @@ def build_application(
     config: Config, *, clock: Callable[[], datetime] | None = None
 ) -> BotApplication:
     """Create the Application with every feature registered; nothing is started yet."""
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     processor = PerChatUpdateProcessor(max_concurrent_updates=64)
     queue = inbox.DurableUpdateQueue()
     app: BotApplication = (

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
-_TOKEN_RE = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[\s\S]")
+# Tags, entities, line breaks, and runs of other text (split into characters only if a run
+# has to be cut).
+_TOKEN_RE = re.compile(
+    r"<(/?)([a-zA-Z-]+)[^>]*>|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|\n|[^<&\n]+|[<&]"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,24 @@ def _tokens(text: str) -> list[_Token]:
         else:
             tokens.append(_Token(raw, _units(raw)))
     return tokens
+
+
+def _cut(token: _Token, room: int) -> tuple[_Token, _Token]:
+    """Split a text run so that the head is at most `room` UTF-16 units long."""
+    if token.length == len(token.raw):  # no characters outside the BMP: units == characters
+        head, tail = token.raw[:room], token.raw[room:]
+        return _Token(head, len(head)), _Token(tail, len(tail))
+    used = 0
+    for index, char in enumerate(token.raw):
+        used += _units(char)
+        if used > room:
+            head, tail = token.raw[:index], token.raw[index:]
+            return _Token(head, _units(head)), _Token(tail, _units(tail))
+    return token, _Token("", 0)
+
+
+def _is_text(token: _Token) -> bool:
+    return not (token.opens or token.closes or token.raw.startswith("&") or token.raw == "\n")
 
 
 def plain_length(text: str) -> int:
@@ -77,11 +99,18 @@ def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
         last_break = None
 
     for token in _tokens(text):
-        if token.length and length + token.length > limit:
+        while token.length and length + token.length > limit:
             if last_break is not None and last_break[0] > len(current) // 2:
                 flush(*last_break)
-            else:
-                flush(len(current), list(stack))
+                continue
+            room = limit - length
+            if room > 0 and _is_text(token):
+                head, token = _cut(token, room)
+                current.append(head)
+                length += head.length
+            flush(len(current), list(stack))
+        if not token.raw:
+            continue
         current.append(token)
         length += token.length
         if token.opens:

@@ -45,17 +45,27 @@ COMMANDS = [
 CALLBACK_PREFIXES = [
     "lang:",
     "menu:",
-    "privacy:",
+    "privacy:forget:",
+    "privacy:keep",
+    "act:age:",
+    "act:cancel:",
+    "act:go:",
+    "act:ics:",
+    "act:no:",
+    "act:ok:",
+    "act:save",
+    "case:assign:",
+    "case:name:",
+    "case:new:",
+    "case:no:",
+    "case:rate:",
+    "sv:go:",
+    "sv:x:",
+    "sv:a:",
+    "sv:skip:",
+    "sv:stop:",
+    "sv:done:",
     "tip:",
-    "tipst:",
-    "case:",
-    "rate:",
-    "sub:",
-    "going:",
-    "ics:",
-    "survey:",
-    "sv:",
-    "act:",
     "",
 ]
 
@@ -85,7 +95,7 @@ class Action:
         handlers: dict[str, Callable[[], Any]] = {
             "text": lambda: double.send_text(user, self.text or " "),
             "command": lambda: double.send_text(user, self.text),
-            "press": lambda: double.press(user, _fake_bot_message(user), self.text or "x"),
+            "press": lambda: _press(double, user, self.text or "x"),
             "photo": lambda: double.send_photo(user, JPEG, caption=self.text or None),
             "document": lambda: double.send_document(
                 user, self.text.encode()[:2000] or b"x", "file.bin", "application/octet-stream"
@@ -109,15 +119,18 @@ class Action:
         handlers[self.kind]()
 
 
-def _fake_bot_message(user: FakeUser) -> dict[str, Any]:
-    """A message 'from the bot' for a press: old messages can carry any button."""
-    return {
-        "message_id": 1,
-        "date": 0,
-        "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
-        "from": {"id": 1, "is_bot": True, "first_name": "bot"},
-        "text": "old message",
-    }
+def _press(double: Any, user: FakeUser, data: str) -> None:
+    """Press a button with any data on a real message the bot sent this person.
+
+    Telegram only lets a client press buttons of messages the bot really sent, but the data of
+    the press can be anything (old, forged or made up), so that is what varies here.
+    """
+    messages = double.messages_to(user)
+    if not messages:
+        double.send_text(user, "/start")
+        return
+    with_buttons = [m for m in messages if m.buttons] or messages
+    double.press(user, with_buttons[len(data) % len(with_buttons)], data)
 
 
 _text = st.text(max_size=300)
@@ -127,7 +140,11 @@ _command = st.builds(
 _callback = st.builds(
     lambda prefix, rest: (prefix + rest).encode()[:64].decode("utf-8", "ignore") or "x",
     st.sampled_from(CALLBACK_PREFIXES),
-    st.text(min_size=0, max_size=60),
+    st.one_of(
+        st.text(min_size=0, max_size=60),
+        st.integers(-5, 10**12).map(str),
+        st.tuples(st.integers(0, 50), st.integers(0, 9)).map(lambda p: f"{p[0]}:{p[1]}"),
+    ),
 )
 
 actions = st.one_of(

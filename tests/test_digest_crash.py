@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,7 +82,16 @@ async def test_killed_digest_run_resumes_and_sends_each_digest_once(tmp_path: Pa
         double.hold_sends(after=120)
         first = await digest_send(env)
         await wait_until(lambda: double.held > 0)
-        await asyncio.sleep(0.5)  # answers already received are committed meanwhile
+
+        def committed_sent() -> int:
+            with sqlite3.connect(database) as peek:  # WAL: reading beside the writer is fine
+                return peek.execute(
+                    "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
+                ).fetchone()[0]
+
+        # Every answer Telegram gave before the stall is committed before we pull the plug
+        # (waiting on the database, not on a guess of how long that takes on a busy machine).
+        await wait_until(lambda: committed_sent() == delivered())
         first.kill()  # SIGKILL: no cleanup, no finally blocks
         assert await first.wait() == -9
         await asyncio.sleep(0.2)

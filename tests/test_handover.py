@@ -166,6 +166,10 @@ async def test_close_asks_for_a_rating_and_a_new_message_offers_a_new_case(bot: 
     replies = await amina.says("Mar kale ayaan qabaa su'aal")
     assert len(replies) == 1 and replies[0].buttons, "asked whether to open a new case"
     assert len(bot.double.topics(bot.staff_chat)) == 1
+    # Forged data (another message id) passes nothing on and opens nothing.
+    await amina.presses_data(replies[0], "case:new:1")
+    assert bot.double.answered_callbacks[-1]["text"] == "Badhankan mar dambe ma shaqeeyo."
+    assert len(bot.double.topics(bot.staff_chat)) == 1
     await amina.presses(replies[0].buttons[0][0])
     topics = bot.double.topics(bot.staff_chat)
     assert len(topics) == 2 and topics[1].name.startswith("S-0002")

@@ -24,13 +24,14 @@ from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.handover.availability import first_of_album, staff_chat_ready
 from bot.handover.topics import (
+    close_case_topic,
     post_in_case_topic,
     rename_case_topic,
     send_to_case_topic,
     staff_texts,
 )
 from bot.i18n import N_, Texts
-from bot.menu import main_menu
+from bot.menu import SMILEYS, main_menu
 from bot.registry import add_cancel_hook, add_message_consumer, add_resident_command
 from storage import cases
 from storage.cases import Case, CaseStatus
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 #: After a case is closed, a resident who writes within this time is asked about a new case.
 ASK_AGAIN_WITHIN = timedelta(days=14)
-RATING_FACES = ("😞", "🙁", "😐", "🙂", "😄")
 MESSAGE_KINDS = (
     "text",
     "photo",
@@ -113,7 +113,7 @@ def rating_keyboard(case: Case) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(face, callback_data=f"case:rate:{case.id}:{score}")
-                for score, face in enumerate(RATING_FACES, start=1)
+                for score, face in enumerate(SMILEYS, start=1)
             ]
         ]
     )
@@ -348,11 +348,14 @@ async def _offer_new_case(update: Update, context: BotContext, message: Message)
             [InlineKeyboardButton(t._("No, thank you"), callback_data="case:no")],
         ]
     )
-    await answer(
-        update,
+    # A reply to the resident's message: the button then acts on the message it answers,
+    # whatever data a client sends with the press.
+    await send(
         context,
+        message.chat_id,
         t._("Your last conversation with us is closed. Do you want to start a new one?"),
         keyboard,
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
     )
     return True
 
@@ -369,7 +372,9 @@ async def new_case_button(update: Update, context: BotContext) -> None:
         await answer(update, context, t._("OK. What do you want to do?"), main_menu(t))
         return
     raw_id = query.data.rpartition(":")[2]
-    if not raw_id.isdigit():
+    asked_about = query.message.reply_to_message if isinstance(query.message, Message) else None
+    if asked_about is None or str(asked_about.message_id) != raw_id:
+        # Forged or outdated data: only the message the question answered may be passed on.
         await context.ack(update, t._("This button does not work any more."))
         return
     if not staff_chat_ready(context.bot_data):
@@ -411,7 +416,7 @@ async def rate(update: Update, context: BotContext) -> None:
     await context.ack(update, t._("Thank you for your answer!"))
     await _remove_buttons(update)
     await answer(
-        update, context, t._("Thank you for your answer! {face}", face=RATING_FACES[score - 1])
+        update, context, t._("Thank you for your answer! {face}", face=SMILEYS[score - 1])
     )
     staff_t = staff_texts(context.bot_data)
     await post_in_case_topic(
@@ -420,7 +425,7 @@ async def rate(update: Update, context: BotContext) -> None:
         staff_t._(
             "The resident rated the help: {score} of 5 {face}",
             score=score,
-            face=RATING_FACES[score - 1],
+            face=SMILEYS[score - 1],
         ),
     )
 
@@ -445,12 +450,7 @@ async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
                 number=case.number,
             ),
         )
-        await rename_case_topic(context, case.id)
-        if case.topic_id is not None and context.config.staff_chat_id is not None:
-            try:
-                await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
-            except TelegramError as error:
-                log.info("could not close the topic of case %s: %s", case.id, error)
+        await close_case_topic(context, case)
     log.info("case %s ended by the resident", case.id)
     return True
 

@@ -24,8 +24,8 @@ from telegram.error import BadRequest, Forbidden
 from bot.common import answer, current_resident, send
 from bot.context import BotContext
 from bot.i18n import Texts
-from bot.menu import main_menu
-from bot.surveys.definition import SMILEYS, localized
+from bot.menu import SMILEYS, main_menu
+from bot.surveys.definition import localized
 from storage import surveys as store
 from storage.surveys import Question, Session, Survey
 

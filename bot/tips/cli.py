@@ -1,0 +1,63 @@
+"""`python -m bot tips export`: the tips export for operators, offline on the database.
+
+python -m bot tips export --format xlsx --since 2026-01-01 --output tips.xlsx
+python -m bot tips export --format open311 > requests.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from pathlib import Path
+
+from bot.config import Config
+from bot.i18n import Catalogs
+from bot.tips import export
+from storage.db import Database
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    tips = sub.add_parser("tips", help="residents' tips")
+    tips_sub = tips.add_subparsers(dest="tips_command", required=True)
+    run = tips_sub.add_parser(
+        "export", help="export tips as CSV, XLSX or Open311 GeoReport v2 JSON"
+    )
+    run.add_argument("--format", choices=export.FORMATS, default="csv")
+    run.add_argument(
+        "--since", type=_date, help="only tips made on or after this date (YYYY-MM-DD)"
+    )
+    run.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    run.set_defaults(handler=cmd_export, needs_token=False)
+
+
+def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    if not config.database.exists():
+        print(f"no database at {config.database}", file=sys.stderr)
+        return 1
+
+    async def produce() -> bytes:
+        db = await Database.open(config.database)
+        try:
+            texts = Catalogs(default_language=config.default_language).texts(None)
+            return await export.export_bytes(db, args.format, args.since, config, texts)
+        finally:
+            await db.close()
+
+    data = asyncio.run(produce())
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_bytes(data)
+        print(f"export written to {args.output}", file=sys.stderr)
+    return 0

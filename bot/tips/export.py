@@ -1,0 +1,186 @@
+"""Exports of tips for the staff who follow up in other systems: CSV, XLSX and Open311
+GeoReport v2 JSON.
+
+Anonymity holds in every format: a reporter's name appears only if they allowed staff to see
+it, and no Telegram id of any resident is ever exported (the reference T-0042 identifies a tip).
+Cells that start like a spreadsheet formula are written as text, so a resident's "=HYPERLINK(…)"
+stays a sentence and never runs in the staff's spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, time
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+
+from bot.config import Config
+from bot.i18n import SUPPORTED_LANGUAGES, Texts
+from bot.tips.status import LABELS, open311_status
+from bot.tips.topics import label_of, topic
+from storage import tips as store
+from storage.db import Database
+from storage.tips import Tip
+
+FORMATS = ("csv", "xlsx", "open311")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+#: Columns of the CSV and XLSX exports, in order.
+COLUMNS = (
+    "reference",
+    "created",
+    "updated",
+    "topic",
+    "topic_code",
+    "status",
+    "status_code",
+    "description",
+    "place",
+    "latitude",
+    "longitude",
+    "language",
+    "name",
+    "followers",
+    "photos",
+    "voice_messages",
+    "videos",
+    "possibly_same_as",
+    "merged_into",
+)
+
+
+def rows(tips: list[Tip], t: Texts, config: Config) -> list[dict[str, Any]]:
+    """One flat row per tip; names only where the resident allowed it."""
+    tz = config.timezone
+    result = []
+    for tip in tips:
+        result.append(
+            {
+                "reference": tip.reference,
+                "created": tip.created_at.astimezone(tz).isoformat(timespec="seconds"),
+                "updated": tip.updated_at.astimezone(tz).isoformat(timespec="seconds"),
+                "topic": t._(label_of(tip.category)),
+                "topic_code": tip.category,
+                "status": t._(LABELS[tip.status]),
+                "status_code": tip.status.value,
+                "description": tip.description or "",
+                "place": tip.place_text or "",
+                "latitude": tip.latitude,
+                "longitude": tip.longitude,
+                "language": SUPPORTED_LANGUAGES.get(tip.language, tip.language),
+                "name": tip.reporter_name if tip.show_name and tip.reporter_name else "",
+                "followers": tip.followers,
+                "photos": tip.count("photo") + tip.count("image"),
+                "voice_messages": tip.count("voice"),
+                "videos": tip.count("video"),
+                "possibly_same_as": (
+                    store.reference(tip.possible_duplicate_of) if tip.possible_duplicate_of else ""
+                ),
+                "merged_into": store.reference(tip.merged_into) if tip.merged_into else "",
+            }
+        )
+    return result
+
+
+def _text_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(table: list[dict[str, Any]]) -> bytes:
+    """UTF-8 with a byte-order mark, so Excel shows æ, ø, å and Arabic script correctly."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({key: _text_cell("" if v is None else v) for key, v in row.items()})
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(table: list[dict[str, Any]]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Tips"
+    sheet.append(list(COLUMNS))
+    for row in table:
+        sheet.append([row[key] for key in COLUMNS])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text, never a formula
+    sheet.freeze_panes = "A2"
+    widths = {"description": 60, "place": 30, "topic": 28, "created": 20, "updated": 20}
+    for index, key in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = widths.get(key, 14)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def to_open311(tips: list[Tip], t: Texts, config: Config) -> bytes:
+    """GeoReport v2 service requests (the JSON of `GET requests.json`).
+
+    `media_url` is null: photos stay in Telegram and are not published at a public address.
+    `agency_responsible` names the topic's agency for tips forwarded to it.
+    """
+    tz = config.timezone
+    requests = []
+    for tip in tips:
+        chosen = topic(tip.category)
+        requests.append(
+            {
+                "service_request_id": tip.reference,
+                "status": open311_status(tip.status),
+                "status_notes": t._(LABELS[tip.status]),
+                "service_name": t._(label_of(tip.category)),
+                "service_code": tip.category,
+                "description": tip.description or None,
+                "agency_responsible": (
+                    chosen.agency
+                    if chosen and chosen.agency and tip.status == store.TipStatus.FORWARDED
+                    else None
+                ),
+                "service_notice": None,
+                "requested_datetime": tip.created_at.astimezone(tz).isoformat(timespec="seconds"),
+                "updated_datetime": tip.updated_at.astimezone(tz).isoformat(timespec="seconds"),
+                "expected_datetime": None,
+                "address": tip.place_text or None,
+                "address_id": None,
+                "zipcode": None,
+                "lat": tip.latitude,
+                "long": tip.longitude,
+                "media_url": None,
+            }
+        )
+    return json.dumps(requests, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def since_datetime(since: date | None, config: Config) -> datetime | None:
+    """Midnight at the start of `since` in the district's time zone."""
+    if since is None:
+        return None
+    return datetime.combine(since, time(0), tzinfo=config.timezone)
+
+
+async def export_bytes(
+    db: Database, fmt: str, since: date | None, config: Config, t: Texts
+) -> bytes:
+    """The export file in one of `FORMATS`, for tips made on or after `since`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    tips = await store.tips_since(db, since_datetime(since, config))
+    if fmt == "open311":
+        return to_open311(tips, t, config)
+    table = rows(tips, t, config)
+    return to_csv(table) if fmt == "csv" else to_xlsx(table)
+
+
+def file_name(fmt: str, now: datetime) -> str:
+    extension = "json" if fmt == "open311" else fmt
+    suffix = "-open311" if fmt == "open311" else ""
+    return f"tips-{now:%Y-%m-%d}{suffix}.{extension}"

@@ -1,0 +1,199 @@
+"""The staff side of tips: status buttons, merging duplicates, follow-up questions (a reply to
+any message of a tip), and the export command."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from telegram import InputFile, Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.common import send
+from bot.context import BotContext, BotData
+from bot.i18n import Texts
+from bot.staff import answer_in_thread
+from bot.tips import export, outbox
+from bot.tips.status import BUTTON_CODES
+from bot.tips.status import label as status_label
+from bot.tips.topics import label_of
+from storage import residents
+from storage import tips as store
+
+log = logging.getLogger(__name__)
+
+
+async def on_status_button(update: Update, context: BotContext) -> None:
+    """`tip:st:<tip id>:<code>`: store who changed the status and when, then tell people."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    t = outbox.staff_texts(context)
+    parts = query.data.split(":")
+    status = BUTTON_CODES.get(parts[3]) if len(parts) == 4 else None
+    tip_id = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else None
+    tip = await store.get_tip(context.db, tip_id) if tip_id is not None else None
+    if status is None or tip is None:
+        await context.ack(update, t._("This button does not work any more."))
+        return
+    change = await store.set_status(context.db, tip.id, status, user.id, context.now())
+    if change is None:
+        await context.ack(
+            update, t._("No change: the status is {status}.", status=status_label(t, tip.status))
+        )
+        return
+    log.info("tip %s set to %s by staff %s", tip.id, status.value, user.id)
+    await context.ack(update, t._("Status: {status}", status=status_label(t, status)))
+    await outbox.refresh_card(context, tip.id, last_change=(user.first_name, context.now()))
+    await outbox.flush(context)
+
+
+async def on_merge_button(update: Update, context: BotContext) -> None:
+    """`tip:merge:<duplicate>:<original>`: the duplicate's people follow the original."""
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    t = outbox.staff_texts(context)
+    parts = query.data.split(":")
+    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+        await context.ack(update, t._("This button does not work any more."))
+        return
+    duplicate_id, original_id = int(parts[2]), int(parts[3])
+    tip = await store.get_tip(context.db, duplicate_id)
+    # The button must belong to this tip's card: its hint names the original.
+    if tip is None or tip.possible_duplicate_of != original_id:
+        await context.ack(update, t._("This button does not work any more."))
+        return
+    change = await store.merge(context.db, duplicate_id, original_id, user.id, context.now())
+    if change is None:
+        await context.ack(update, t._("These tips cannot be merged."))
+        return
+    log.info("tip %s merged into %s by staff %s", duplicate_id, original_id, user.id)
+    await context.ack(
+        update,
+        t._("🔗 Merged into {other}", other=store.reference(original_id)),
+    )
+    await outbox.refresh_card(context, duplicate_id)
+    await outbox.refresh_card(context, original_id)
+    original = await store.get_tip(context.db, original_id)
+    if original is not None and original.staff_card_message_id and context.config.staff_chat_id:
+        from telegram import ReplyParameters
+
+        try:
+            await send(
+                context,
+                context.config.staff_chat_id,
+                t._(
+                    "🔗 {duplicate} was merged into this tip.",
+                    duplicate=store.reference(duplicate_id),
+                ),
+                message_thread_id=original.staff_thread_id,
+                reply_parameters=ReplyParameters(
+                    original.staff_card_message_id, allow_sending_without_reply=True
+                ),
+            )
+        except TelegramError as error:
+            log.warning("could not note the merge under tip %s: %s", original_id, error)
+    await outbox.flush(context)
+
+
+async def consume_staff_reply(update: Update, context: BotContext) -> bool:
+    """A staff member replied to a message of a tip: send it to the resident as a question."""
+    message = update.effective_message
+    user = update.effective_user
+    chat_id = context.config.staff_chat_id
+    if message is None or user is None or chat_id is None or message.reply_to_message is None:
+        return False
+    tip_id = await store.tip_of_staff_message(
+        context.db, chat_id, message.reply_to_message.message_id
+    )
+    if tip_id is None:
+        return False
+    t = outbox.staff_texts(context)
+    tip = await store.get_tip(context.db, tip_id)
+    text = (message.text or "").strip()
+    if tip is None or tip.telegram_id is None:
+        await answer_in_thread(update, context, t._("This resident can no longer be reached."))
+        return True
+    if not text or text.startswith("/"):
+        await answer_in_thread(
+            update, context, t._("Only text can be sent to the resident as a question.")
+        )
+        return True
+    question_id = await store.add_question(
+        context.db, tip.id, tip.telegram_id, user.id, text, context.now()
+    )
+    resident = await residents.get(context.db, tip.telegram_id)
+    rt = context.texts(resident.language if resident else tip.language)
+    try:
+        sent = await send(
+            context,
+            tip.telegram_id,
+            rt._(
+                "❓ A question from the district about your tip {reference}:\n\n{question}",
+                reference=tip.reference,
+                question=text,
+            )
+            + "\n\n"
+            + rt._("Please answer here with a message."),
+        )
+    except Forbidden:
+        log.info("question on tip %s not delivered: resident blocked the bot", tip.id)
+        await answer_in_thread(
+            update, context, t._("The resident has blocked the bot and did not get the question.")
+        )
+        return True
+    await store.set_question_message(context.db, question_id, sent.message_id)
+    await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
+    await answer_in_thread(update, context, t._("✉️ Sent to the resident."))
+    return True
+
+
+async def export_command(update: Update, context: BotContext) -> None:
+    """`/tipsexport [csv|xlsx|open311] [YYYY-MM-DD]`: post the export file in the staff chat."""
+    t = outbox.staff_texts(context)
+    args = list(context.args or [])
+    fmt = "xlsx"
+    since: date | None = None
+    for arg in args:
+        if arg.lower() in export.FORMATS:
+            fmt = arg.lower()
+            continue
+        try:
+            since = date.fromisoformat(arg)
+        except ValueError:
+            await answer_in_thread(
+                update,
+                context,
+                t._("Use: /tipsexport [csv|xlsx|open311] [YYYY-MM-DD]"),
+            )
+            return
+    data = await export.export_bytes(context.db, fmt, since, context.config, t)
+    message = update.effective_message
+    thread = message.message_thread_id if message and message.is_topic_message else None
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_document(
+        chat.id,
+        InputFile(data, filename=export.file_name(fmt, context.now())),
+        message_thread_id=thread,
+    )
+
+
+async def open_tips_header(bot_data: BotData, telegram_id: int, t: Texts) -> list[str]:
+    """Lines for the header of a staff case: the resident's open tips, so staff see the whole
+    picture (for example that the person asking about the playground reported it last week)."""
+    tips = await store.open_tips_for(bot_data.db, telegram_id)
+    if not tips:
+        return []
+    lines = [t._("Open tips from this resident:")]
+    for tip in tips[:5]:
+        lines.append(
+            t._(
+                "{reference} · {topic} · {status}",
+                reference=tip.reference,
+                topic=t._(label_of(tip.category)),
+                status=status_label(t, tip.status),
+            )
+        )
+    return lines
