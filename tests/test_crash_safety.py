@@ -1,7 +1,10 @@
-"""`python -m bot run` killed with SIGKILL again and again while residents answer a survey,
-a resident and staff write to each other in open cases, and a digest goes out; after every
+"""`python -m bot run` killed with SIGKILL again and again while residents report tips and
+answer a survey, residents and staff write to each other in open cases, and a digest goes out;
+after every
 restart on the same database the bot carries on, and in the end:
 
+- every tip a resident was told was received (the "T-0042" thanks reached them) is in the
+  database, and its card reached the staff chat exactly once;
 - every answer a resident was told was received (the next question or the thanks reached
   them) is in the database, and every survey was finished: no tap was lost;
 - every message of an open case reached the other side exactly once, also after restarts;
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import sqlite3
 import sys
 import time
@@ -49,6 +53,7 @@ FIRST_SEED = int(os.environ.get("CRASH_SEED", "1"))
 #: No request for this long before a kill: the bot has committed what Telegram answered.
 QUIET = 0.4
 SURVEY_TAKERS = 6
+TIP_WRITERS = 4
 CASES = 3
 SUBSCRIBERS = 40
 
@@ -109,6 +114,59 @@ class SurveyTaker:
             data = next(d for _, d in last.buttons if (d or "").startswith("sv:a:"))
             double.press(self.user, last.raw, data)
             self.waiting = question
+
+
+NB = Catalogs(default_language="nb").texts("nb")
+#: A tip as a resident writes it: (what they do, what the bot's answer must contain).
+TIP_STEPS = (
+    ("say", "/tip", NB._("Sports fields and playgrounds")),
+    ("press", NB._("Sports fields and playgrounds"), NB._("📍 Where is it?")),
+    (
+        "say",
+        "➡️ " + NB._("Skip"),
+        NB._("Tell us what is wrong. Write a message, or send a voice message."),
+    ),
+    ("say", "{name} melder: huska er knust", NB._("Done, next step")),
+    ("press", NB._("Done, next step"), NB._("Yes, show my name")),
+    ("press", NB._("Yes, show my name"), NB._("Send the tip")),
+    ("press", NB._("Send the tip"), NB._("✅ Thank you! We got your tip.")),
+)
+
+
+@dataclass
+class TipWriter:
+    """A resident who reports a tip, one step after each answer of the bot."""
+
+    user: FakeUser
+    step_no: int = 0
+    seen: int = 0
+    acted: bool = False
+    done: bool = False
+
+    def step(self, double: BotAPIDouble) -> None:
+        inbox = double.messages_to(self.user)
+        if self.acted:
+            fresh, self.seen = inbox[self.seen :], len(inbox)
+            expected = TIP_STEPS[self.step_no][2]
+            if not any(expected in (m.text or "") or _has_button(m, expected) for m in fresh):
+                return  # still waiting for the answer this step needs
+            self.acted = False
+            self.step_no += 1
+            if self.step_no == len(TIP_STEPS):
+                self.done = True
+                return
+        kind, what, _ = TIP_STEPS[self.step_no]
+        self.seen = len(inbox)
+        if kind == "say":
+            double.send_text(self.user, what.format(name=self.user.first_name))
+        else:
+            message = next(m for m in reversed(inbox) if _has_button(m, what))
+            double.press(self.user, message.raw, message.button(what))
+        self.acted = True
+
+
+def _has_button(message, label: str) -> bool:
+    return any(label in text for text, _ in message.buttons)
 
 
 @dataclass
@@ -237,10 +295,15 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
             SurveyTaker(double.add_user(f"Svar{i}", language_code="nb"))
             for i in range(SURVEY_TAKERS)
         ]
+        writers = [
+            TipWriter(double.add_user(f"Tips{i}", language_code="nb")) for i in range(TIP_WRITERS)
+        ]
         subscribers = [double.add_user(f"Abo{i}", language_code="nb") for i in range(SUBSCRIBERS)]
         callers = [double.add_user(f"Sak{i}", language_code="nb") for i in range(CASES)]
         database = tmp_path / "bot.sqlite3"
-        await _prepare(database, [t.user for t in takers], subscribers, datetime.now(UTC))
+        await _prepare(
+            database, [t.user for t in [*takers, *writers]], subscribers, datetime.now(UTC)
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
         env.update(
             BOT_TOKEN=double.token,
@@ -286,9 +349,9 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
             # The residents and staff act until Telegram stalls (or for at most 3 s).
             deadline = time.monotonic() + 3
             while double.held == 0 and time.monotonic() < deadline:
-                for taker in takers:
-                    if not taker.done:
-                        taker.step(double)
+                for actor in [*takers, *writers]:
+                    if not actor.done:
+                        actor.step(double)
                 if rng.random() < 0.3:
                     rng.choice(talks).step(double, staff, staff_chat, rng)
                 await asyncio.sleep(rng.uniform(0.005, 0.05))
@@ -305,10 +368,11 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
             talk.step(double, staff, staff_chat, _Always(0.0))  # the resident writes
             talk.step(double, staff, staff_chat, _Always(1.0))  # staff answer
         deadline = time.monotonic() + 30
-        while not all(taker.done for taker in takers) and time.monotonic() < deadline:
-            for taker in takers:
-                if not taker.done:
-                    taker.step(double)
+        actors = [*takers, *writers]
+        while not all(actor.done for actor in actors) and time.monotonic() < deadline:
+            for actor in actors:
+                if not actor.done:
+                    actor.step(double)
             await asyncio.sleep(0.02)
         await crashes.until(
             lambda: all(not _missing(double, staff_chat, t) for t in talks),
@@ -325,11 +389,12 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
 
         print(f"\n{KILLS} kills from seed {FIRST_SEED}: {dict(outcomes)}")
         # Nothing lost: every survey finished, every confirmed answer stored.
-        stuck = [t.user.first_name for t in takers if not t.done]
-        assert not stuck, f"survey takers left without an answer: {stuck}: " + repr(
+        stuck = [a.user.first_name for a in [*takers, *writers] if not a.done]
+        assert not stuck, f"residents left without an answer: {stuck}: " + repr(
             [
-                (t.waiting, t.confirmed, [m.text for m in double.messages_to(t.user)])
-                for t in takers
+                [(m.text or "")[:50] for m in double.messages_to(a.user)]
+                for a in [*takers, *writers]
+                if not a.done
             ]
         )
         unconfirmed = [t.user.first_name for t in takers if len(t.confirmed) < len(QUESTIONS)]
@@ -348,6 +413,26 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
                 }
                 # Every answer given is stored, confirmed or not (the inbox replays taps).
                 assert stored == set(QUESTIONS), (taker.user.first_name, stored)
+            for writer in writers:
+                [thanks] = [
+                    m.text
+                    for m in double.messages_to(writer.user)
+                    if NB._("✅ Thank you! We got your tip.") in (m.text or "")
+                ]
+                number = int(re.search(r"T-(\d{4})", thanks or "").group(1))  # type: ignore[union-attr]
+                stored_tip = db.execute(
+                    "SELECT telegram_id, description FROM tips WHERE id = ?", (number,)
+                ).fetchone()
+                assert stored_tip == (
+                    writer.user.id,
+                    f"{writer.user.first_name} melder: huska er knust",
+                )
+                cards = [
+                    m
+                    for m in double.messages_to(staff_chat)
+                    if (m.text or "").startswith("📝 ") and f"T-{number:04d}" in m.text
+                ]
+                assert len(cards) == 1, (number, len(cards))
             pending = db.execute(
                 "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
             ).fetchone()[0]
@@ -357,7 +442,7 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
             ).fetchone()[0]
             assert unhandled == 0
         # Nothing twice: in no chat did the bot say the same thing twice.
-        for user in [*(t.user for t in takers), *subscribers, *callers]:
+        for user in [*(a.user for a in [*takers, *writers]), *subscribers, *callers]:
             texts = Counter(m.text for m in double.messages_to(user))
             twice = {text: n for text, n in texts.items() if n > 1}
             assert not twice, (user.first_name, twice)

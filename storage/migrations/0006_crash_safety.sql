@@ -12,3 +12,7 @@ CREATE TABLE inbox (
 );
 CREATE INDEX inbox_unhandled ON inbox (update_id) WHERE handled_at IS NULL;
 CREATE INDEX inbox_handled_at ON inbox (handled_at);
+
+-- When the resident was told their tip's number. A "Send the tip" press handled again after a
+-- crash repeats the thanks only if it never went out.
+ALTER TABLE tips ADD COLUMN thanked_at TEXT;
