@@ -165,6 +165,10 @@ class TipWriter:
         self.acted = True
 
 
+def _is_card(message) -> bool:
+    return (message.text or "").startswith("📝 ") and "T-" in message.text
+
+
 def _has_button(message, label: str) -> bool:
     return any(label in text for text, _ in message.buttons)
 
@@ -381,6 +385,10 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
         )
         await crashes.until(
             lambda: all(len(double.messages_to(u)) >= 1 for u in subscribers), "the digest"
+        )
+        await crashes.until(
+            lambda: len([m for m in double.messages_to(staff_chat) if _is_card(m)]) >= TIP_WRITERS,
+            "the tip cards",
         )
         assert crashes.digest is not None
         await asyncio.wait_for(crashes.digest.wait(), 30)
