@@ -251,7 +251,14 @@ async def take_message(
     kind = message_kind(message) if message and message.message_id == message_id else "other"
     row = await cases.record_incoming(context.db, case.id, message_id, kind, now)
     if row is None:
-        return  # the same message again (an update delivered twice)
+        # The same message again: handled a second time after a crash. Relay it if the
+        # first time did not get that far; staff see it once, the resident is not told twice.
+        pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
+        if pending is not None and staff_chat_ready(context.bot_data):
+            await relay_to_topic(
+                context, case, pending, message_id, _replied_to(update, message_id)
+            )
+        return
     first = case.first_message_at is None
     if not staff_chat_ready(context.bot_data):
         await answer(

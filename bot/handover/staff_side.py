@@ -99,7 +99,10 @@ async def relay_from_staff(update: Update, context: BotContext) -> bool:
         context.db, case.id, message.message_id, user.id, kind, context.now()
     )
     if row is None:
-        return True
+        # Handled before: only a crash between storing and sending leaves it pending.
+        row = await cases.undelivered(context.db, case.id, staff_message_id=message.message_id)
+        if row is None:
+            return True
     try:
         sent_id = await deliver_to_resident(context, case, message, user.first_name)
     except Forbidden as error:
