@@ -16,6 +16,7 @@ from bot import (
     fallback,
     guard,
     handover,
+    inbox,
     onboarding,
     privacy,
     staff,
@@ -49,10 +50,14 @@ def build_application(
     config: Config, *, clock: Callable[[], datetime] | None = None
 ) -> BotApplication:
     """Create the Application with every feature registered; nothing is started yet."""
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     processor = PerChatUpdateProcessor(max_concurrent_updates=64)
+    queue = inbox.DurableUpdateQueue()
     app: BotApplication = (
         ApplicationBuilder()
         .token(config.token)
+        .update_queue(queue)
         .base_url(f"{config.api_root}/bot")
         .base_file_url(f"{config.api_root}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
@@ -78,6 +83,8 @@ def build_application(
     data.catalogs = Catalogs(default_language=config.default_language)
     if clock is not None:
         data.clock = clock
+    # First: updates a crash left unhandled are queued before anything else starts.
+    inbox.install(app, queue, processor)
     for feature in FEATURES:
         feature.register(app)
     fallback.register(app)

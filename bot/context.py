@@ -26,6 +26,8 @@ MessageConsumer = Callable[[Update, "BotContext"], Awaitable[bool]]
 #: Asked before the bot writes to a resident unasked (a survey invitation): True while the
 #: resident should not be disturbed (for example while a conversation with staff is open).
 BusyCheck = Callable[["Database", int], Awaitable[bool]]
+#: Run before a resident's data is erased, for what lives outside the database (a staff topic).
+ForgetHook = Callable[["BotContext", int], Awaitable[None]]
 #: Asked to end whatever flow the resident is in (on /cancel); returns True if one was ended.
 CancelHook = Callable[[Update, "BotContext"], Awaitable[bool]]
 #: Run once at start, after the database is open (checks of the staff chat, schedules).
@@ -57,6 +59,7 @@ class BotData:
         #: Features that take messages written in the staff chat (replies, topic messages).
         self.staff_message_consumers: list[tuple[int, str, MessageConsumer]] = []
         self.cancel_hooks: list[CancelHook] = []
+        self.forget_hooks: list[ForgetHook] = []
         self.startup_hooks: list[StartupHook] = []
         #: Lines for the header of a new case topic (earlier cases, open tips), in order.
         self.case_header_parts: list[CaseHeaderPart] = []

@@ -6,6 +6,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, SUPPORTED_LANGUAGES, Texts
 
+#: The 1-5 scale, one tap each, used for case ratings and survey answers alike: faces read
+#: the same in every language and need no reading at all.
+SMILEYS = ("😞", "🙁", "😐", "🙂", "😄")
+
 #: (callback key, icon, label). Features answer `menu:<key>`; the order is the menu's order.
 MENU_ENTRIES: tuple[tuple[str, str, str], ...] = (
     ("activities", "📅", N_("Activities")),

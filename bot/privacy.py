@@ -75,6 +75,8 @@ async def confirm(update: Update, context: BotContext) -> None:
         await context.ack(update, t._("This button does not work any more."))
         return
     await context.ack(update)
+    for hook in context.bot_data.forget_hooks:
+        await hook(context, update.effective_user.id)
     await privacy.forget_resident(context.db, update.effective_user.id)
     log.info("a resident erased their data")
     if query.message is not None:

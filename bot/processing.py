@@ -10,7 +10,7 @@ The processor also knows when it is idle, which clean shutdown and the tests rel
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
@@ -27,6 +27,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        #: Told when an update's handlers are all done (the inbox marks it handled).
+        self.on_handled: Callable[[object], Awaitable[None]] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -42,12 +44,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         try:
             if key is None:
                 await coroutine
+                await self._handled(update)
                 return
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiting[key] = self._waiting.get(key, 0) + 1
             try:
                 async with lock:
                     await coroutine
+                    await self._handled(update)
             finally:
                 self._waiting[key] -= 1
                 if self._waiting[key] == 0:
@@ -58,6 +62,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+
+    async def _handled(self, update: object) -> None:
+        if self.on_handled is not None:
+            await self.on_handled(update)
 
     async def initialize(self) -> None:
         return None

@@ -14,6 +14,7 @@ from bot.context import (
     CancelHook,
     CaseHeaderPart,
     DeepLinkHandler,
+    ForgetHook,
     MessageConsumer,
     StartupHook,
 )
@@ -76,3 +77,9 @@ def add_startup_hook(app: BotApplication, hook: StartupHook) -> None:
 def add_case_header_part(app: BotApplication, part: CaseHeaderPart) -> None:
     """Contribute lines (e.g. the resident's open tips) to the header card of new staff cases."""
     app.bot_data.case_header_parts.append(part)
+
+
+def add_forget_hook(app: BotApplication, hook: ForgetHook) -> None:
+    """Run `hook(context, telegram_id)` when a resident erases their data with /deleteme,
+    before the database forgets them (e.g. to close their case topic in the staff chat)."""
+    app.bot_data.forget_hooks.append(hook)

@@ -223,6 +223,25 @@ async def record_outgoing(
         )
 
 
+async def undelivered(
+    db: Database,
+    case_id: int,
+    *,
+    resident_message_id: int | None = None,
+    staff_message_id: int | None = None,
+) -> int | None:
+    """The row of a stored message whose relay has not happened yet (a crash came between
+    storing and relaying), found by its id in the chat it was written in."""
+    if resident_message_id is not None:
+        where, value = "direction = 'in' AND resident_message_id = ?", resident_message_id
+    else:
+        where, value = "direction = 'out' AND staff_message_id = ?", staff_message_id
+    return await db.fetchval(
+        f"SELECT id FROM case_messages WHERE case_id = ? AND {where} AND status = 'pending'",
+        (case_id, value),
+    )
+
+
 async def mark_delivered(
     db: Database,
     message_row: int,

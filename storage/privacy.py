@@ -22,9 +22,9 @@ from storage.db import Database
 
 def _modules() -> list[ModuleType]:
     # Imported here so that feature modules can import storage.privacy without a cycle.
-    from storage import activities, cases, outbox, surveys, tips
+    from storage import activities, cases, inbox, outbox, surveys, tips
 
-    return [residents, cases, tips, activities, outbox, surveys]
+    return [residents, cases, tips, activities, outbox, surveys, inbox]
 
 
 async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:

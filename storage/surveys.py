@@ -460,12 +460,11 @@ async def _advance(
     tx: Transaction, session: Session, next_question_id: int | None, now: datetime
 ) -> None:
     if next_question_id is None:
-        # Finished: the session, and with it the only link to the response, goes.
+        # Finished. The session, the only link to the response, goes right after the thanks
+        # is sent (`stop`): if the bot dies in between, the answer handled again after the
+        # restart still finds it, is not stored twice, and the resident gets the thanks.
         await tx.execute(
             "UPDATE survey_responses SET finished = 1 WHERE token = ?", (session.response_token,)
-        )
-        await tx.execute(
-            "DELETE FROM survey_sessions WHERE resident_id = ?", (session.resident_id,)
         )
     else:
         await tx.execute(

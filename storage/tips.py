@@ -329,6 +329,15 @@ async def mark_posted(db: Database, tip_id: int, now: datetime) -> None:
     await db.execute("UPDATE tips SET posted_at = ? WHERE id = ?", (now.isoformat(), tip_id))
 
 
+async def mark_thanked(db: Database, tip_id: int, now: datetime) -> None:
+    """The resident was told the tip's number."""
+    await db.execute("UPDATE tips SET thanked_at = ? WHERE id = ?", (now.isoformat(), tip_id))
+
+
+async def thanked(db: Database, tip_id: int) -> bool:
+    return bool(await db.fetchval("SELECT thanked_at FROM tips WHERE id = ?", (tip_id,)))
+
+
 async def tips_of_resident(db: Database, telegram_id: int, limit: int = 10) -> list[Tip]:
     """The resident's own tips and the ones they follow, newest first."""
     rows = await db.fetchall(

@@ -518,3 +518,23 @@ def test_weekly_job_is_scheduled_on_the_configured_weekday():
         assert job.callback is weekly_digest
         trigger = str(job.job.trigger)
         assert f"day_of_week='{name}'" in trigger and "hour='9'" in trigger
+
+
+async def test_public_channel_gets_the_full_list(bot: BotHarness):
+    """BOT_CHANNEL_ID: the whole week, every age group, in the default language, no buttons."""
+    import dataclasses
+
+    from bot.activities.digest import send_digest
+
+    channel = bot.double.add_channel("Aktiviteter i bydelen")
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    config = dataclasses.replace(bot.config, channel_id=channel.id)
+    assert bot.app is not None
+    async with delivery_bot(config) as tg:
+        await send_digest(tg, bot.db, bot.app.bot_data.catalogs, config, NOV_MONDAY)
+    posts = bot.double.messages_to(channel)
+    assert posts, "the channel got the list"
+    text = "\n".join(post.text for post in posts)
+    assert "Babytreff" in text and "Leksehjelp" in text  # babies and schoolchildren alike
+    assert "mandag" in text or "tirsdag" in text  # Norwegian dates
+    assert all(not post.buttons for post in posts)

@@ -24,13 +24,14 @@ from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.handover.availability import first_of_album, staff_chat_ready
 from bot.handover.topics import (
+    close_case_topic,
     post_in_case_topic,
     rename_case_topic,
     send_to_case_topic,
     staff_texts,
 )
 from bot.i18n import N_, Texts
-from bot.menu import main_menu
+from bot.menu import SMILEYS, main_menu
 from bot.registry import add_cancel_hook, add_message_consumer, add_resident_command
 from storage import cases
 from storage.cases import Case, CaseStatus
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 #: After a case is closed, a resident who writes within this time is asked about a new case.
 ASK_AGAIN_WITHIN = timedelta(days=14)
-RATING_FACES = ("😞", "🙁", "😐", "🙂", "😄")
 MESSAGE_KINDS = (
     "text",
     "photo",
@@ -113,7 +113,7 @@ def rating_keyboard(case: Case) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(face, callback_data=f"case:rate:{case.id}:{score}")
-                for score, face in enumerate(RATING_FACES, start=1)
+                for score, face in enumerate(SMILEYS, start=1)
             ]
         ]
     )
@@ -251,7 +251,14 @@ async def take_message(
     kind = message_kind(message) if message and message.message_id == message_id else "other"
     row = await cases.record_incoming(context.db, case.id, message_id, kind, now)
     if row is None:
-        return  # the same message again (an update delivered twice)
+        # The same message again: handled a second time after a crash. Relay it if the
+        # first time did not get that far; staff see it once, the resident is not told twice.
+        pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
+        if pending is not None and staff_chat_ready(context.bot_data):
+            await relay_to_topic(
+                context, case, pending, message_id, _replied_to(update, message_id)
+            )
+        return
     first = case.first_message_at is None
     if not staff_chat_ready(context.bot_data):
         await answer(
@@ -409,7 +416,7 @@ async def rate(update: Update, context: BotContext) -> None:
     await context.ack(update, t._("Thank you for your answer!"))
     await _remove_buttons(update)
     await answer(
-        update, context, t._("Thank you for your answer! {face}", face=RATING_FACES[score - 1])
+        update, context, t._("Thank you for your answer! {face}", face=SMILEYS[score - 1])
     )
     staff_t = staff_texts(context.bot_data)
     await post_in_case_topic(
@@ -418,7 +425,7 @@ async def rate(update: Update, context: BotContext) -> None:
         staff_t._(
             "The resident rated the help: {score} of 5 {face}",
             score=score,
-            face=RATING_FACES[score - 1],
+            face=SMILEYS[score - 1],
         ),
     )
 
@@ -443,12 +450,7 @@ async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
                 number=case.number,
             ),
         )
-        await rename_case_topic(context, case.id)
-        if case.topic_id is not None and context.config.staff_chat_id is not None:
-            try:
-                await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
-            except TelegramError as error:
-                log.info("could not close the topic of case %s: %s", case.id, error)
+        await close_case_topic(context, case)
     log.info("case %s ended by the resident", case.id)
     return True
 

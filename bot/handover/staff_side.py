@@ -19,9 +19,9 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.handover.resident import message_kind, rating_keyboard
-from bot.handover.topics import rename_case_topic, staff_texts
+from bot.handover.topics import close_case_topic, post_in_case_topic, staff_texts
 from bot.i18n import N_, Raw, Texts
-from bot.registry import add_staff_message_consumer
+from bot.registry import add_forget_hook, add_staff_message_consumer
 from bot.staff import add_staff_button, add_staff_command, answer_in_thread
 from storage import cases, residents
 from storage.cases import Case, CaseStatus
@@ -99,7 +99,10 @@ async def relay_from_staff(update: Update, context: BotContext) -> bool:
         context.db, case.id, message.message_id, user.id, kind, context.now()
     )
     if row is None:
-        return True
+        # Handled before: only a crash between storing and sending leaves it pending.
+        row = await cases.undelivered(context.db, case.id, staff_message_id=message.message_id)
+        if row is None:
+            return True
     try:
         sent_id = await deliver_to_resident(context, case, message, user.first_name)
     except Forbidden as error:
@@ -201,12 +204,21 @@ async def close_command(update: Update, context: BotContext) -> None:
         else t._("The resident could not be told (blocked or deleted).")
     )
     await answer_in_thread(update, context, "\n".join(lines))
-    await rename_case_topic(context, case.id)
-    if case.topic_id is not None and context.config.staff_chat_id is not None:
-        try:
-            await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
-        except TelegramError as error:
-            log.info("could not close the topic of case %s: %s", case.id, error)
+    await close_case_topic(context, case)
+
+
+async def close_on_erasure(context: BotContext, telegram_id: int) -> None:
+    """/deleteme: the resident's open case ends, and staff see why in its topic."""
+    case = await cases.open_case_of(context.db, telegram_id)
+    if case is None or not await cases.close(
+        context.db, case.id, context.now(), None, cancelled=True
+    ):
+        return
+    t = staff_texts(context.bot_data)
+    await post_in_case_topic(
+        context, case.id, t._("The resident deleted their data. The case is closed.")
+    )
+    await close_case_topic(context, case)
 
 
 async def _tell_resident_closed(context: BotContext, case: Case) -> bool:
@@ -408,4 +420,5 @@ def register(app: BotApplication) -> None:
         app, "stats", stats_command, N_("Numbers for the last 7 and 30 days"), order=14
     )
     add_staff_button(app, r"^case:assign:", assign_button)
+    add_forget_hook(app, close_on_erasure)
     add_staff_message_consumer(app, "handover", relay_from_staff, priority=20)

@@ -208,3 +208,14 @@ async def rename_case_topic(context: BotContext, case_id: int) -> None:
     except TelegramError as error:
         if "not_modified" not in str(error).lower():
             log.info("could not rename the topic of case %s: %s", case_id, error)
+
+
+async def close_case_topic(context: BotContext, case: Case) -> None:
+    """Mark the topic as finished (name) and close it; a failure only costs tidiness."""
+    await rename_case_topic(context, case.id)
+    if case.topic_id is None or context.config.staff_chat_id is None:
+        return
+    try:
+        await context.bot.close_forum_topic(context.config.staff_chat_id, case.topic_id)
+    except TelegramError as error:
+        log.info("could not close the topic of case %s: %s", case.id, error)

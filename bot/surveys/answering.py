@@ -24,8 +24,8 @@ from telegram.error import BadRequest, Forbidden
 from bot.common import answer, current_resident, send
 from bot.context import BotContext
 from bot.i18n import Texts
-from bot.menu import main_menu
-from bot.surveys.definition import SMILEYS, localized
+from bot.menu import SMILEYS, main_menu
+from bot.surveys.definition import localized
 from storage import surveys as store
 from storage.surveys import Question, Session, Survey
 
@@ -204,12 +204,16 @@ async def ask(
 
 
 async def finish(context: BotContext, chat_id: int, t: Texts) -> None:
-    await send(
-        context,
-        chat_id,
-        t._("Thank you! 💚 Your answers help us make the district better."),
-        main_menu(t),
-    )
+    """Thank the resident, then end the session (kept until now: see `store._advance`)."""
+    try:
+        await send(
+            context,
+            chat_id,
+            t._("Thank you! 💚 Your answers help us make the district better."),
+            main_menu(t),
+        )
+    finally:
+        await store.stop(context.db, chat_id)
 
 
 # --- buttons -----------------------------------------------------------------------------------
@@ -299,6 +303,15 @@ async def answer_press(
         session = await store.start(
             context.db, survey, resident_id, resident.language, context.now(), today
         )
+    if session is not None and _next_not_shown(survey, session, press, update):
+        # This tap was handled before a crash cut it short: the answer is stored, but the next
+        # question never reached the resident. Show it now.
+        await context.ack(update)
+        question = survey.question(session.question_id)
+        assert question is not None
+        ticked = await store.ticked_options(context.db, session)
+        await ask(context, resident_id, t, survey, question, default, ticked)
+        return
     if (
         session is None
         or session.survey_id != survey.id
@@ -361,6 +374,20 @@ async def answer_press(
     await context.ack(update)
     await _show_answer(update, t, survey, question, default, label)
     await _next(context, resident_id, t, survey, following)
+
+
+def _next_not_shown(survey: Survey, session: Session, press: Press, update: Update) -> bool:
+    """True for a tap on the question just before the session's one while the session shows
+    no message: the answer moved the session on, but the next question was never sent
+    (sending it records its message in the session)."""
+    following = survey.after(press.question_id) if press.question_id is not None else None
+    return (
+        session.survey_id == survey.id
+        and following is not None
+        and following.id == session.question_id
+        and session.message_id is None
+        and update.callback_query is not None
+    )
 
 
 def _opens_survey(survey: Survey, press: Press) -> bool:

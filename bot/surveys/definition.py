@@ -16,7 +16,6 @@ from typing import Any
 from bot.i18n import SUPPORTED_LANGUAGES
 
 KINDS = ("smiley", "choice", "multiple", "text")
-SMILEYS = ("😞", "🙁", "😐", "🙂", "😄")
 #: "survey-" plus the slug must fit Telegram's 64-character deep-link payload.
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

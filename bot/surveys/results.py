@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from babel.numbers import format_decimal
 
 from bot.i18n import Texts
-from bot.surveys.definition import SMILEYS, localized
+from bot.menu import SMILEYS
+from bot.surveys.definition import localized
 from storage import surveys as store
 from storage.db import Database
 from storage.surveys import Question, ResponseRow, Survey

@@ -34,6 +34,9 @@ from storage.tips import Draft
 
 log = logging.getLogger(__name__)
 
+#: A press of "Send the tip" this soon after the tip was stored repeats the thanks.
+RESEND_THANKS_WITHIN = timedelta(minutes=10)
+
 #: A draft untouched this long is abandoned: ignored, then deleted by the cleanup job.
 DRAFT_TIMEOUT = timedelta(minutes=30)
 #: At most this many tips per resident per hour (a flood limit, not a judgement).
@@ -240,6 +243,8 @@ async def on_button(update: Update, context: BotContext) -> None:
         )
         return
     draft = await live_draft(context, resident.telegram_id)
+    if draft is None and action == "send" and await _sent_just_now(update, context, t):
+        return
     if draft is None:
         await answer(
             update,
@@ -274,6 +279,11 @@ async def _send_here(update: Update, context: BotContext, t: Texts, draft: Draft
 async def _done_describing(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
 ):
+    if draft.step == "identity":
+        # Pressed before (or handled again after a crash cut it short): ask the question again.
+        await context.ack(update)
+        await ask_identity(update, context, t, draft.telegram_id)
+        return
     if draft.step != "describe":
         await context.ack(update, t._("This button does not work any more."))
         return
@@ -352,7 +362,9 @@ async def ask_identity(update: Update, context: BotContext, t: Texts, telegram_i
 async def _choose_identity(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
 ):
-    if draft.step != "identity" or value not in ("0", "1"):
+    # "confirm": chosen before (or handled again after a crash): the new choice counts, and
+    # the summary is shown again.
+    if draft.step not in ("identity", "confirm") or value not in ("0", "1"):
         await context.ack(update, t._("This button does not work any more."))
         return
     await store.update_draft(context.db, draft.telegram_id, context.now(), show_name=int(value))
@@ -512,6 +524,12 @@ async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, val
     if update.callback_query is not None and update.callback_query.message is not None:
         # The confirm buttons have done their job; a second press must not look possible.
         await _drop_buttons(update)
+    await _thank(update, context, t, tip_id)
+    await outbox.flush(context)
+
+
+async def _thank(update: Update, context: BotContext, t: Texts, tip_id: int) -> None:
+    """Tell the resident the tip's number; recorded, so a replay does not say it twice."""
     await answer(
         update,
         context,
@@ -522,7 +540,21 @@ async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, val
         + t._("We will tell you here when something happens. See your tips: /mytips"),
         main_menu(t),
     )
+    await store.mark_thanked(context.db, tip_id, context.now())
+
+
+async def _sent_just_now(update: Update, context: BotContext, t: Texts) -> bool:
+    """ "Send the tip" pressed for a draft that is already a tip: the bot stored it and then
+    died before saying so, and handles the press again after the restart. Say it now,
+    instead of "no longer open", which would make the resident think it was lost."""
+    latest = await store.tips_of_resident(context.db, update.effective_user.id, limit=1)  # type: ignore[union-attr]
+    if not latest or context.now() - latest[0].created_at > RESEND_THANKS_WITHIN:
+        return False
+    await context.ack(update)
+    if not await store.thanked(context.db, latest[0].id):
+        await _thank(update, context, t, latest[0].id)
     await outbox.flush(context)
+    return True
 
 
 async def _drop_buttons(update: Update) -> None:
@@ -642,7 +674,19 @@ async def take_draft_input(
         await answer(update, context, t._("Thank you."), ReplyKeyboardRemove())
         await after_place(update, context, t, me)
         return
-    description = "\n".join(p for p in (draft.description, text) if p)
+    if text == skip_label(t) and not draft.description:
+        # The "Skip" key again (tapped twice, or handled again after a crash cut the answer
+        # short): it is not a description; ask for one.
+        await ask_description(update, context, t, me)
+        return
+    parts = (draft.description or "").split("\n")
+    # The same text again right after itself is the same message handled a second time (a
+    # crash cut the answer short), or sent twice by mistake: keep it once.
+    description = (
+        draft.description
+        if parts[-1] == text
+        else "\n".join(p for p in (draft.description, text) if p)
+    )
     if len(description) > MAX_DESCRIPTION:
         await answer(
             update,

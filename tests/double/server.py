@@ -96,6 +96,7 @@ class BotAPIDouble(Methods):
         self.held = 0
         self._hold_budget = 0
         self._hold_gate: asyncio.Event | None = None
+        self._held_methods: tuple[str, ...] = ("send",)
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[4:].replace("_", ""): getattr(self, name)
             for name in dir(self)
@@ -183,7 +184,7 @@ class BotAPIDouble(Methods):
         if handler is None and method.lower() != "getupdates":
             return self._error(404, "Not Found")
         polling = handler is None
-        if method.lower().startswith("send") and not await self._pass_hold(request):
+        if method.lower().startswith(self._held_methods) and not await self._pass_hold(request):
             # The client went away while held: Telegram never received this request.
             return self._error(504, "Gateway Timeout (held request dropped)")
         self._last_activity = time.monotonic()
@@ -230,13 +231,16 @@ class BotAPIDouble(Methods):
         return response
 
     # ------------------------------------------------------------ holding sends
-    def hold_sends(self, after: int = 0) -> None:
+    def hold_sends(self, after: int = 0, *, methods: tuple[str, ...] = ("send",)) -> None:
         """Let `after` more send* requests through, then hold every further one unanswered,
         as if Telegram stalled, until `release_sends()`. Crash tests kill the bot while
         requests are held: a held request whose client has gone away is dropped unprocessed.
+
+        `methods` are lower-case prefixes of the methods held (add "copy" for copyMessage).
         """
         self._hold_budget = after
         self._hold_gate = asyncio.Event()
+        self._held_methods = tuple(methods)
 
     def release_sends(self) -> None:
         """Stop holding; held requests of live clients are processed normally."""
@@ -310,6 +314,15 @@ class BotAPIDouble(Methods):
             self._pollers.pop(id(request), None)
 
     # ------------------------------------------------------------ settle
+    @property
+    def quiet_for(self) -> float:
+        """Seconds since the last request (other than a held one) began or ended, or 0 while
+        one is in progress: crash tests wait for this before a kill, so the bot has recorded
+        every answer it got."""
+        if self._inflight:
+            return 0.0
+        return time.monotonic() - self._last_activity
+
     @property
     def polling(self) -> bool:
         """True while the bot waits in a getUpdates long poll (it is up and listening)."""

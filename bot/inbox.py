@@ -1,0 +1,96 @@
+"""Updates survive a crash: each is written to the database before Telegram learns that it
+arrived, and marked handled when its handlers are done; a restart handles the rest again.
+
+python-telegram-bot's long polling puts a fetched batch on the update queue and acknowledges
+it with the very next getUpdates call, long before slow handlers are done. `DurableUpdateQueue`
+stores each update in `put`, which the poller awaits before that next call, so an acknowledged
+update is always in the inbox. `PerChatUpdateProcessor` reports when an update is done.
+
+What this guarantees: an update is handled at least once. An update that was being handled
+when the bot died is handled again from the start; the features' own records (a message
+relayed is stored with its id, an answer moves the survey on) make the second run skip what
+the first one finished. The one window no bot can close: a reply Telegram accepted in the
+instant before the crash, before the bot could record it, may go out once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+
+from bot.context import BotApplication, BotContext, BotData
+from bot.processing import PerChatUpdateProcessor
+from bot.registry import add_startup_hook
+from storage import inbox
+
+log = logging.getLogger(__name__)
+
+#: An update the bot died on this many times is given up (it may be what kills the bot).
+MAX_ATTEMPTS = 5
+#: Handled ids are kept this long to recognise an update Telegram delivers a second time.
+KEEP_HANDLED = timedelta(days=2)
+PRUNE_EVERY = timedelta(hours=6)
+
+
+class DurableUpdateQueue(asyncio.Queue[Any]):
+    """The Application's update queue; `put` commits an update to the inbox first.
+
+    An update already in the inbox (Telegram delivering it again after a crash, before the
+    acknowledgement reached it) is not queued a second time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bot_data: BotData | None = None
+
+    async def put(self, item: Any) -> None:
+        if isinstance(item, Update) and not await self._store(item):
+            log.info("update %s was delivered again; it is not handled twice", item.update_id)
+            return
+        await super().put(item)
+
+    async def _store(self, update: Update) -> bool:
+        data = self.bot_data
+        if data is None or not hasattr(data, "db"):
+            return True  # not running yet (never the case while polling)
+        return await inbox.store(data.db, update.update_id, update.to_dict(), data.clock())
+
+
+async def mark_handled(data: BotData, update: object) -> None:
+    """Called by the update processor once every handler of `update` is done."""
+    if isinstance(update, Update) and hasattr(data, "db"):
+        await inbox.mark_handled(data.db, update.update_id, data.clock())
+
+
+async def requeue_unhandled(app: BotApplication) -> None:
+    """Start-up hook: queue what the last run fetched but did not finish, before polling."""
+    data = app.bot_data
+    await inbox.prune(data.db, data.clock() - KEEP_HANDLED)
+    payloads, dropped = await inbox.take_unhandled(data.db, MAX_ATTEMPTS, data.clock())
+    for update_id in dropped:
+        log.error("update %s was given up after %s attempts", update_id, MAX_ATTEMPTS)
+    for payload in payloads:
+        update = Update.de_json(payload, app.bot)
+        # Straight onto the queue: it is in the inbox already.
+        asyncio.Queue.put_nowait(app.update_queue, update)
+    if payloads:
+        log.info("%s updates from before the restart are handled again", len(payloads))
+
+
+async def _prune(context: BotContext) -> None:
+    await inbox.prune(context.db, context.now() - KEEP_HANDLED)
+
+
+def install(
+    app: BotApplication, queue: DurableUpdateQueue, processor: PerChatUpdateProcessor
+) -> None:
+    """Wire the inbox into an Application built with `queue` and `processor`."""
+    queue.bot_data = app.bot_data
+    processor.on_handled = lambda update: mark_handled(app.bot_data, update)
+    add_startup_hook(app, requeue_unhandled)
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(_prune, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="inbox")

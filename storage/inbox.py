@@ -1,0 +1,111 @@
+"""The inbox: Telegram updates kept from the moment they are fetched until they are handled.
+
+Long polling acknowledges a batch of updates with the next getUpdates call, which
+python-telegram-bot makes at once, while the batch is still being handled. Without the inbox a
+crash in that moment loses every update of the batch that was not finished: a resident's
+message to staff, an answer, a tip. With it, such updates are handled again after the restart.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Transaction
+
+#: The places in an update's JSON where the person who sent it is named.
+_SENDER_PATHS = (
+    "$.message.from.id",
+    "$.edited_message.from.id",
+    "$.callback_query.from.id",
+    "$.my_chat_member.from.id",
+)
+_SENDER = "COALESCE(" + ", ".join(f"json_extract(payload, '{p}')" for p in _SENDER_PATHS) + ")"
+
+
+async def store(db: Database, update_id: int, payload: dict[str, Any], now: datetime) -> bool:
+    """Write an update down (committed); False if it was seen before (handled or waiting)."""
+    rows = await db.write_returning(
+        "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+        (update_id, json.dumps(payload, ensure_ascii=False), now.isoformat()),
+    )
+    return bool(rows)
+
+
+async def mark_handled(db: Database, update_id: int, now: datetime) -> None:
+    """The update is done with: drop what it said, keep its id against a second delivery."""
+    await db.execute(
+        "UPDATE inbox SET payload = NULL, handled_at = ? WHERE update_id = ?",
+        (now.isoformat(), update_id),
+    )
+
+
+async def take_unhandled(
+    db: Database, max_attempts: int, now: datetime
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Updates a crash left unhandled, oldest first, each counted as one more attempt.
+
+    Returns (payloads to handle again, ids given up on): an update that was already tried
+    `max_attempts` times probably crashes the bot itself and is dropped.
+    """
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(
+            "SELECT update_id, payload, attempts FROM inbox WHERE handled_at IS NULL"
+            " ORDER BY update_id"
+        )
+        again, dropped = [], []
+        for row in rows:
+            if row["attempts"] >= max_attempts or row["payload"] is None:
+                dropped.append(row["update_id"])
+                await tx.execute(
+                    "UPDATE inbox SET payload = NULL, handled_at = ? WHERE update_id = ?",
+                    (now.isoformat(), row["update_id"]),
+                )
+                continue
+            again.append(json.loads(row["payload"]))
+            await tx.execute(
+                "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?",
+                (row["update_id"],),
+            )
+    return again, dropped
+
+
+async def prune(db: Database, handled_before: datetime) -> int:
+    """Forget the ids of updates handled before `handled_before` (Telegram keeps updates for
+    at most a day, so an older one can never be delivered again)."""
+    async with db.transaction() as tx:
+        count = await tx.fetchval(
+            "SELECT COUNT(*) FROM inbox WHERE handled_at < ?", (handled_before.isoformat(),)
+        )
+        await tx.execute("DELETE FROM inbox WHERE handled_at < ?", (handled_before.isoformat(),))
+    return int(count or 0)
+
+
+# --- personal data (see storage/privacy.py) ---
+async def export_resident(db: Database, telegram_id: int) -> dict:
+    """Updates from this person still waiting to be handled (normally none, for seconds)."""
+    count = await db.fetchval(
+        f"SELECT COUNT(*) FROM inbox WHERE payload IS NOT NULL AND {_SENDER} = ?", (telegram_id,)
+    )
+    return {"updates_waiting": count} if count else {}
+
+
+async def forget_resident(tx: Transaction, telegram_id: int) -> None:
+    """Nothing to erase beyond seconds-old waiting updates, which are left to be handled: the
+    request to be forgotten is one of them, and a message sent after it is a new contact."""
+
+
+async def expire(tx: Transaction, cutoff: datetime) -> int:
+    """A waiting update older than the retention period can only be a stuck one: drop it."""
+    count = await tx.fetchval(
+        "SELECT COUNT(*) FROM inbox WHERE payload IS NOT NULL AND received_at < ?",
+        (cutoff.isoformat(),),
+    )
+    await tx.execute(
+        "UPDATE inbox SET payload = NULL, handled_at = received_at"
+        " WHERE payload IS NOT NULL AND received_at < ?",
+        (cutoff.isoformat(),),
+    )
+    return int(count or 0)
