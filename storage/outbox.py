@@ -111,44 +111,61 @@ async def enqueue(
     """Write the rows of an edition; rows already there are left alone. Returns rows added."""
     now = now or datetime.now(UTC)
     items = list(items)
-    # A digest edition shares one keyboard between every subscriber with the same choice:
-    # encode each keyboard once, not once per row (tens of thousands of rows).
+    if not items:
+        return 0
+    # Many rows share one message (every subscriber with the same language and choice): store
+    # each distinct body once. Keyboards are shared objects, encoded once each.
     keyboards: dict[int, str] = {}
 
-    def keyboard(markup: dict[str, Any]) -> str:
+    def keyboard(markup: dict[str, Any] | None) -> str | None:
+        if not markup:
+            return None
         key = id(markup)
         if key not in keyboards:
             keyboards[key] = json.dumps(markup, ensure_ascii=False)
         return keyboards[key]
 
-    rows = [
-        (
-            edition,
-            item.chat_id,
-            item.part,
-            item.kind,
-            item.text,
-            keyboard(item.reply_markup) if item.reply_markup else None,
-            item.document,
-            item.filename,
-            item.resident_id,
-            item.on_blocked,
-            now.isoformat(),
-        )
-        for item in items
-    ]
-    if not rows:
-        return 0
+    bodies: dict[tuple[Any, ...], int] = {}
     async with db.transaction() as tx:
         before = await tx.fetchval("SELECT COUNT(*) FROM outbox WHERE edition = ?", (edition,))
+        rows = []
+        for item in items:
+            body = (item.text, keyboard(item.reply_markup), item.document, item.filename)
+            if body not in bodies:
+                bodies[body] = await tx.execute(
+                    "INSERT INTO outbox_bodies (text, reply_markup, document, filename)"
+                    " VALUES (?, ?, ?, ?)",
+                    body,
+                )
+            rows.append(
+                (
+                    edition,
+                    item.chat_id,
+                    item.part,
+                    item.kind,
+                    bodies[body],
+                    item.resident_id,
+                    item.on_blocked,
+                    now.isoformat(),
+                )
+            )
         await tx.executemany(
-            "INSERT OR IGNORE INTO outbox (edition, chat_id, part, kind, text, reply_markup,"
-            " document, filename, resident_id, on_blocked, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO outbox (edition, chat_id, part, kind, body_id, resident_id,"
+            " on_blocked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         after = await tx.fetchval("SELECT COUNT(*) FROM outbox WHERE edition = ?", (edition,))
+        if after == before:
+            # Enqueued twice: the rows were there already, so were their bodies.
+            await _drop_unused_bodies(tx)
     return int(after) - int(before)
+
+
+async def _drop_unused_bodies(tx: Transaction) -> None:
+    await tx.execute(
+        "DELETE FROM outbox_bodies WHERE id NOT IN"
+        " (SELECT body_id FROM outbox WHERE body_id IS NOT NULL AND status = 'pending')"
+    )
 
 
 async def edition_exists(db: Database, edition: str) -> bool:
@@ -163,41 +180,51 @@ async def pending(db: Database, edition: str | None = None) -> list[PendingRow]:
     rows = await db.fetchall(
         f"SELECT * FROM outbox WHERE {where} ORDER BY edition, chat_id, part", params
     )
-    # Rows of one digest choice share a keyboard: decode each distinct one once, and let the
-    # engine build its Telegram object once (it caches by identity).
-    keyboards: dict[str, dict[str, Any]] = {}
+    # Rows share bodies: load each body once, so every row of one digest choice holds the
+    # same text object (and the engine builds each keyboard once; it caches by identity).
+    body_ids = sorted({row["body_id"] for row in rows if row["body_id"] is not None})
+    bodies: dict[int, tuple[str | None, dict[str, Any] | None, bytes | None, str | None]] = {}
+    for start in range(0, len(body_ids), 500):
+        chunk = body_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for body in await db.fetchall(f"SELECT * FROM outbox_bodies WHERE id IN ({marks})", chunk):
+            markup = json.loads(body["reply_markup"]) if body["reply_markup"] else None
+            bodies[body["id"]] = (body["text"], markup, body["document"], body["filename"])
 
-    def keyboard(raw: str | None) -> dict[str, Any] | None:
-        if not raw:
-            return None
-        if raw not in keyboards:
-            keyboards[raw] = json.loads(raw)
-        return keyboards[raw]
+    def content(row: Any) -> tuple[str | None, dict[str, Any] | None, bytes | None, str | None]:
+        if row["body_id"] is not None and row["body_id"] in bodies:
+            return bodies[row["body_id"]]
+        markup = json.loads(row["reply_markup"]) if row["reply_markup"] else None
+        return row["text"], markup, row["document"], row["filename"]
 
-    return [
-        PendingRow(
-            id=row["id"],
-            edition=row["edition"],
-            chat_id=row["chat_id"],
-            part=row["part"],
-            kind=row["kind"],
-            text=row["text"],
-            reply_markup=keyboard(row["reply_markup"]),
-            document=row["document"],
-            filename=row["filename"],
-            resident_id=row["resident_id"],
-            on_blocked=row["on_blocked"],
-            attempts=row["attempts"],
+    pending_rows = []
+    for row in rows:
+        text, markup, document, filename = content(row)
+        pending_rows.append(
+            PendingRow(
+                id=row["id"],
+                edition=row["edition"],
+                chat_id=row["chat_id"],
+                part=row["part"],
+                kind=row["kind"],
+                text=text,
+                reply_markup=markup,
+                document=document,
+                filename=filename,
+                resident_id=row["resident_id"],
+                on_blocked=row["on_blocked"],
+                attempts=row["attempts"],
+            )
         )
-        for row in rows
-    ]
+    return pending_rows
 
 
 async def mark_sent(db: Database, row_id: int, message_id: int, now: datetime) -> None:
     """Right after Telegram's OK. The payload is dropped: it is no longer needed."""
     await db.execute(
         "UPDATE outbox SET status = 'sent', message_id = ?, done_at = ?, text = NULL,"
-        " reply_markup = NULL, document = NULL WHERE id = ? AND status = 'pending'",
+        " body_id = NULL, reply_markup = NULL, document = NULL"
+        " WHERE id = ? AND status = 'pending'",
         (message_id, now.isoformat(), row_id),
     )
 
@@ -209,7 +236,7 @@ async def mark_blocked(db: Database, row: PendingRow, error: str, now: datetime)
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE outbox SET status = 'blocked', error = ?, done_at = ?, text = NULL,"
-            " reply_markup = NULL, document = NULL"
+            " body_id = NULL, reply_markup = NULL, document = NULL"
             " WHERE edition = ? AND chat_id = ? AND status = 'pending'",
             (error[:200], now.isoformat(), row.edition, row.chat_id),
         )
@@ -307,6 +334,7 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
 
 async def forget_resident(tx: Transaction, telegram_id: int) -> None:
     await tx.execute("DELETE FROM outbox WHERE chat_id = ?", (telegram_id,))
+    await _drop_unused_bodies(tx)
 
 
 async def expire(tx: Transaction, cutoff: datetime) -> int:
@@ -315,4 +343,6 @@ async def expire(tx: Transaction, cutoff: datetime) -> int:
     await tx.execute(
         "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff.isoformat(),)
     )
-    return int(await tx.fetchval("SELECT changes()"))
+    removed = int(await tx.fetchval("SELECT changes()"))
+    await _drop_unused_bodies(tx)
+    return removed

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -69,23 +70,24 @@ async def build_edition(
     """Every subscriber's parts (and the channel's), rendered once per language and choice."""
     start, end = coming_week(now, config.timezone)
     coming = await activities.listed_between(db, start, end)
-    rendered: dict[tuple[str, frozenset[str]], list[Part]] = {}
+    # Per (language, choice): each part's text and keyboard, built once and shared by every
+    # subscriber with that choice (the outbox stores each distinct message once).
+    rendered: dict[tuple[str, frozenset[str]], list[tuple[str, dict[str, Any] | None]]] = {}
     items: list[OutboxItem] = []
     subscribers = await activities.active_subscribers(db)
     for subscriber in subscribers:
         key = (catalogs.texts(subscriber.language).language, subscriber.age_groups)
         if key not in rendered:
             matching = [a for a in coming if a.matches(subscriber.age_groups)]
-            rendered[key] = (
-                render_digest(catalogs.texts(key[0]), matching, config) if matching else []
-            )
-        for number, part in enumerate(rendered[key]):
+            parts = render_digest(catalogs.texts(key[0]), matching, config) if matching else []
+            rendered[key] = [(part.text, part.reply_markup) for part in parts]
+        for number, (text, markup) in enumerate(rendered[key]):
             items.append(
                 OutboxItem(
                     chat_id=subscriber.telegram_id,
                     part=number,
-                    text=part.text,
-                    reply_markup=part.reply_markup,
+                    text=text,
+                    reply_markup=markup,
                     resident_id=subscriber.telegram_id,
                     on_blocked=ON_BLOCKED,
                 )
