@@ -106,7 +106,7 @@ class Texts:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(self.language)
+        return _locale(self.language)
 
     def _(self, message: str, **values: Any) -> str:
         """Translate a message and fill its `{placeholders}` with HTML-escaped values.
@@ -164,6 +164,12 @@ class Texts:
 
 
 _YEAR_RE = re.compile(r"[\s,،]*\by+\b\.?|\by+\b[\s,،.]*")
+
+
+@cache
+def _locale(language: str) -> Locale:
+    """Parsed once per language: every date and time on every message needs it."""
+    return Locale.parse(language)
 
 
 @cache
