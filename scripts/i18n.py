@@ -32,6 +32,10 @@ HEADER = """\
 # Translations other than Norwegian and English need review by native speakers."""
 
 
+#: The names extraction looks for: `t._`, `t.n_` (singular, plural) and `N_` markers.
+KEYWORDS = ("_", "n_:1,2", "N_")
+
+
 def po_path(language: str) -> Path:
     return LOCALES / language / "LC_MESSAGES" / "messages.po"
 
@@ -60,34 +64,22 @@ def save(catalog: Catalog, path: Path) -> None:
         )
 
 
-def update() -> None:
+def extract(target: Path) -> None:
+    """Write a template of every message in the code to `target` (pybabel extract)."""
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            "babel.cfg",
-            "-k",
-            "_",
-            "-k",
-            "n_:1,2",
-            "-k",
-            "N_",
-            "--no-location",
-            "--sort-output",
-            "--project",
-            "Stikk innom",
-            "-o",
-            str(POT),
-            ".",
-        ],
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg"]
+        + [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
+        + ["--no-location", "--sort-output", "--project", "Stikk innom", "-o", str(target), "."],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
+
+
+def update() -> None:
+    extract(POT)
     template = load(POT)
+    save(template, POT)  # with the fixed date, so the template changes only with the texts
     for language in SUPPORTED_LANGUAGES:
         path = po_path(language)
         if path.exists():

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, SUPPORTED_LANGUAGES, Catalogs, placeholders
+from scripts.i18n import extract
 
 ROOT = Path(__file__).resolve().parent.parent
 TAG_RE = re.compile(r"</?([a-z-]+)[^>]*>")
@@ -23,29 +22,7 @@ def _catalog(language: str):
 
 def _code_msgids(tmp_path: Path) -> set[str]:
     pot = tmp_path / "fresh.pot"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            "babel.cfg",
-            "-k",
-            "_",
-            "-k",
-            "n_:1,2",
-            "-k",
-            "N_",
-            "--no-location",
-            "-o",
-            str(pot),
-            ".",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    extract(pot)
     with pot.open("rb") as handle:
         template = read_po(handle)
     return {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}
