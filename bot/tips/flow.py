@@ -320,22 +320,30 @@ async def after_place(update: Update, context: BotContext, t: Texts, telegram_id
     """Offer "me too" on an open tip nearby; otherwise ask for the description."""
     draft = await store.get_draft(context.db, telegram_id)
     assert draft is not None
-    if draft.has_location and draft.category:
-        assert draft.latitude is not None and draft.longitude is not None
-        similar = await store.find_similar(
-            context.db,
-            draft.category,
-            draft.latitude,
-            draft.longitude,
-            context.now(),
-            radius_m=DUPLICATE_RADIUS_M,
-            days=DUPLICATE_DAYS,
-            exclude_resident=draft.telegram_id,
-        )
-        if similar is not None:
-            await offer_me_too(update, context, t, draft, similar)
-            return
+    similar = await similar_open_tip(context, draft, exclude_resident=draft.telegram_id)
+    if similar is not None:
+        await offer_me_too(update, context, t, draft, similar)
+        return
     await ask_description(update, context, t, telegram_id)
+
+
+async def similar_open_tip(
+    context: BotContext, draft: store.Draft, *, exclude_resident: int | None = None
+) -> store.Tip | None:
+    """An open tip of the same topic near the draft's location (the duplicate rule), if any."""
+    if not (draft.has_location and draft.category):
+        return None
+    assert draft.latitude is not None and draft.longitude is not None
+    return await store.find_similar(
+        context.db,
+        draft.category,
+        draft.latitude,
+        draft.longitude,
+        context.now(),
+        radius_m=DUPLICATE_RADIUS_M,
+        days=DUPLICATE_DAYS,
+        exclude_resident=exclude_resident,
+    )
 
 
 async def ask_description(update: Update, context: BotContext, t: Texts, telegram_id: int):
@@ -491,19 +499,8 @@ async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, val
         await answer(update, context, flood_text(t), main_menu(t))
         return
     resident, _ = await current_resident(update, context)
-    duplicate = None
-    if draft.has_location and draft.category:
-        assert draft.latitude is not None and draft.longitude is not None
-        similar = await store.find_similar(
-            context.db,
-            draft.category,
-            draft.latitude,
-            draft.longitude,
-            context.now(),
-            radius_m=DUPLICATE_RADIUS_M,
-            days=DUPLICATE_DAYS,
-        )
-        duplicate = similar.id if similar else None
+    similar = await similar_open_tip(context, draft)
+    duplicate = similar.id if similar else None
     tip_id = await store.submit_draft(
         context.db,
         draft.telegram_id,
