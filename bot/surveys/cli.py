@@ -4,6 +4,7 @@
     python -m bot surveys list
     python -m bot surveys qr park-2026 --output poster.pdf --languages nb,en,ar,so,ur,pl
     python -m bot surveys results park-2026 --format xlsx --output park.xlsx
+    python -m bot surveys results park-2026 > park.csv
 
 All work on the database alone; `qr` asks Telegram for the bot's username unless it is given.
 """
@@ -21,6 +22,7 @@ from typing import TypeVar
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.cli_output import add_output_argument, check_output, write_export
 from bot.config import Config
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.surveys import results
@@ -55,10 +57,13 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     qr.add_argument("--font", type=Path, help="a TrueType font with every letter needed")
     qr.set_defaults(handler=cmd_qr, needs_token=False)
 
-    export = surveys_sub.add_parser("results", help="export the answers as CSV or XLSX")
+    export = surveys_sub.add_parser(
+        "results",
+        help="export the answers as CSV (standard output by default) or XLSX (needs --output)",
+    )
     export.add_argument("slug")
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
-    export.add_argument("--output", type=Path, help="file to write (default: SLUG.csv/.xlsx)")
+    add_output_argument(export)
     export.set_defaults(handler=cmd_results, needs_token=False)
 
 
@@ -166,6 +171,11 @@ def _ask_username(config: Config) -> str:
 
 
 def cmd_results(config: Config, args: argparse.Namespace) -> int:
+    problem = check_output(args.format, args.output)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+
     async def work(db: Database):
         survey = await store.by_slug(db, args.slug.lower(), all_questions=True)
         if survey is None:
@@ -181,8 +191,5 @@ def cmd_results(config: Config, args: argparse.Namespace) -> int:
         data = results.to_csv(table)
     else:
         data = results.to_xlsx(table, results.question_legend(survey, config.default_language))
-    output = args.output or Path(f"{survey.slug}.{args.format}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
-    print(f"{len(rows)} answers written to {output}")
+    write_export(data, args.output, f"{len(rows)} answers")
     return 0

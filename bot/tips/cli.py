@@ -2,6 +2,8 @@
 
 python -m bot tips export --format xlsx --since 2026-01-01 --output tips.xlsx
 python -m bot tips export --format open311 > requests.json
+
+Text formats (csv, open311) go to standard output unless --output is given; xlsx needs --output.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import argparse
 import asyncio
 import sys
 from datetime import date
-from pathlib import Path
 
+from bot.cli_output import add_output_argument, check_output, write_export
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.tips import export
@@ -35,11 +37,15 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--since", type=_date, help="only tips made on or after this date (YYYY-MM-DD)"
     )
-    run.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    add_output_argument(run)
     run.set_defaults(handler=cmd_export, needs_token=False)
 
 
 def cmd_export(config: Config, args: argparse.Namespace) -> int:
+    problem = check_output(args.format, args.output)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if not config.database.exists():
         print(f"no database at {config.database}", file=sys.stderr)
         return 1
@@ -52,12 +58,5 @@ def cmd_export(config: Config, args: argparse.Namespace) -> int:
         finally:
             await db.close()
 
-    data = asyncio.run(produce())
-    if args.output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(data)
-        print(f"export written to {args.output}", file=sys.stderr)
+    write_export(asyncio.run(produce()), args.output, "export")
     return 0
