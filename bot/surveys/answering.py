@@ -22,7 +22,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.common import answer, current_resident, send
-from bot.context import BotContext
+from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.menu import SMILEYS, main_menu
 from bot.surveys.definition import localized
@@ -458,13 +458,17 @@ async def _remove_buttons(update: Update, context: BotContext) -> None:
 
 
 # --- free-text answers, /cancel ----------------------------------------------------------------
+async def is_answering(data: BotData, resident_id: int) -> bool:
+    """Active: a survey question was asked less than `SESSION_TTL` ago and waits."""
+    session = await store.session_of(data.db, resident_id)
+    return session is not None and data.clock() - session.updated_at <= SESSION_TTL
+
+
 async def take_message(update: Update, context: BotContext) -> bool:
-    """Message consumer: a written answer while a survey question is waiting for one."""
+    """The survey conversation: a written answer while a question is waiting for one."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
-        return False
-    if message.text and message.text.startswith("/"):
         return False
     session = await store.session_of(context.db, user.id)
     if session is None or context.now() - session.updated_at > SESSION_TTL:
@@ -514,7 +518,7 @@ async def take_message(update: Update, context: BotContext) -> bool:
     return True
 
 
-async def cancel_hook(update: Update, context: BotContext) -> bool:
+async def cancel_session(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     if user is None:
         return False
