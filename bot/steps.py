@@ -53,11 +53,23 @@ class Flow:
     def diagram(self) -> str:
         """A Mermaid state diagram of the table, as shown in docs/ARCHITECTURE.md."""
         lines = ["stateDiagram-v2"]
+        steps = {step for move in self.moves for step in (move.source, move.target) if step}
+        for step in sorted(steps, key=str):
+            if str(step) in _MERMAID_WORDS:
+                lines.append(f'    state "{step}" as {_node(step)}')
         for move in self.moves:
-            source = "[*]" if move.source is None else move.source.name.lower()
-            target = "[*]" if move.target is None else move.target.name.lower()
-            lines.append(f"    {source} --> {target}: {move.why}")
+            lines.append(f"    {_node(move.source)} --> {_node(move.target)}: {move.why}")
         return "\n".join(lines)
+
+
+#: Words Mermaid reads as keywords; a step of that name gets another node id.
+_MERMAID_WORDS = frozenset({"end", "state", "note", "direction", "class", "classDef"})
+
+
+def _node(step: StrEnum | None) -> str:
+    if step is None:
+        return "[*]"
+    return f"{step}_step" if str(step) in _MERMAID_WORDS else str(step)
 
 
 def _same(a: StrEnum | None, b: StrEnum | str | None) -> bool:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from bot.activities.forms import FORMS
 from bot.conversations import RESIDENT_CONVERSATIONS
+from bot.handover.steps import CASE
 from bot.i18n import Catalogs, Texts
+from bot.surveys.answering import SURVEY_SESSION
 from bot.surveys.staff import load_survey
 from bot.tips.steps import TIP_DRAFT
 from storage import activities
@@ -185,7 +187,7 @@ def test_the_architecture_diagrams_are_the_transition_tables():
     output of `Flow.diagram()` there after changing a table)."""
     document = ARCHITECTURE.read_text(encoding="utf-8")
     blocks = re.findall(r"```mermaid\n(.*?)\n```", document, flags=re.S)
-    for flow in (TIP_DRAFT, *FORMS.values()):
+    for flow in (TIP_DRAFT, *FORMS.values(), SURVEY_SESSION, CASE):
         assert flow.diagram() in blocks, f"the diagram of the {flow.name} is out of date"
 
 

@@ -23,6 +23,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext, BotData
 from bot.handover.availability import first_of_album, staff_chat_ready
+from bot.handover.steps import CASE
 from bot.handover.topics import (
     close_case_topic,
     post_in_case_topic,
@@ -443,6 +444,7 @@ async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
     if case is None:
         return False
     started = case.first_message_at is not None
+    CASE.check(case.status, CaseStatus.CLOSED if started else CaseStatus.CANCELLED)
     await cases.close(context.db, case.id, context.now(), None, cancelled=not started)
     if started:
         t = staff_texts(context.bot_data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
+from enum import Enum, StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -25,6 +25,7 @@ from bot.common import answer, current_resident, send
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.menu import SMILEYS, main_menu
+from bot.steps import Flow, Move
 from bot.surveys.definition import localized
 from storage import surveys as store
 from storage.surveys import Question, Session, Survey
@@ -37,6 +38,23 @@ SESSION_TTL = timedelta(hours=6)
 #: Text written while a button question waits is taken (with a hint) only this soon after it.
 BUTTON_HINT_TTL = timedelta(minutes=30)
 MAX_TEXT_ANSWER = 1000
+
+
+class SessionStep(StrEnum):
+    """A survey session has one step, repeated: a question waits for its answer. Which
+    question is data (`survey_sessions.question_id`, the survey's order), not code."""
+
+    QUESTION = "question"
+
+
+SURVEY_SESSION = Flow(
+    "survey session",
+    (
+        Move(None, SessionStep.QUESTION, "link, poster, invitation"),
+        Move(SessionStep.QUESTION, SessionStep.QUESTION, "answer or skip: the next question"),
+        Move(SessionStep.QUESTION, None, "last answer, Stop, /cancel"),
+    ),
+)
 
 
 class Start(Enum):
