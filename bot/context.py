@@ -54,6 +54,8 @@ class BotData:
         #: (command, untranslated description, order) for the command menus.
         self.resident_commands: list[tuple[str, str, int]] = []
         self.staff_commands: list[tuple[str, str, int]] = []
+        #: Staff chat membership checked lately: user id -> (monotonic time, is a member).
+        self.staff_members: dict[int, tuple[float, bool]] = {}
         #: Albums (media_group_id) of tip drafts already acknowledged: one answer per album.
         self.tip_albums: set[str] = set()
         #: Features may keep small typed state here (e.g. caches); keys are module names.

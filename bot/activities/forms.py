@@ -200,7 +200,7 @@ def answer_form(
     form = replace(
         form, answers=answers, step=following.value if following else form.step, updated_at=now
     )
-    return form, (STEPS[following] if following else None), None
+    return form, (STEPS[FormStep(following)] if following else None), None
 
 
 def series_from_form(form: FormRow, organiser: str = "") -> SeriesData:

@@ -27,7 +27,6 @@ from bot.i18n import N_
 from bot.registry import add_case_header_part, add_deep_link, add_resident_command
 from bot.staff import add_staff_button, add_staff_command
 from bot.tips import buttons, drafting, mytips, outbox, staff
-from bot.tips.steps import BUTTON_PATTERN
 from storage import tip_drafts
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("tip", drafting.tip_command, filters=private))
     app.add_handler(CommandHandler("mytips", mytips.my_tips, filters=private))
     app.add_handler(CallbackQueryHandler(drafting.tip_menu, pattern=r"^menu:tip$"))
-    app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=BUTTON_PATTERN))
+    app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=buttons.BUTTON_PATTERN))
     add_staff_button(app, r"^tip:st:", staff.on_status_button)
     add_staff_button(app, r"^tip:merge:", staff.on_merge_button)
     add_staff_command(

@@ -1,10 +1,11 @@
-"""The tip flow's buttons, `tip:<action>[:<value>]`: each acts only in the steps listed for it
-in `bot/tips/steps.py`, and only on the presser's own draft."""
+"""The tip flow's buttons, `tip:<action>[:<value>]` (all listed in `BUTTONS`): each acts only
+in the steps listed for it, and only on the presser's own draft."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
@@ -28,7 +29,7 @@ from bot.tips.drafting import (
 )
 from bot.tips.keyboards import describe_keyboard
 from bot.tips.messages import cancel_draft
-from bot.tips.steps import BUTTONS, CANCEL, TipStep
+from bot.tips.steps import TipStep
 from bot.tips.topics import topic
 from storage import tip_drafts as store
 from storage import tips
@@ -71,11 +72,11 @@ async def on_button(update: Update, context: BotContext) -> None:
             main_menu(t),
         )
         return
-    handler = _HANDLERS.get(action)
-    if handler is None or draft.step not in BUTTONS[action]:
+    button = BUTTONS.get(action)
+    if button is None or draft.step not in button.steps:
         await context.ack(update, t._("This button does not work any more."))
         return
-    await handler(update, context, t, draft, value)
+    await button.handler(update, context, t, draft, value)
 
 
 async def _choose_topic(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
@@ -123,9 +124,9 @@ async def _choose_identity(
         await context.ack(update, t._("This button does not work any more."))
         return
     await store.update_draft(context.db, draft.telegram_id, context.now(), show_name=int(value))
-    draft = await store.get_draft(context.db, draft.telegram_id)
-    assert draft is not None
-    await ask_confirmation(update, context, t, draft)
+    chosen = await store.get_draft(context.db, draft.telegram_id)
+    assert chosen is not None
+    await ask_confirmation(update, context, t, chosen)
 
 
 async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
@@ -232,13 +233,26 @@ async def _drop_buttons(update: Update) -> None:
         log.info("could not remove confirm buttons: %s", error)
 
 
-#: What each button does; where it works is `steps.BUTTONS`.
-_HANDLERS: dict[str, ButtonHandler] = {
-    "cat": _choose_topic,
-    "here": _send_here,
-    "done": _done_describing,
-    "name": _choose_identity,
-    "metoo": _me_too,
-    "new": _write_new,
-    "send": _send,
+@dataclass(frozen=True)
+class Button:
+    """What a `tip:<action>` button does, and the steps in which it works; in any other
+    step a press "does not work any more"."""
+
+    handler: ButtonHandler
+    steps: frozenset[TipStep]
+
+
+S = TipStep
+#: Every button of the flow, listed once (`cancel` works in every step).
+BUTTONS: dict[str, Button] = {
+    "cat": Button(_choose_topic, frozenset({S.CATEGORY, S.EXTERNAL, S.PLACE})),
+    "here": Button(_send_here, frozenset({S.EXTERNAL})),
+    "done": Button(_done_describing, frozenset({S.DESCRIBE, S.IDENTITY})),
+    "name": Button(_choose_identity, frozenset({S.IDENTITY, S.CONFIRM})),
+    "metoo": Button(_me_too, frozenset({S.SIMILAR})),
+    "new": Button(_write_new, frozenset({S.SIMILAR})),
+    "send": Button(_send, frozenset({S.CONFIRM})),
 }
+CANCEL = "cancel"
+#: The callback pattern of all the flow's buttons, for the handler's registration.
+BUTTON_PATTERN = r"^tip:(" + "|".join([*BUTTONS, CANCEL]) + r")(:|$)"

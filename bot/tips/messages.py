@@ -159,7 +159,7 @@ async def take_draft_input(
     # The same text again right after itself is the same message handled a second time (a
     # crash cut the answer short), or sent twice by mistake: keep it once.
     description = (
-        draft.description
+        (draft.description or "")
         if parts[-1] == text
         else "\n".join(p for p in (draft.description, text) if p)
     )

@@ -1,6 +1,6 @@
-"""The steps of writing a tip, as data: where a draft can be, how it moves on, and which
-button works in which step. `bot/tips/drafting.py` moves a draft only along `TIP_DRAFT`;
-`bot/tips/buttons.py` lets a button act only in the steps listed for it in `BUTTONS`.
+"""The steps of writing a tip, as data: where a draft can be and how it moves on.
+`bot/tips/drafting.py` moves a draft only along `TIP_DRAFT`; which button works in which step
+is listed with the buttons (`bot/tips/buttons.py`, `BUTTONS`).
 """
 
 from __future__ import annotations
@@ -48,22 +48,6 @@ TIP_DRAFT = Flow(
 
 #: Steps in which the resident's messages are what the draft asks for (a place, text, media).
 DESCRIBING = frozenset({S.PLACE, S.DESCRIBE})
-
-#: `tip:<action>[:<value>]` buttons and the steps in which each works; in any other step a
-#: press "does not work any more". `cancel` works always.
-BUTTONS: dict[str, frozenset[TipStep]] = {
-    "cat": frozenset({S.CATEGORY, S.EXTERNAL, S.PLACE}),
-    "here": frozenset({S.EXTERNAL}),
-    "done": frozenset({S.DESCRIBE, S.IDENTITY}),
-    "name": frozenset({S.IDENTITY, S.CONFIRM}),
-    "metoo": frozenset({S.SIMILAR}),
-    "new": frozenset({S.SIMILAR}),
-    "send": frozenset({S.CONFIRM}),
-}
-CANCEL = "cancel"
-
-#: The callback pattern of all the flow's buttons, for the handler's registration.
-BUTTON_PATTERN = r"^tip:(" + "|".join([*BUTTONS, CANCEL]) + r")(:|$)"
 
 
 def step_of(value: str) -> TipStep:
