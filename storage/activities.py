@@ -438,6 +438,12 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
         " ON a.id = g.activity_id WHERE g.telegram_id = ? ORDER BY a.starts_at",
         (telegram_id,),
     )
+    form = await db.fetchone(
+        "SELECT kind, step, answers, updated_at FROM activity_forms WHERE telegram_id = ?",
+        (telegram_id,),
+    )
+    if form:
+        data["form_in_progress"] = dict(form)
     if going:
         data["going"] = [dict(r) for r in going]
     organiser = await db.fetchone(
@@ -486,6 +492,9 @@ class FormRow:
     step: str
     answers: dict[str, str]
     updated_at: datetime
+    #: The message whose answer was taken last: the same message handled again after a crash
+    #: is not taken as the answer to the next question.
+    last_message: int | None = None
 
 
 async def form_of(db: Database, telegram_id: int) -> FormRow | None:
@@ -500,6 +509,7 @@ async def form_of(db: Database, telegram_id: int) -> FormRow | None:
         step=row["step"],
         answers=json.loads(row["answers"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        last_message=row["last_message"],
     )
 
 
@@ -507,9 +517,11 @@ async def save_form(db: Database, form: FormRow) -> None:
     """Start a form (replacing any earlier one of the same person) or store its progress."""
     await db.execute(
         "INSERT INTO activity_forms (telegram_id, kind, chat_id, thread_id, step, answers,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
-        " kind = excluded.kind, chat_id = excluded.chat_id, thread_id = excluded.thread_id,"
-        " step = excluded.step, answers = excluded.answers, updated_at = excluded.updated_at",
+        " updated_at, last_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (telegram_id) DO UPDATE SET kind = excluded.kind,"
+        " chat_id = excluded.chat_id, thread_id = excluded.thread_id, step = excluded.step,"
+        " answers = excluded.answers, updated_at = excluded.updated_at,"
+        " last_message = excluded.last_message",
         (
             form.telegram_id,
             form.kind,
@@ -518,6 +530,7 @@ async def save_form(db: Database, form: FormRow) -> None:
             form.step,
             json.dumps(form.answers, ensure_ascii=False),
             form.updated_at.isoformat(),
+            form.last_message,
         ),
     )
 

@@ -8,13 +8,16 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.activities.forms import FORMS
+import pytest
+
+from bot.activities.forms import FORMS, answer_form, new_form, series_from_form
 from bot.conversations import RESIDENT_CONVERSATIONS
 from bot.handover.steps import CASE
 from bot.i18n import Catalogs, Texts
+from bot.steps import StepError
 from bot.surveys.answering import SURVEY_SESSION
 from bot.surveys.staff import load_survey
-from bot.tips.steps import TIP_DRAFT
+from bot.tips.steps import TIP_DRAFT, TipStep
 from storage import activities
 from storage import tips as tip_store
 from tests.harness import BotHarness, Person
@@ -196,3 +199,28 @@ def test_the_conversations_are_listed_in_architecture_in_their_order():
     section = document.split("## Conversations", 1)[1]
     positions = [section.find(f"**{c.name}**") for c in RESIDENT_CONVERSATIONS]
     assert all(p >= 0 for p in positions) and positions == sorted(positions)
+
+
+# --------------------------------------------------------------------------- tables
+def test_a_move_the_table_does_not_have_is_refused():
+    assert TIP_DRAFT.first == TipStep.CATEGORY
+    assert TIP_DRAFT.allows(TipStep.EXTERNAL, TipStep.PLACE)
+    with pytest.raises(StepError):
+        TIP_DRAFT.check(TipStep.CONFIRM, TipStep.CATEGORY)
+
+
+def test_an_answer_handled_twice_is_taken_once():
+    """After a crash the same message comes again: it is not the next question's answer."""
+    now = NOV_MONDAY
+    form = new_form("staff", 7, -100, None, now)
+    form, step, retry = answer_form(form, "Strikkekafé", 11, UTC, now)
+    assert step is not None and step.key == "start" and retry is None
+    again, step_again, retry = answer_form(form, "Strikkekafé", 11, UTC, now)
+    assert again == form and step_again == step and retry is None
+    for message_id, text in ((12, "27.11 12:00"), (13, "14:00"), (14, "Stovner senter")):
+        form, step, _ = answer_form(form, text, message_id, UTC, now)
+    form, step, _ = answer_form(form, "adults", 15, UTC, now)
+    assert step is None  # complete
+    first_uid = series_from_form(form).uid
+    form, step, _ = answer_form(form, "adults", 15, UTC, now)
+    assert step is None and series_from_form(form).uid == first_uid  # stored in place

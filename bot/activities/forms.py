@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
@@ -186,11 +185,17 @@ def current_step(form: FormRow) -> Step:
 
 
 def answer_form(
-    form: FormRow, text: str, tz: tzinfo, now: datetime
+    form: FormRow, text: str, message_id: int, tz: tzinfo, now: datetime
 ) -> tuple[FormRow, Step | None, str | None]:
     """Take one answer. Returns (the form, next step, None), (the form, same step, retry
-    text) or (the form, None, None) when the form is complete; store the form returned."""
+    text) or (the form, None, None) when the form is complete; store the form returned.
+
+    The message whose answer was taken last, handled again (a crash cut the reply short), is
+    not the answer to the next question: the next question is asked again, or, if it was the
+    last answer, the form is complete again (its activity is stored under the same UID)."""
     step = current_step(form)
+    if message_id == form.last_message:
+        return form, (None if step.key in form.answers else step), None
     try:
         value = step.parse(text, form.answers, tz, now)
     except ValueError:
@@ -198,7 +203,11 @@ def answer_form(
     answers = {**form.answers, step.key: str(value)}
     following = FORMS[form.kind].following(FormStep(form.step))
     form = replace(
-        form, answers=answers, step=following.value if following else form.step, updated_at=now
+        form,
+        answers=answers,
+        step=following.value if following else form.step,
+        updated_at=now,
+        last_message=message_id,
     )
     return form, (STEPS[FormStep(following)] if following else None), None
 
@@ -207,7 +216,8 @@ def series_from_form(form: FormRow, organiser: str = "") -> SeriesData:
     values = form.answers
     prefix = "org" if form.kind == "organiser" else "staff"
     event = make_event(
-        uid=f"{prefix}-{uuid.uuid4().hex[:12]}",
+        # The same form gives the same UID: storing it twice (after a crash) updates in place.
+        uid=f"{prefix}-{form.telegram_id}-{form.last_message}",
         title=values["title"],
         start=datetime.fromisoformat(values["start"]),
         end=datetime.fromisoformat(values["end"]),

@@ -116,15 +116,15 @@ async def staff_form_message(update: Update, context: BotContext) -> bool:
     if message.text.startswith("/"):
         return False
     form, step, retry = forms.answer_form(
-        form, message.text, context.config.timezone, context.now()
+        form, message.text, message.message_id, context.config.timezone, context.now()
     )
     if step is not None:
         await activities.save_form(context.db, form)
         await answer_in_thread(update, context, forms.ask(t, step, retry))
         return True
-    await activities.delete_form(context.db, user.id)
     series = forms.series_from_form(form)
     await store_series(context.db, series, context.config.timezone, context.now())
+    await activities.delete_form(context.db, user.id)  # only now: nothing is lost in a crash
     saved = await activities.series_activities(context.db, series.uid)
     text = t._("Saved. It is listed now:")
     if saved:
@@ -327,15 +327,15 @@ async def organiser_form_message(update: Update, context: BotContext) -> bool:
         await answer(update, context, t._("Please answer with text."))
         return True
     form, step, retry = forms.answer_form(
-        form, message.text, context.config.timezone, context.now()
+        form, message.text, message.message_id, context.config.timezone, context.now()
     )
     if step is not None:
         await activities.save_form(context.db, form)
         await answer(update, context, forms.ask(t, step, retry))
         return True
-    await activities.delete_form(context.db, resident.telegram_id)
     name = await activities.organiser_name(context.db, resident.telegram_id)
     if name is None:  # removed while writing
+        await activities.delete_form(context.db, resident.telegram_id)
         await answer(update, context, t._("Sorry, you are not an organiser any more."))
         return True
     series = forms.series_from_form(form, organiser=name)
@@ -347,6 +347,7 @@ async def organiser_form_message(update: Update, context: BotContext) -> bool:
         status="proposed",
         proposed_by=resident.telegram_id,
     )
+    await activities.delete_form(context.db, resident.telegram_id)  # only now: nothing lost
     await answer(update, context, t._("Thank you! Staff will look at it soon. 🙏"))
     await post_proposal(context, series.uid, name)
     return True

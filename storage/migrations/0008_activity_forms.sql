@@ -10,5 +10,6 @@ CREATE TABLE activity_forms (
     thread_id    INTEGER,                -- the staff chat's forum topic, if any
     step         TEXT NOT NULL,          -- the question waiting for an answer (FormStep)
     answers      TEXT NOT NULL,          -- JSON object: step -> checked answer
+    last_message INTEGER,                -- the message of the last answer taken (replays)
     updated_at   TEXT NOT NULL
 );
