@@ -1,5 +1,5 @@
 """Durable writes: how many confirmed tips (and survey answers) per second the storage layer
-commits, through the functions the handlers call (`storage.tips.submit_draft`,
+commits, through the functions the handlers call (`storage.tip_drafts.submit_draft`,
 `storage.surveys.record_answer`), with as many at once as the bot handles concurrently.
 
 Each call is one committed transaction (WAL, synchronous=NORMAL: safe against a crash of the
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench import seed
 from bot.surveys.definition import parse_survey
-from storage import surveys, tips
+from storage import surveys, tip_drafts
 from storage.db import Database
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -58,7 +58,7 @@ async def run(tmp: Path, count: int) -> dict[str, float]:
         ids = list(seed.resident_ids(count))
 
         def submit(telegram_id: int):
-            return lambda: tips.submit_draft(db, telegram_id, "nb", None, None, NOW)
+            return lambda: tip_drafts.submit_draft(db, telegram_id, "nb", None, None, NOW)
 
         tip_seconds = await _timed([submit(i) for i in ids])
         stored = int(await db.fetchval("SELECT COUNT(*) FROM tips"))

@@ -21,15 +21,8 @@ if TYPE_CHECKING:
     from storage.db import Database
 
 DeepLinkHandler = Callable[[Update, "BotContext", str], Awaitable[None]]
-#: Offered a resident's message (not a command) in a private chat; returns True if it took it.
-MessageConsumer = Callable[[Update, "BotContext"], Awaitable[bool]]
-#: Asked before the bot writes to a resident unasked (a survey invitation): True while the
-#: resident should not be disturbed (for example while a conversation with staff is open).
-BusyCheck = Callable[["Database", int], Awaitable[bool]]
 #: Run before a resident's data is erased, for what lives outside the database (a staff topic).
 ForgetHook = Callable[["BotContext", int], Awaitable[None]]
-#: Asked to end whatever flow the resident is in (on /cancel); returns True if one was ended.
-CancelHook = Callable[[Update, "BotContext"], Awaitable[bool]]
 #: Run once at start, after the database is open (checks of the staff chat, schedules).
 StartupHook = Callable[["BotApplication"], Awaitable[None]]
 #: Adds lines to the header card of a new staff case: given the bot's shared data, the resident's
@@ -54,20 +47,17 @@ class BotData:
         self.clock = utc_now
         #: Deep-link payload prefixes (`/start tip`, `/start survey-x`) and their handlers.
         self.deep_links: dict[str, DeepLinkHandler] = {}
-        #: Features that take free-form private messages, by priority (see bot/registry.py).
-        self.message_consumers: list[tuple[int, str, MessageConsumer]] = []
-        #: Features that take messages written in the staff chat (replies, topic messages).
-        self.staff_message_consumers: list[tuple[int, str, MessageConsumer]] = []
-        self.cancel_hooks: list[CancelHook] = []
         self.forget_hooks: list[ForgetHook] = []
         self.startup_hooks: list[StartupHook] = []
         #: Lines for the header of a new case topic (earlier cases, open tips), in order.
         self.case_header_parts: list[CaseHeaderPart] = []
-        #: (name, check): a resident for whom any check says True gets no invitations now.
-        self.busy_checks: list[tuple[str, BusyCheck]] = []
         #: (command, untranslated description, order) for the command menus.
         self.resident_commands: list[tuple[str, str, int]] = []
         self.staff_commands: list[tuple[str, str, int]] = []
+        #: Staff chat membership checked lately: user id -> (monotonic time, is a member).
+        self.staff_members: dict[int, tuple[float, bool]] = {}
+        #: Albums (media_group_id) of tip drafts already acknowledged: one answer per album.
+        self.tip_albums: set[str] = set()
         #: Features may keep small typed state here (e.g. caches); keys are module names.
         self.extras: dict[str, Any] = {}
 

@@ -1,8 +1,9 @@
 """Whatever no feature took: every resident message gets an answer, never silence.
 
-Registered after all features. Free-form private messages first go through the features'
-message consumers (an open tip draft or staff case takes them); what is left gets a short,
-friendly hint with the menu, matched to what was sent (a sticker, an unknown command, text).
+Registered after all features. Free-form private messages first go to the conversation the
+resident is in (`bot/conversations.py`: a tip draft, a survey, a case with staff, ...); what is
+left gets a short, friendly hint with the menu, matched to what was sent (a sticker, an unknown
+command, text).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
+from bot import conversations
 from bot.common import answer, current_resident
 from bot.context import BotApplication, BotContext
 from bot.menu import main_menu
@@ -22,10 +24,8 @@ log = logging.getLogger(__name__)
 
 
 async def private_message(update: Update, context: BotContext) -> None:
-    for _, name, consumer in context.bot_data.message_consumers:
-        if await consumer(update, context):
-            log.debug("message taken by %s", name)
-            return
+    if await conversations.take_resident_message(update, context):
+        return
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
     message = update.effective_message
@@ -55,10 +55,7 @@ async def edited_message(update: Update, context: BotContext) -> None:
 
 async def staff_chat_message(update: Update, context: BotContext) -> None:
     """Staff chatter is not for the bot unless a feature (a case topic, a tip reply) takes it."""
-    for _, name, consumer in context.bot_data.staff_message_consumers:
-        if await consumer(update, context):
-            log.debug("staff message taken by %s", name)
-            return
+    await conversations.take_staff_message(update, context)
 
 
 async def unknown_button(update: Update, context: BotContext) -> None:

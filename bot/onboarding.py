@@ -12,6 +12,7 @@ import re
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import conversations
 from bot.common import answer, current_resident
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_, SUPPORTED_LANGUAGES, Texts
@@ -169,9 +170,7 @@ async def cancel(update: Update, context: BotContext) -> None:
     """Leave whatever flow the resident is in."""
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
-    cancelled = False
-    for hook in context.bot_data.cancel_hooks:
-        cancelled = await hook(update, context) or cancelled
+    cancelled = await conversations.cancel_all(update, context)
     text = t._("OK, I stopped.") if cancelled else t._("There is nothing to stop.")
     await answer(update, context, text + "\n\n" + t._("What do you want to do?"), main_menu(t))
 

@@ -43,7 +43,7 @@ async def is_staff_member(context: BotContext, user_id: int) -> bool:
     staff_chat = context.config.staff_chat_id
     if staff_chat is None:
         return False
-    cache: dict[int, tuple[float, bool]] = context.bot_data.extras.setdefault("staff_members", {})
+    cache = context.bot_data.staff_members
     cached = cache.get(user_id)
     now = time.monotonic()
     if cached is not None and now - cached[0] < MEMBERSHIP_TTL_SECONDS:

@@ -438,6 +438,12 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
         " ON a.id = g.activity_id WHERE g.telegram_id = ? ORDER BY a.starts_at",
         (telegram_id,),
     )
+    form = await db.fetchone(
+        "SELECT kind, step, answers, updated_at FROM activity_forms WHERE telegram_id = ?",
+        (telegram_id,),
+    )
+    if form:
+        data["form_in_progress"] = dict(form)
     if going:
         data["going"] = [dict(r) for r in going]
     organiser = await db.fetchone(
@@ -453,6 +459,7 @@ async def forget_resident(tx: Transaction, telegram_id: int) -> None:
     await tx.execute("DELETE FROM digest_subscriptions WHERE telegram_id = ?", (telegram_id,))
     await tx.execute("DELETE FROM activity_going WHERE telegram_id = ?", (telegram_id,))
     await tx.execute("DELETE FROM organisers WHERE telegram_id = ?", (telegram_id,))
+    await tx.execute("DELETE FROM activity_forms WHERE telegram_id = ?", (telegram_id,))
     await tx.execute(
         "UPDATE activity_series SET proposed_by = NULL WHERE proposed_by = ?", (telegram_id,)
     )
@@ -471,3 +478,68 @@ async def expire(tx: Transaction, cutoff: datetime) -> int:
         (cutoff.isoformat(),),
     )
     return touched + int(await tx.fetchval("SELECT changes()"))
+
+
+# --------------------------------------------------------------------------- forms in progress
+@dataclass(frozen=True)
+class FormRow:
+    """An activity form being filled in (see bot/activities/forms.py for its steps)."""
+
+    telegram_id: int
+    kind: str
+    chat_id: int
+    thread_id: int | None
+    step: str
+    answers: dict[str, str]
+    updated_at: datetime
+    #: The message whose answer was taken last: the same message handled again after a crash
+    #: is not taken as the answer to the next question.
+    last_message: int | None = None
+
+
+async def form_of(db: Database, telegram_id: int) -> FormRow | None:
+    row = await db.fetchone("SELECT * FROM activity_forms WHERE telegram_id = ?", (telegram_id,))
+    if row is None:
+        return None
+    return FormRow(
+        telegram_id=row["telegram_id"],
+        kind=row["kind"],
+        chat_id=row["chat_id"],
+        thread_id=row["thread_id"],
+        step=row["step"],
+        answers=json.loads(row["answers"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        last_message=row["last_message"],
+    )
+
+
+async def save_form(db: Database, form: FormRow) -> None:
+    """Start a form (replacing any earlier one of the same person) or store its progress."""
+    await db.execute(
+        "INSERT INTO activity_forms (telegram_id, kind, chat_id, thread_id, step, answers,"
+        " updated_at, last_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (telegram_id) DO UPDATE SET kind = excluded.kind,"
+        " chat_id = excluded.chat_id, thread_id = excluded.thread_id, step = excluded.step,"
+        " answers = excluded.answers, updated_at = excluded.updated_at,"
+        " last_message = excluded.last_message",
+        (
+            form.telegram_id,
+            form.kind,
+            form.chat_id,
+            form.thread_id,
+            form.step,
+            json.dumps(form.answers, ensure_ascii=False),
+            form.updated_at.isoformat(),
+            form.last_message,
+        ),
+    )
+
+
+async def delete_form(db: Database, telegram_id: int) -> bool:
+    """End a form (finished or stopped); False if there was none."""
+    async with db.transaction() as tx:
+        existed = await tx.fetchval(
+            "SELECT 1 FROM activity_forms WHERE telegram_id = ?", (telegram_id,)
+        )
+        await tx.execute("DELETE FROM activity_forms WHERE telegram_id = ?", (telegram_id,))
+    return bool(existed)

@@ -24,7 +24,7 @@ async def test_a_removed_member_loses_access(bot: BotHarness):
     await _staff_says(bot, ola, "/cases")
     assert "Bare medlemmer" not in bot.staff_messages()[-1].text
     bot.double.remove_member(bot.staff_chat, ola)
-    bot.app.bot_data.extras.get("staff_members", {}).clear()  # the 5-minute cache has run out
+    bot.app.bot_data.staff_members.clear()  # the 5-minute cache has run out
     await _staff_says(bot, ola, "/cases")
     assert bot.staff_messages()[-1].text == "Bare medlemmer av ansattgruppen kan gjøre dette."
 

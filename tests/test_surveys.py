@@ -14,10 +14,9 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from bot.__main__ import main as cli
-from bot.registry import add_busy_check
 from bot.surveys import feedback
 from bot.surveys.staff import load_survey
-from storage import activities
+from storage import activities, cases
 from storage import surveys as store
 from storage.activities import Occurrence
 from tests.harness import BotHarness, Person, make_harness
@@ -306,11 +305,8 @@ async def test_feedback_after_an_activity_goes_only_to_those_who_said_they_would
     async with bot.db.transaction() as tx:
         await store.record_invitations(tx, library.id, [kari.id], bot.clock() - timedelta(days=2))
 
-    # "Busy" is talking with staff (what the handover feature will register).
-    async def talking_with_staff(db, telegram_id: int) -> bool:
-        return telegram_id == busy.id
-
-    add_busy_check(bot.app, "test-handover", talking_with_staff)
+    # "Busy" is talking with staff: a case is open.
+    await cases.open_case(bot.db, busy.id, "en", bot.clock())
 
     await run_invitations_job(bot)  # before the end: nothing yet
     assert all(not p.new_messages() for p in (ali, ewa, kari, busy, stayed_home))

@@ -20,7 +20,8 @@ from bot.i18n import Texts
 from bot.tips import export
 from bot.tips.media import strip_metadata
 from bot.tips.status import label as status_label
-from storage import privacy, residents
+from bot.tips.steps import TIP_DRAFT
+from storage import privacy, residents, tip_drafts
 from storage import tips as store
 from tests.harness import BotHarness, Person, make_harness
 
@@ -107,9 +108,9 @@ async def seed_tip(
     now = bot.clock()
     language = person.user.language_code or "nb"
     await residents.touch(bot.db, person.id, language, person.user.first_name, now)
-    await store.start_draft(bot.db, person.id, now, topic)
+    await tip_drafts.start_draft(bot.db, person.id, TIP_DRAFT.first, now, topic)
     latitude, longitude = location or (None, None)
-    await store.update_draft(
+    await tip_drafts.update_draft(
         bot.db,
         person.id,
         now,
@@ -120,7 +121,7 @@ async def seed_tip(
         show_name=int(show_name),
         step="confirm",
     )
-    tip_id = await store.submit_draft(
+    tip_id = await tip_drafts.submit_draft(
         bot.db, person.id, language, person.user.first_name, None, now
     )
     assert tip_id is not None
@@ -197,7 +198,7 @@ async def test_menu_button_and_deep_link_start_a_tip(bot: BotHarness):
     # A poster's QR code can name the topic: t.me/<bot>?start=tip-paths
     await john.says("/start tip-paths")
     assert en._("Walking paths and green areas") in john.last.text
-    draft = await store.get_draft(bot.db, john.id)
+    draft = await tip_drafts.get_draft(bot.db, john.id)
     assert draft is not None and draft.category == "paths" and draft.step == "place"
 
 
@@ -247,7 +248,7 @@ async def test_empty_description_and_unsupported_content_get_clear_answers(bot: 
     huge = b"\xff" * (20 * 1024 * 1024 + 1)
     await john.does("send_document", huge, "big.jpg", "image/jpeg")
     assert "too big" in john.last.text
-    draft = await store.get_draft(bot.db, john.id)
+    draft = await tip_drafts.get_draft(bot.db, john.id)
     assert draft is not None and draft.media == ()
     # A voice message alone is a description: people who write little can speak.
     await john.does("send_voice")
@@ -264,7 +265,7 @@ async def test_cancel_mid_flow_sends_nothing(bot: BotHarness):
     text = "\n".join(m.text or "" for m in replies)
     assert "OK, I stopped." in text
     assert any(m.reply_markup and m.reply_markup.get("remove_keyboard") for m in replies)
-    assert await store.get_draft(bot.db, john.id) is None
+    assert await tip_drafts.get_draft(bot.db, john.id) is None
     assert bot.staff_messages() == []
     # Later messages are ordinary messages again.
     await john.says("hello")
@@ -286,7 +287,7 @@ async def test_abandoned_draft_is_dropped_quietly(bot: BotHarness):
 
     assert bot.app is not None
     await outbox_job(_job_context(bot))
-    assert await store.get_draft(bot.db, john.id) is None
+    assert await tip_drafts.get_draft(bot.db, john.id) is None
     assert bot.staff_messages() == []
 
 

@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.activities import forms, resident, staff
+from bot.activities import resident, staff
 from bot.activities.digest import send_digest
 from bot.context import BotApplication, BotContext
 from bot.delivery import deliver, delivery_bot
 from bot.i18n import N_
-from bot.registry import (
-    add_cancel_hook,
-    add_message_consumer,
-    add_resident_command,
-    add_staff_message_consumer,
-)
+from bot.registry import add_resident_command
 from bot.staff import add_staff_button, add_staff_command
 
 log = logging.getLogger(__name__)
@@ -59,13 +53,6 @@ async def resume_deliveries(context: BotContext) -> None:
                 await send_summary(bot, context.bot_data.catalogs, context.config, edition, report)
 
 
-async def _cancel_form(update: Update, context: BotContext) -> bool:
-    if context.user_data is not None and forms.FORM_KEY in context.user_data:
-        del context.user_data[forms.FORM_KEY]
-        return True
-    return False
-
-
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("activities", resident.show_activities, filters=private))
@@ -80,8 +67,6 @@ def register(app: BotApplication) -> None:
     add_resident_command(app, "activities", N_("Activities in the coming 7 days"), 10)
     add_resident_command(app, "subscribe", N_("Get the activities every week"), 11)
     add_resident_command(app, "unsubscribe", N_("Stop the weekly activities"), 12)
-    add_message_consumer(app, "activity-form", staff.organiser_form_consumer, priority=20)
-    add_cancel_hook(app, _cancel_form)
 
     add_staff_command(app, "activity_add", staff.activity_add, N_("Add one activity"), order=20)
     add_staff_command(
@@ -102,8 +87,6 @@ def register(app: BotApplication) -> None:
     )
     add_staff_button(app, r"^act:cancel:\d+$", staff.cancel_button)
     add_staff_button(app, r"^act:(ok|no):[A-Za-z0-9-]+$", staff.review_button)
-    add_staff_message_consumer(app, "activity-import", staff.upload_consumer, priority=30)
-    add_staff_message_consumer(app, "activity-form", staff.staff_form_consumer, priority=31)
 
     config = app.bot_data.config
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"

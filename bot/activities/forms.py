@@ -1,18 +1,20 @@
 """Short guided forms for one activity: staff add one in the staff chat (`/activity_add`),
 registered volunteer organisers propose one in their private chat (`/propose`).
 
-The answers so far are kept in memory (`user_data`): a restart in the middle costs the writer
-the few answers given, and nothing is stored until the last one. Each answer is checked at
-once and a bad one is asked again with an example.
+The steps are data (`FormStep`, and a `Flow` per kind of form); the answers so far are kept
+in the database (`activity_forms`), so a restart in the middle resumes at the same question.
+The activity itself is stored only after the last answer. Each answer is checked at once and
+a bad one is asked again with an example.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
+from enum import StrEnum
 
 from bot.activities.importer import (
     RowError,
@@ -22,8 +24,11 @@ from bot.activities.importer import (
     parse_local_datetime,
 )
 from bot.i18n import N_, Texts
+from bot.steps import Flow, Move
+from storage.activities import FormRow
 
-FORM_KEY = "activity_form"
+#: A form untouched this long is abandoned (a new /propose or /activity_add starts afresh).
+FORM_TIMEOUT = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -126,50 +131,93 @@ AGES = Step(
     N_("Write the ages like this: 0-1, 2-5 (or all)."),
 )
 
-FORMS: dict[str, tuple[Step, ...]] = {
-    "staff": (TITLE, START, END, PLACE, AGES),
-    "organiser": (TITLE, START, END, PLACE, DESCRIPTION, AGES),
+
+class FormStep(StrEnum):
+    """Stored in `activity_forms.step`: the question waiting for an answer."""
+
+    TITLE = "title"
+    START = "start"
+    END = "end"
+    PLACE = "place"
+    DESCRIPTION = "description"
+    AGES = "ages"
+
+
+STEPS: dict[FormStep, Step] = {
+    FormStep(step.key): step for step in (TITLE, START, END, PLACE, DESCRIPTION, AGES)
 }
 
 
-def start_form(user_data: dict, kind: str, chat_id: int, thread_id: int | None) -> Step:
-    user_data[FORM_KEY] = {
-        "kind": kind,
-        "step": 0,
-        "values": {},
-        "chat_id": chat_id,
-        "thread_id": thread_id,
-    }
-    return FORMS[kind][0]
+def _linear(name: str, start: str, *steps: FormStep) -> Flow:
+    """A form asks its questions in order; a good answer moves on, a bad one is asked again."""
+    moves = [Move(None, steps[0], start)]
+    moves += [Move(a, b, "answer") for a, b in itertools.pairwise(steps)]
+    moves.append(Move(steps[-1], None, "saved"))
+    return Flow(name, tuple(moves))
 
 
-def open_form(user_data: dict | None, chat_id: int) -> dict | None:
-    form = (user_data or {}).get(FORM_KEY)
-    return form if form and form["chat_id"] == chat_id else None
+F = FormStep
+FORMS: dict[str, Flow] = {
+    "staff": _linear(
+        "staff activity form", "/activity_add", F.TITLE, F.START, F.END, F.PLACE, F.AGES
+    ),
+    "organiser": _linear(
+        "organiser proposal", "/propose", F.TITLE, F.START, F.END, F.PLACE, F.DESCRIPTION, F.AGES
+    ),
+}
+
+
+def new_form(
+    kind: str, telegram_id: int, chat_id: int, thread_id: int | None, now: datetime
+) -> FormRow:
+    """A form at its first question, to be stored with `storage.activities.save_form`."""
+    first = FORMS[kind].first
+    return FormRow(telegram_id, kind, chat_id, thread_id, first.value, {}, now)
+
+
+def is_live(form: FormRow | None, now: datetime) -> bool:
+    """A form untouched for `FORM_TIMEOUT` is abandoned: it takes no messages any more."""
+    return form is not None and now - form.updated_at < FORM_TIMEOUT
+
+
+def current_step(form: FormRow) -> Step:
+    return STEPS[FormStep(form.step)]
 
 
 def answer_form(
-    form: dict, text: str, tz: tzinfo, now: datetime
-) -> tuple[Step | None, str | None]:
-    """Take one answer. Returns (next step, None), (same step, retry text) or (None, None)
-    when the form is complete."""
-    steps = FORMS[form["kind"]]
-    step = steps[form["step"]]
+    form: FormRow, text: str, message_id: int, tz: tzinfo, now: datetime
+) -> tuple[FormRow, Step | None, str | None]:
+    """Take one answer. Returns (the form, next step, None), (the form, same step, retry
+    text) or (the form, None, None) when the form is complete; store the form returned.
+
+    The message whose answer was taken last, handled again (a crash cut the reply short), is
+    not the answer to the next question: the next question is asked again, or, if it was the
+    last answer, the form is complete again (its activity is stored under the same UID)."""
+    step = current_step(form)
+    if message_id == form.last_message:
+        return form, (None if step.key in form.answers else step), None
     try:
-        form["values"][step.key] = step.parse(text, form["values"], tz, now)
+        value = step.parse(text, form.answers, tz, now)
     except ValueError:
-        return step, step.retry
-    form["step"] += 1
-    if form["step"] >= len(steps):
-        return None, None
-    return steps[form["step"]], None
+        return form, step, step.retry
+    answers = {**form.answers, step.key: str(value)}
+    following = FORMS[form.kind].following(FormStep(form.step))
+    form = replace(
+        form,
+        answers=answers,
+        step=following.value if following else form.step,
+        updated_at=now,
+        last_message=message_id,
+    )
+    return form, (STEPS[FormStep(following)] if following else None), None
 
 
-def series_from_form(form: dict, organiser: str = "") -> SeriesData:
-    values = form["values"]
-    prefix = "org" if form["kind"] == "organiser" else "staff"
+def series_from_form(form: FormRow, organiser: str = "") -> SeriesData:
+    values = form.answers
+    prefix = "org" if form.kind == "organiser" else "staff"
     event = make_event(
-        uid=f"{prefix}-{uuid.uuid4().hex[:12]}",
+        # The same form gives the same UID: storing it twice (after a crash) updates in place.
+        uid=f"{prefix}-{form.telegram_id}-{form.last_message}",
         title=values["title"],
         start=datetime.fromisoformat(values["start"]),
         end=datetime.fromisoformat(values["end"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from bot.activities import forms
@@ -19,7 +19,7 @@ from bot.activities.importer import (
 )
 from bot.activities.render import coming_week, render_activity
 from bot.common import answer, current_resident, send
-from bot.context import BotContext
+from bot.context import BotContext, BotData
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
 from bot.staff import answer_in_thread, refuse_admin
 from storage import activities
@@ -80,36 +80,51 @@ async def upload_consumer(update: Update, context: BotContext) -> bool:
 
 
 # --- single activities ---
+def _thread_of(message: Message) -> int | None:
+    return message.message_thread_id if message.is_topic_message else None
+
+
 async def activity_add(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    assert message is not None and context.user_data is not None
-    thread = message.message_thread_id if message.is_topic_message else None
-    step = forms.start_form(context.user_data, "staff", message.chat_id, thread)
-    await answer_in_thread(update, context, forms.ask(staff_texts(context), step))
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    form = forms.new_form("staff", user.id, message.chat_id, _thread_of(message), context.now())
+    await activities.save_form(context.db, form)
+    await answer_in_thread(
+        update, context, forms.ask(staff_texts(context), forms.current_step(form))
+    )
 
 
-async def staff_form_consumer(update: Update, context: BotContext) -> bool:
-    message = update.effective_message
-    if message is None or message.text is None:
+async def staff_form_message(update: Update, context: BotContext) -> bool:
+    """Staff chat route: the answer to the staff member's form, in the chat and forum topic
+    where they started it (`/cancel` there stops it)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or message.text is None or user is None:
         return False
-    form = forms.open_form(context.user_data, message.chat_id)
-    if form is None or form["kind"] != "staff":
+    form = await activities.form_of(context.db, user.id)
+    if (
+        not forms.is_live(form, context.now())
+        or form is None
+        or form.kind != "staff"
+        or (form.chat_id, form.thread_id) != (message.chat_id, _thread_of(message))
+    ):
         return False
     t = staff_texts(context)
-    assert context.user_data is not None
     if message.text.strip().lower().startswith("/cancel"):
-        context.user_data.pop(forms.FORM_KEY, None)
+        await activities.delete_form(context.db, user.id)
         await answer_in_thread(update, context, t._("OK, I stopped."))
         return True
     if message.text.startswith("/"):
         return False
-    step, retry = forms.answer_form(form, message.text, context.config.timezone, context.now())
+    form, step, retry = forms.answer_form(
+        form, message.text, message.message_id, context.config.timezone, context.now()
+    )
     if step is not None:
+        await activities.save_form(context.db, form)
         await answer_in_thread(update, context, forms.ask(t, step, retry))
         return True
-    context.user_data.pop(forms.FORM_KEY, None)
     series = forms.series_from_form(form)
     await store_series(context.db, series, context.config.timezone, context.now())
+    await activities.delete_form(context.db, user.id)  # only now: nothing is lost in a crash
     saved = await activities.series_activities(context.db, series.uid)
     text = t._("Saved. It is listed now:")
     if saved:
@@ -262,37 +277,65 @@ async def propose(update: Update, context: BotContext) -> None:
             t._("Only registered organisers can suggest activities. Ask the district office."),
         )
         return
-    assert context.user_data is not None
-    step = forms.start_form(context.user_data, "organiser", resident.telegram_id, None)
+    form = forms.new_form(
+        "organiser", resident.telegram_id, resident.telegram_id, None, context.now()
+    )
+    await activities.save_form(context.db, form)
     await answer(
         update,
         context,
         t._("Thank you for sharing an activity! I ask you a few short questions.")
         + "\n\n"
-        + forms.ask(t, step),
+        + forms.ask(t, forms.current_step(form)),
     )
 
 
-async def organiser_form_consumer(update: Update, context: BotContext) -> bool:
-    message = update.effective_message
-    if message is None or message.chat.type != message.chat.PRIVATE:
+async def is_proposing(data: BotData, telegram_id: int) -> bool:
+    """Active: the organiser is answering the /propose questions in their private chat."""
+    form = await activities.form_of(data.db, telegram_id)
+    return (
+        forms.is_live(form, data.clock())
+        and form is not None
+        and form.kind == "organiser"
+        and form.chat_id == telegram_id
+    )
+
+
+async def cancel_form(update: Update, context: BotContext) -> bool:
+    """/cancel in the private chat ends the person's activity form, if one is going on."""
+    user = update.effective_user
+    if user is None:
         return False
-    form = forms.open_form(context.user_data, message.chat_id)
-    if form is None or form["kind"] != "organiser":
+    form = await activities.form_of(context.db, user.id)
+    if form is None:
+        return False
+    await activities.delete_form(context.db, user.id)
+    return forms.is_live(form, context.now())
+
+
+async def organiser_form_message(update: Update, context: BotContext) -> bool:
+    """The proposal conversation: the organiser's answer to the question waiting."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return False
+    form = await activities.form_of(context.db, user.id)
+    if form is None or form.kind != "organiser":
         return False
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
     if message.text is None:
         await answer(update, context, t._("Please answer with text."))
         return True
-    step, retry = forms.answer_form(form, message.text, context.config.timezone, context.now())
+    form, step, retry = forms.answer_form(
+        form, message.text, message.message_id, context.config.timezone, context.now()
+    )
     if step is not None:
+        await activities.save_form(context.db, form)
         await answer(update, context, forms.ask(t, step, retry))
         return True
-    assert context.user_data is not None
-    context.user_data.pop(forms.FORM_KEY, None)
     name = await activities.organiser_name(context.db, resident.telegram_id)
     if name is None:  # removed while writing
+        await activities.delete_form(context.db, resident.telegram_id)
         await answer(update, context, t._("Sorry, you are not an organiser any more."))
         return True
     series = forms.series_from_form(form, organiser=name)
@@ -304,6 +347,7 @@ async def organiser_form_consumer(update: Update, context: BotContext) -> bool:
         status="proposed",
         proposed_by=resident.telegram_id,
     )
+    await activities.delete_form(context.db, resident.telegram_id)  # only now: nothing lost
     await answer(update, context, t._("Thank you! Staff will look at it soon. 🙏"))
     await post_proposal(context, series.uid, name)
     return True

@@ -16,24 +16,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.context import BotApplication
-    from storage.db import Database
 
 
 def register(app: BotApplication) -> None:
     from bot.handover import availability, reminders, resident, staff_side, topics
-    from bot.registry import add_busy_check, add_case_header_part
+    from bot.registry import add_case_header_part
 
     availability.register(app)
-    # No survey invitation interrupts a resident who is talking with staff.
-    add_busy_check(app, "conversation with staff", _has_open_case)
     # First in the header: the resident's earlier cases (other features add theirs after).
     add_case_header_part(app, topics.earlier_cases_part)
     resident.register(app)
     staff_side.register(app)
     reminders.register(app)
-
-
-async def _has_open_case(db: Database, telegram_id: int) -> bool:
-    from storage import cases
-
-    return await cases.open_case_of(db, telegram_id) is not None

@@ -21,8 +21,9 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.common import answer, current_resident, send
-from bot.context import BotApplication, BotContext
+from bot.context import BotApplication, BotContext, BotData
 from bot.handover.availability import first_of_album, staff_chat_ready
+from bot.handover.steps import CASE
 from bot.handover.topics import (
     close_case_topic,
     post_in_case_topic,
@@ -32,7 +33,7 @@ from bot.handover.topics import (
 )
 from bot.i18n import N_, Texts
 from bot.menu import SMILEYS, main_menu
-from bot.registry import add_cancel_hook, add_message_consumer, add_resident_command
+from bot.registry import add_resident_command
 from storage import cases
 from storage.cases import Case, CaseStatus
 from storage.residents import Resident
@@ -226,16 +227,19 @@ async def _remove_buttons(update: Update) -> None:
 
 
 # --- the relay ---
+async def has_open_case(data: BotData, telegram_id: int) -> bool:
+    """Active: the resident's case is open (from /contact until it is closed)."""
+    return await cases.open_case_of(data.db, telegram_id) is not None
+
+
 async def relay_from_resident(update: Update, context: BotContext) -> bool:
-    """Message consumer: an open case takes everything the resident sends (not commands)."""
+    """The case conversation: an open case takes everything the resident sends."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return False
-    if message.text and message.text.startswith("/"):
-        return False
     case = await cases.open_case_of(context.db, user.id)
     if case is None:
-        return await _offer_new_case(update, context, message)
+        return False
     resident, _ = await current_resident(update, context)
     await take_message(update, context, resident, case, message.message_id)
     return True
@@ -321,10 +325,11 @@ async def relay_to_topic(
 
 
 # --- after a case was closed ---
-async def _offer_new_case(update: Update, context: BotContext, message: Message) -> bool:
+async def offer_new_case(update: Update, context: BotContext) -> bool:
     """A resident writes soon after their case was closed: ask before opening a new one."""
-    user = update.effective_user
-    assert user is not None
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return False
     latest = await cases.latest_case_of(context.db, user.id)
     if (
         latest is None
@@ -439,6 +444,7 @@ async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
     if case is None:
         return False
     started = case.first_message_at is not None
+    CASE.check(case.status, CaseStatus.CLOSED if started else CaseStatus.CANCELLED)
     await cases.close(context.db, case.id, context.now(), None, cancelled=not started)
     if started:
         t = staff_texts(context.bot_data)
@@ -461,6 +467,4 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(choose_name, pattern=r"^case:name:"))
     app.add_handler(CallbackQueryHandler(rate, pattern=r"^case:rate:"))
     app.add_handler(CallbackQueryHandler(new_case_button, pattern=r"^case:(new:|no$)"))
-    add_message_consumer(app, "handover", relay_from_resident, priority=20)
-    add_cancel_hook(app, end_case_on_cancel)
     add_resident_command(app, "contact", N_("Talk to a person"), 30)

@@ -21,7 +21,7 @@ from bot.context import BotApplication, BotContext
 from bot.handover.resident import message_kind, rating_keyboard
 from bot.handover.topics import close_case_topic, post_in_case_topic, staff_texts
 from bot.i18n import N_, Raw, Texts
-from bot.registry import add_forget_hook, add_staff_message_consumer
+from bot.registry import add_forget_hook
 from bot.staff import add_staff_button, add_staff_command, answer_in_thread
 from storage import cases, residents
 from storage.cases import Case, CaseStatus
@@ -421,4 +421,3 @@ def register(app: BotApplication) -> None:
     )
     add_staff_button(app, r"^case:assign:", assign_button)
     add_forget_hook(app, close_on_erasure)
-    add_staff_message_consumer(app, "handover", relay_from_staff, priority=20)

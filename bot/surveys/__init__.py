@@ -18,13 +18,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
-from bot.registry import (
-    add_cancel_hook,
-    add_deep_link,
-    add_message_consumer,
-    add_resident_command,
-    add_staff_message_consumer,
-)
+from bot.registry import add_deep_link, add_resident_command
 from bot.staff import add_staff_command
 from bot.surveys import answering, feedback, staff
 
@@ -40,8 +34,6 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(_menu, pattern=r"^menu:surveys$"))
     app.add_handler(CallbackQueryHandler(answering.on_button, pattern=r"^sv:"))
     add_deep_link(app, "survey", answering.deep_link)
-    add_message_consumer(app, "surveys", answering.take_message, priority=15)
-    add_cancel_hook(app, answering.cancel_hook)
     add_resident_command(app, "survey", N_("Answer a short survey"), 40)
     add_staff_command(
         app, "results", staff.results_command, N_("Results of a survey: /results SLUG"), order=40
@@ -54,5 +46,4 @@ def register(app: BotApplication) -> None:
         admin=True,
         order=41,
     )
-    add_staff_message_consumer(app, "survey-upload", staff.upload, priority=20)
     feedback.schedule(app)

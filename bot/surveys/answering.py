@@ -15,16 +15,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
+from enum import Enum, StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.common import answer, current_resident, send
-from bot.context import BotContext
+from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.menu import SMILEYS, main_menu
+from bot.steps import Flow, Move
 from bot.surveys.definition import localized
 from storage import surveys as store
 from storage.surveys import Question, Session, Survey
@@ -37,6 +38,23 @@ SESSION_TTL = timedelta(hours=6)
 #: Text written while a button question waits is taken (with a hint) only this soon after it.
 BUTTON_HINT_TTL = timedelta(minutes=30)
 MAX_TEXT_ANSWER = 1000
+
+
+class SessionStep(StrEnum):
+    """A survey session has one step, repeated: a question waits for its answer. Which
+    question is data (`survey_sessions.question_id`, the survey's order), not code."""
+
+    QUESTION = "question"
+
+
+SURVEY_SESSION = Flow(
+    "survey session",
+    (
+        Move(None, SessionStep.QUESTION, "link, poster, invitation"),
+        Move(SessionStep.QUESTION, SessionStep.QUESTION, "answer or skip: the next question"),
+        Move(SessionStep.QUESTION, None, "last answer, Stop, /cancel"),
+    ),
+)
 
 
 class Start(Enum):
@@ -458,13 +476,17 @@ async def _remove_buttons(update: Update, context: BotContext) -> None:
 
 
 # --- free-text answers, /cancel ----------------------------------------------------------------
+async def is_answering(data: BotData, resident_id: int) -> bool:
+    """Active: a survey question was asked less than `SESSION_TTL` ago and waits."""
+    session = await store.session_of(data.db, resident_id)
+    return session is not None and data.clock() - session.updated_at <= SESSION_TTL
+
+
 async def take_message(update: Update, context: BotContext) -> bool:
-    """Message consumer: a written answer while a survey question is waiting for one."""
+    """The survey conversation: a written answer while a question is waiting for one."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
-        return False
-    if message.text and message.text.startswith("/"):
         return False
     session = await store.session_of(context.db, user.id)
     if session is None or context.now() - session.updated_at > SESSION_TTL:
@@ -514,7 +536,7 @@ async def take_message(update: Update, context: BotContext) -> bool:
     return True
 
 
-async def cancel_hook(update: Update, context: BotContext) -> bool:
+async def cancel_session(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     if user is None:
         return False

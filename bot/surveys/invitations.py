@@ -2,7 +2,7 @@
 
 An invitation is a message nobody asked for, so it is rationed: at most one a week per
 resident, never to someone who already answered, and never while a feature says the resident
-is busy (an open conversation with staff; see `bot.registry.add_busy_check`). Invitations are
+is busy (in the middle of a conversation; see `bot/conversations.py`). Invitations are
 recorded together with their outbox rows' edition, so a second run invites nobody twice.
 """
 
@@ -70,11 +70,10 @@ async def choose(
 
 
 async def _is_busy(data: BotData, resident_id: int) -> bool:
-    for name, check in data.busy_checks:
-        if await check(data.db, resident_id):
-            log.debug("resident held back from invitations by %s", name)
-            return True
-    return False
+    # Imported here: the list of conversations imports this feature's modules.
+    from bot.conversations import is_busy
+
+    return await is_busy(data, resident_id)
 
 
 def invitation_message(

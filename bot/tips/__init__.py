@@ -1,7 +1,13 @@
 """Tips and complaints: residents report by topic with text, photos, voice and place; staff
 triage them in one forum topic per category; residents hear of every status change.
 
-    flow.py    the resident's steps, /tip, /mytips, "me too"
+    steps.py      the draft's steps and which button works where (data)
+    drafting.py   starting a tip and asking each question
+    messages.py   the draft as a conversation: the resident's messages, /cancel
+    buttons.py    the draft's buttons, "me too", sending
+    keyboards.py  the flow's keyboards
+    questions.py  the resident answering a staff question
+    mytips.py     /mytips
     staff.py   status buttons, merging, follow-up questions, /tipsexport
     outbox.py  what is sent after a commit (cards, status news, answers), retried by a job
     topics.py  the topics a district offers (edit there), with "whose job is it" links
@@ -18,18 +24,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
-from bot.registry import (
-    add_busy_check,
-    add_cancel_hook,
-    add_case_header_part,
-    add_deep_link,
-    add_message_consumer,
-    add_resident_command,
-    add_staff_message_consumer,
-)
+from bot.registry import add_case_header_part, add_deep_link, add_resident_command
 from bot.staff import add_staff_button, add_staff_command
-from bot.tips import flow, outbox, staff
-from storage import tips as store
+from bot.tips import buttons, drafting, mytips, outbox, staff
+from storage import tip_drafts
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,9 @@ OUTBOX_INTERVAL = timedelta(minutes=1)
 
 async def outbox_job(context: BotContext) -> None:
     """Retry whatever was stored but not sent, and forget abandoned drafts."""
-    dropped = await store.delete_stale_drafts(context.db, context.now() - flow.DRAFT_TIMEOUT)
+    dropped = await tip_drafts.delete_stale_drafts(
+        context.db, context.now() - drafting.DRAFT_TIMEOUT
+    )
     if dropped:
         log.info("dropped %d abandoned tip drafts", dropped)
     await outbox.flush(context)
@@ -47,14 +47,10 @@ async def outbox_job(context: BotContext) -> None:
 
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
-    app.add_handler(CommandHandler("tip", flow.tip_command, filters=private))
-    app.add_handler(CommandHandler("mytips", flow.my_tips, filters=private))
-    app.add_handler(CallbackQueryHandler(flow.tip_menu, pattern=r"^menu:tip$"))
-    app.add_handler(
-        CallbackQueryHandler(
-            flow.on_button, pattern=r"^tip:(cat|here|done|name|metoo|new|send|cancel)(:|$)"
-        )
-    )
+    app.add_handler(CommandHandler("tip", drafting.tip_command, filters=private))
+    app.add_handler(CommandHandler("mytips", mytips.my_tips, filters=private))
+    app.add_handler(CallbackQueryHandler(drafting.tip_menu, pattern=r"^menu:tip$"))
+    app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=buttons.BUTTON_PATTERN))
     add_staff_button(app, r"^tip:st:", staff.on_status_button)
     add_staff_button(app, r"^tip:merge:", staff.on_merge_button)
     add_staff_command(
@@ -65,12 +61,7 @@ def register(app: BotApplication) -> None:
         admin=True,
         order=20,
     )
-    add_deep_link(app, "tip", flow.tip_deep_link)
-    add_message_consumer(app, "tips", flow.consume_message, priority=10)
-    add_message_consumer(app, "tip-answers", flow.consume_answer, priority=40)
-    add_staff_message_consumer(app, "tips", staff.consume_staff_reply, priority=10)
-    add_cancel_hook(app, flow.cancel_draft)
-    add_busy_check(app, "tips", flow.is_writing_tip)
+    add_deep_link(app, "tip", drafting.tip_deep_link)
     add_case_header_part(app, staff.open_tips_header)
     add_resident_command(app, "tip", N_("Send a tip or report a problem"), 10)
     add_resident_command(app, "mytips", N_("Your tips and their status"), 11)
