@@ -319,7 +319,7 @@ async def test_429_is_honoured_during_the_digest(bot: BotHarness):
 async def test_unsubscribe_stops_the_digest(bot: BotHarness):
     bot.clock.set(NOV_MONDAY - timedelta(days=7))
     await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
-    amina = await subscriber(bot, "Amina", "en", "English", "Everything")
+    amina = await subscriber(bot, "Amina", "en", "English", "All ages")
     assert "Done!" in amina.last.text and "Monday" in amina.last.text
     await amina.says("/unsubscribe")
     assert "not get the weekly list" in amina.last.text
