@@ -11,6 +11,7 @@ import gettext
 import html
 import io
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
@@ -59,6 +60,23 @@ def normalize_language(code: str | None) -> str | None:
     base = code.replace("_", "-").split("-")[0].lower()
     base = _ALIASES.get(base, base)
     return base if base in SUPPORTED_LANGUAGES else None
+
+
+def ascii_digits(text: str) -> str:
+    """Typed numbers in any script as ASCII digits: "١٧:٠٠" (Arabic-Indic), "۱۷:۰۰" (Persian and
+    Urdu keyboards), "१७" (Devanagari) all become "17:00"/"17".
+
+    Used where the bot parses a number someone typed (a time, an age range), so that a phone
+    set to Arabic or Urdu is understood as well as a Norwegian one. Other text is left as is.
+    """
+    return "".join(_ascii_digit(char) for char in text)
+
+
+def _ascii_digit(char: str) -> str:
+    if char.isascii():
+        return char
+    value = unicodedata.decimal(char, None)
+    return char if value is None else str(value)
 
 
 def placeholders(message: str) -> set[str]:
