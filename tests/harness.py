@@ -22,8 +22,8 @@ from typing import Any
 from bot.app import build_application, running, update_processor
 from bot.config import Config
 from bot.context import BotApplication
-from tests.double import BotAPIDouble, application_idle_probe
-from tests.double.models import FakeChat, FakeUser, SentMessage
+from sandbox import BotAPIDouble, application_idle_probe
+from sandbox.models import FakeChat, FakeUser, SentMessage
 
 #: Wednesday 25 November 2026, 10:00 in Oslo: inside office hours unless a test moves the clock.
 DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.double import BotAPIDouble, application_idle_probe, parse_html, utf16_len
+from sandbox import BotAPIDouble, application_idle_probe, parse_html, utf16_len
 
 
 @pytest.fixture

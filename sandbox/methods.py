@@ -12,8 +12,8 @@ import copy
 import re
 from typing import Any
 
-from tests.double.html import EntityParseError, parse_html, utf16_len
-from tests.double.models import (
+from sandbox.html import EntityParseError, parse_html, utf16_len
+from sandbox.models import (
     ApiError,
     FakeChat,
     FakeUser,
@@ -22,7 +22,7 @@ from tests.double.models import (
     UploadedPart,
     bad_request,
 )
-from tests.double.world import CONTENT_KEYS, StoredFile, World, scope_key
+from sandbox.world import CONTENT_KEYS, StoredFile, World, scope_key
 
 #: Checked in this order: an animation message also carries a ``document``.
 _MEDIA_KINDS = "photo animation document voice video audio video_note sticker".split()  # noqa: SIM905

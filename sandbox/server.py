@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.double.methods import Methods
-from tests.double.models import ApiError, Call, UploadedPart
+from sandbox.methods import Methods
+from sandbox.models import ApiError, Call, UploadedPart
 
 #: Parameters whose value PTB sends as a plain string even if it looks like JSON.
 _STRING_PARAMS = frozenset(

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
-from tests.double.html import utf16_len
-from tests.double.limits import FloodControl
-from tests.double.models import Call, FakeChat, FakeUser, ForumTopic, SentMessage
+from sandbox.html import utf16_len
+from sandbox.limits import FloodControl
+from sandbox.models import Call, FakeChat, FakeUser, ForumTopic, SentMessage
 
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
 _FILE_EXT = {
