@@ -134,8 +134,8 @@ class BotHarness:
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(running(self.app, poll_timeout=1))
         processor = update_processor(self.app)
-        queue_idle = application_idle_probe(self.app)
-        self.double.idle_probe = lambda: processor.in_flight == 0 and queue_idle()
+        app_idle = application_idle_probe(self.app)
+        self.double.idle_probe = lambda: processor.in_flight == 0 and app_idle()
         await self.settle()
 
     async def stop(self) -> None:

@@ -373,7 +373,7 @@ async def app(tg: BotAPIDouble) -> AsyncIterator[Application]:
 
     async def slow_echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
-        await asyncio.sleep(0.4)  # longer than settle()'s quiet period
+        await asyncio.sleep(0.4)  # silent for a while: settle() must see the handler at work
         await update.effective_message.reply_text(f"echo: {update.effective_message.text}")
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -404,6 +404,19 @@ async def test_settle_waits_for_a_slow_handler(tg: BotAPIDouble, app: Applicatio
     assert (await tg.next_message(user)).text == "echo: hei"
     with pytest.raises(AssertionError, match="no new message"):
         await tg.next_message(user, timeout=0.2)
+
+
+async def test_settle_waits_for_a_due_job(tg: BotAPIDouble, app: Application) -> None:
+    user = tg.add_user()
+
+    async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await asyncio.sleep(0.3)
+        await context.bot.send_message(user.id, "reminder")
+
+    assert app.job_queue is not None
+    app.job_queue.run_once(remind, when=0)
+    await tg.settle()
+    assert [m.text for m in tg.messages_to(user)] == ["reminder"]
 
 
 async def test_button_press_round_trip(tg: BotAPIDouble, app: Application) -> None:
