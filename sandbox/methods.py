@@ -28,6 +28,8 @@ from sandbox.world import CONTENT_KEYS, StoredFile, World, scope_key
 _MEDIA_KINDS = "photo animation document voice video audio video_note sticker".split()  # noqa: SIM905
 _URL = re.compile(r"^(https?://[^\s/]+\S*|tg://\S+)$", re.IGNORECASE)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+#: Seconds after sending within which a message may be deleted (48 hours).
+DELETE_WINDOW = 48 * 3600
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -710,10 +712,11 @@ class Methods(World):
             and chat.bot_status not in ("administrator", "creator")
         ):
             raise bad_request("message can't be deleted")
-        del self.messages[key]
-        self.deleted_messages.append(key)
-        if key in self._sent_index:
-            self._sent_index[key].deleted = True
+        # Telegram: "A message can only be deleted if it was sent less than 48 hours ago", and
+        # the service message that created a forum topic never (delete the topic instead).
+        if self.now() - int(message["date"]) >= DELETE_WINDOW or "forum_topic_created" in message:
+            raise bad_request("message can't be deleted")
+        self.forget_message(key)
         return True
 
     def api_delete_messages(self, params: dict[str, Any]) -> Any:
@@ -899,6 +902,7 @@ class Methods(World):
         return self._set_closed(params, False)
 
     def api_delete_forum_topic(self, params: dict[str, Any]) -> Any:
-        _, topic = self._topic(params)
-        topic.deleted = True
+        """Deletes the topic with all its messages, however old they are."""
+        chat, topic = self._topic(params)
+        self.remove_topic(chat, topic)
         return True

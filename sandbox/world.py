@@ -12,11 +12,12 @@ import copy
 import itertools
 import json
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
+from sandbox.clock import Clock
 from sandbox.html import utf16_len
 from sandbox.limits import FloodControl
 from sandbox.models import Call, FakeChat, FakeUser, ForumTopic, SentMessage
@@ -85,8 +86,8 @@ class World:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
-        #: Source of ``date`` fields; tests may replace it to control message dates.
-        self.clock: Callable[[], float] = time.time
+        #: "Now" for ``date`` fields and time limits; share it with the bot, or move it.
+        self.clock: Callable[[], datetime] = Clock()
         self.users: dict[int, FakeUser] = {}
         self.chats: dict[int, FakeChat] = {}
         self.files: dict[str, StoredFile] = {}
@@ -201,8 +202,23 @@ class World:
         chat.members[user.id] = status
 
     def delete_topic(self, chat: FakeChat, thread_id: int) -> None:
-        """A human deleted the topic in their client; the bot gets no notification."""
-        chat.topics[thread_id].deleted = True
+        """A human deleted the topic in their client (with all its messages); the bot gets no
+        notification."""
+        self.remove_topic(chat, chat.topics[thread_id])
+
+    def remove_topic(self, chat: FakeChat, topic: ForumTopic) -> None:
+        """Delete a forum topic and every message in it, as Telegram does."""
+        topic.deleted = True
+        for key, message in list(self.messages.items()):
+            if key[0] == chat.id and message.get("message_thread_id") == topic.id:
+                self.forget_message(key)
+
+    def forget_message(self, key: tuple[int, int]) -> None:
+        """A message is gone for everyone; a bot's message stays in ``sent``, marked deleted."""
+        del self.messages[key]
+        self.deleted_messages.append(key)
+        if key in self._sent_index:
+            self._sent_index[key].deleted = True
 
     def close_topic(self, chat: FakeChat, thread_id: int, closed: bool = True) -> None:
         """A human closed (or reopened) the topic in their client."""
@@ -243,7 +259,14 @@ class World:
 
     def now(self) -> int:
         """Current Telegram ``date`` value."""
-        return int(self.clock())
+        return int(self.clock().timestamp())
+
+    def advance(self, delta: timedelta | float) -> None:
+        """Move the double's clock forward (a timedelta or seconds), e.g. past the 48 hours
+        within which a bot may delete its messages."""
+        if not isinstance(self.clock, Clock):
+            raise TypeError("advance() needs a sandbox Clock; this double's clock is fixed")
+        self.clock.advance(delta)
 
     def next_message_id(self, chat_id: int) -> int:
         """Message ids are per chat in private chats and supergroups, as in Telegram."""

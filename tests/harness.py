@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +23,19 @@ from bot.app import build_application, running, update_processor
 from bot.config import Config
 from bot.context import BotApplication
 from sandbox import BotAPIDouble, application_idle_probe
+from sandbox.clock import Clock
 from sandbox.models import FakeChat, FakeUser, SentMessage
 
 #: Wednesday 25 November 2026, 10:00 in Oslo: inside office hours unless a test moves the clock.
 DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-class FakeClock:
-    """A clock that starts at a chosen moment and runs at real speed from there."""
+class FakeClock(Clock):
+    """The tests' clock: starts at `DEFAULT_NOW` and runs at real speed from there. The bot and
+    the double share it, so message dates and Telegram's time limits move with it."""
 
     def __init__(self, start: datetime = DEFAULT_NOW) -> None:
-        self._offset = timedelta(0)
-        self.set(start)
-
-    def set(self, moment: datetime) -> None:
-        self._offset = moment - datetime.now(UTC)
-
-    def advance(self, delta: timedelta) -> None:
-        self._offset += delta
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        super().__init__(start)
 
 
 @dataclass
@@ -176,8 +168,10 @@ async def make_harness(tmp_path: Path, **config_overrides: Any) -> AsyncIterator
             "admin_ids": frozenset({staff_users[0].id}),
         }
         settings.update(config_overrides)
+        clock = FakeClock()
+        double.clock = clock
         harness = BotHarness(
-            double=double, config=Config(**settings), clock=FakeClock(), staff_chat=staff_chat
+            double=double, config=Config(**settings), clock=clock, staff_chat=staff_chat
         )
         harness.staff = [Person(harness, user) for user in staff_users]
         await harness.start()
