@@ -282,6 +282,7 @@ class Methods(World):
         self._sent_index[(chat_id, message_id)] = sent
         for listener in self.sent_listeners:
             listener(sent)
+        self.changed()
         return sent
 
     def _describe(self, sent: SentMessage) -> None:
@@ -660,6 +661,7 @@ class Methods(World):
         if method != "editMessageReplyMarkup":
             sent.html, sent.parse_mode = html, params.get("parse_mode")
         self._describe(sent)
+        self.changed()
         return raw
 
     def api_edit_message_text(self, params: dict[str, Any]) -> Any:
@@ -756,6 +758,7 @@ class Methods(World):
                 "user_id": query["from"]["id"],
             }
         )
+        self.changed()
         return True
 
     # ------------------------------------------------------------ files & chats
@@ -870,6 +873,7 @@ class Methods(World):
             "is_topic_message": True,
             "forum_topic_created": {"name": name, "icon_color": topic.icon_color},
         }
+        self.changed()
         return topic.to_dict()
 
     def api_edit_forum_topic(self, params: dict[str, Any]) -> Any:
@@ -886,6 +890,7 @@ class Methods(World):
             topic.name = name
         if emoji is not None:
             topic.icon_custom_emoji_id = emoji or None
+        self.changed()
         return True
 
     def _set_closed(self, params: dict[str, Any], closed: bool) -> Any:
@@ -893,6 +898,7 @@ class Methods(World):
         if topic.closed == closed:
             raise bad_request("TOPIC_NOT_MODIFIED")
         topic.closed = closed
+        self.changed()
         return True
 
     def api_close_forum_topic(self, params: dict[str, Any]) -> Any:

@@ -95,6 +95,9 @@ class World:
         self.sent: list[SentMessage] = []
         #: Called with every message the bot sends (benchmarks wait on these, not on polling).
         self.sent_listeners: list[Callable[[SentMessage], None]] = []
+        #: Called after anything a chat shows has changed (a message arrived, was sent, edited
+        #: or deleted, a topic changed, a button press was answered): the demo page listens.
+        self.change_listeners: list[Callable[[], None]] = []
         self.calls: list[Call] = []
         self.errors: list[Call] = []
         self.answered_callbacks: list[dict[str, Any]] = []
@@ -209,6 +212,7 @@ class World:
     def remove_topic(self, chat: FakeChat, topic: ForumTopic) -> None:
         """Delete a forum topic and every message in it, as Telegram does."""
         topic.deleted = True
+        self.changed()
         for key, message in list(self.messages.items()):
             if key[0] == chat.id and message.get("message_thread_id") == topic.id:
                 self.forget_message(key)
@@ -219,6 +223,7 @@ class World:
         self.deleted_messages.append(key)
         if key in self._sent_index:
             self._sent_index[key].deleted = True
+        self.changed()
 
     def close_topic(self, chat: FakeChat, thread_id: int, closed: bool = True) -> None:
         """A human closed (or reopened) the topic in their client."""
@@ -251,6 +256,11 @@ class World:
     def file_bytes(self, file_id: str) -> bytes:
         """Content of a file the bot uploaded or a user sent."""
         return self.files[file_id].data
+
+    def changed(self) -> None:
+        """Tell the change listeners that what a chat shows has changed."""
+        for listener in self.change_listeners:
+            listener()
 
     # ----------------------------------------------------------------- helpers
     def chat_id_of(self, chat_or_user: ChatRef) -> int:
@@ -347,6 +357,7 @@ class World:
         self.updates.append(update)
         if self._wakeup is not None:
             self._wakeup.set()
+        self.changed()
         return update
 
     def _incoming(
