@@ -176,7 +176,7 @@ async def seed(demo: Demo) -> None:
         language = user.language_code if user.language_code in SUPPORTED_LANGUAGES else "en"
         await residents.touch(db, user.id, language, user.first_name, now)
         await residents.set_language(db, user.id, language)
-        await activities.subscribe(db, user.id, (), now)
+        await activities.subscribe(db, user.id, (activities.ALL,), now)
 
 
 async def _seed_replies(demo: Demo) -> None:
