@@ -32,7 +32,7 @@ from bot.context import BotApplication
 from bot.i18n import SUPPORTED_LANGUAGES
 from sandbox.clock import Clock
 from sandbox.models import FakeChat, FakeUser
-from sandbox.server import BotAPIDouble
+from sandbox.server import BotAPIDouble, application_idle_probe
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,14 @@ async def _seed_replies(demo: Demo) -> None:
         await loader(demo.app.bot_data.db, folder)
 
 
+async def greet_residents(demo: Demo) -> None:
+    """The seeded residents open the bot once, so their phones show where to start."""
+    for user in demo.residents:
+        demo.double.send_text(user, "/start")
+    with contextlib.suppress(AssertionError):  # a slow machine: the page shows it later
+        await demo.double.settle(timeout=30)
+
+
 # ------------------------------------------------------------ running
 def demo_config(base: Config, double: BotAPIDouble, database: Path, **chats: int) -> Config:
     """The operator's settings (time zone, office hours, ...) pointed at the local double."""
@@ -247,7 +255,9 @@ async def started(
         demo = Demo(config, double, clock, staff_chat, staff)
         demo.app = build_application(config, clock=clock)
         await stack.enter_async_context(running(demo.app, poll_timeout=10))
+        double.idle_probe = application_idle_probe(demo.app)
         await seed(demo)
+        await greet_residents(demo)
         demo.url = await stack.enter_async_context(serve(demo, port))
         yield demo
 

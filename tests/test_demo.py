@@ -76,6 +76,7 @@ def demo_url(process: subprocess.Popen[str]) -> str:
 
 
 def test_demo_starts_without_a_token_serves_the_page_and_stops_on_ctrl_c(tmp_path: Path):
+    """Ctrl-C (SIGINT) stops the page, the bot and the local Telegram; the exit code is 0."""
     process = start_demo(tmp_path)
     try:
         url = demo_url(process)
@@ -94,6 +95,18 @@ def test_demo_starts_without_a_token_serves_the_page_and_stops_on_ctrl_c(tmp_pat
             process.kill()
             process.wait()
     assert not (tmp_path / "production.sqlite3").exists(), "the demo touched BOT_DATABASE"
+
+
+def test_demo_stops_on_sigterm(tmp_path: Path):
+    process = start_demo(tmp_path, "--language", "en")
+    try:
+        demo_url(process)
+        process.terminate()
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_demo_refuses_the_bots_own_database(tmp_path: Path):
@@ -199,14 +212,36 @@ async def test_a_tip_with_a_photo_and_a_case_in_arabic_through_the_page(
         (ROOT / target).write_bytes(shot)
 
 
-async def test_time_controls_send_the_digest_and_close_the_office(page: Page, demo: Demo):
+async def test_time_controls_digest_feedback_and_a_closed_office(page: Page, demo: Demo):
+    nb = Catalogs().texts("nb")
     ola = page.locator('.phone[data-resident="Ola"]')
+    await expect(ola.locator(".msg.bot").first).to_contain_text(
+        nb._("Welcome! Here you can see activities, send a tip, give feedback or talk to us.")
+    )
     await page.get_by_role("button", name="Send this week's digest now").click()
-    await expect(ola.locator(".msg.bot").first).to_contain_text("Leksehjelp")
+    digest = ola.locator(".msg.bot", has_text="Leksehjelp")
+    await expect(digest).to_have_count(1)
+    await digest.get_by_role("button", name="1: Jeg kommer").click()
+    await digest.get_by_role("button", name="1: Legg i kalenderen").click()
+    await expect(ola.locator("a.document", has_text=".ics")).to_have_count(1)
+
+    # Past the end of the next activity, Ola is asked how it was.
+    await page.get_by_role("button", name="Move the clock past the next activity").click()
+    await expect(page.locator("#note")).to_contain_text("Leksehjelp")
+    intro = nb._("You said you would come to «{activity}». Thank you! 😊", activity="Leksehjelp")
+    await expect(ola.locator(".msg.bot", has_text=intro)).to_have_count(1)
+
+    # With the office closed, asking for a person gets the out-of-hours answer.
     office = page.locator("#office")
     if demo.office_is_open():
         await office.click()
     await expect(office).to_have_text("Open the office")
-    assert not demo.office_is_open()
-    await page.get_by_role("button", name="Move the clock past the next activity").click()
-    await expect(page.locator("#note")).to_contain_text("The clock is now past")
+    await ola.get_by_label("Message from Ola").fill("/contact")
+    await ola.get_by_role("button", name="Send", exact=True).click()
+    closed = nb._("Our office is closed now. Your message is saved.").split(".")[0]
+    await expect(ola.locator(".msg.bot", has_text=closed)).to_have_count(1)
+    await ola.get_by_label("Message from Ola").fill("Hei, når åpner dere?")
+    await ola.get_by_role("button", name="Send", exact=True).click()
+    case_topic = page.locator("#staff").get_by_role("button", name=re.compile(r"S-0001"))
+    await case_topic.click()
+    await expect(page.locator("#staff-chat")).to_contain_text("når åpner dere?")
