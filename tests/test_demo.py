@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from PIL import Image
 from playwright.async_api import Page, async_playwright, expect
@@ -115,6 +116,26 @@ def test_demo_refuses_the_bots_own_database(tmp_path: Path):
     assert process.returncode == 1
     assert "BOT_DATABASE" in output and "demo needs a database of its own" in output
     assert not (tmp_path / "production.sqlite3").exists()
+
+
+async def test_only_the_page_on_this_computer_may_use_the_demo(demo: Demo):
+    ola = next(user for user in demo.residents if user.first_name == "Ola")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(demo.url, headers={"Host": "demo.example.org"}) as response:
+            assert response.status == 403
+        message = {"user_id": ola.id, "text": "hei"}
+        async with http.post(
+            demo.url + "api/send", json=message, headers={"Origin": "http://evil.example"}
+        ) as response:
+            assert response.status == 403
+        async with http.post(demo.url + "api/send", json=message) as response:
+            assert response.status == 200
+        demo.double.send_document(ola, b"<script>alert(1)</script>", "x.html", "text/html")
+        file_id = list(demo.double.files)[-1]
+        async with http.get(demo.url + f"file/{file_id}") as response:
+            assert response.headers["Content-Disposition"].startswith("attachment")
+            assert response.content_type == "application/octet-stream"
+    assert any(m.get("text") == "hei" for m in demo.double.messages.values())
 
 
 # ------------------------------------------------------------------ the page in a browser

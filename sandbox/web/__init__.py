@@ -33,7 +33,7 @@ async def serve(demo: Demo, port: int) -> AsyncIterator[str]:
     """Serve the page on 127.0.0.1:`port` (0: any free port); yields its URL."""
     from sandbox.demo import DemoError
 
-    app = web.Application(client_max_size=20 * 1024 * 1024)
+    app = web.Application(client_max_size=20 * 1024 * 1024, middlewares=[_local_only])
     app[DEMO_KEY] = demo
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC)
@@ -57,6 +57,20 @@ async def serve(demo: Demo, port: int) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
     finally:
         await runner.cleanup()
+
+
+@web.middleware
+async def _local_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Only this computer's browser may use the page: a site opened in the same browser must
+    not act as the demo's people (its Origin differs), nor read the page through a DNS name
+    that points at 127.0.0.1 (its Host differs)."""
+    host = (request.host or "").rsplit(":", 1)[0]
+    if host not in ("127.0.0.1", "localhost"):
+        raise web.HTTPForbidden(text="the demo answers on 127.0.0.1 only")
+    origin = request.headers.get("Origin")
+    if request.method != "GET" and origin not in (None, f"http://{request.host}"):
+        raise web.HTTPForbidden(text="only the demo page may act in the demo")
+    return await handler(request)
 
 
 def _demo(request: web.Request) -> Demo:
@@ -211,14 +225,14 @@ async def _file(request: web.Request) -> web.Response:
     stored = _demo(request).double.files.get(request.match_info["file_id"])
     if stored is None:
         raise web.HTTPNotFound()
-    headers = {}
-    if stored.file_name:
-        headers["Content-Disposition"] = f'inline; filename="{stored.file_name}"'
-    return web.Response(
-        body=stored.data,
-        content_type=stored.mime_type or _guess_type(stored.kind),
-        headers=headers,
-    )
+    mime = (stored.mime_type or _guess_type(stored.kind)).split(";")[0].strip()
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if not mime.startswith(("image/", "audio/")):
+        # Anything else (an .ics, a spreadsheet, an uploaded .html) is downloaded, not shown.
+        name = "".join(c for c in stored.file_name or "file" if c.isalnum() or c in "._- ")
+        headers["Content-Disposition"] = f'attachment; filename="{name or "file"}"'
+        mime = "application/octet-stream" if mime.startswith("text/html") else mime
+    return web.Response(body=stored.data, content_type=mime, headers=headers)
 
 
 def _guess_type(kind: str) -> str:
