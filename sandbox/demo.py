@@ -36,7 +36,7 @@ from sandbox.server import BotAPIDouble, application_idle_probe
 
 log = logging.getLogger(__name__)
 
-#: The checkout the demo runs from: example files (survey, reply templates) are read from it.
+#: The checkout the demo runs from: the example survey is read from it (skipped if absent).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Residents on the page at start: (first name, Telegram language). One writes right to left.
@@ -154,8 +154,8 @@ def this_weeks_activities(now: datetime, config: Config) -> bytes:
 
 
 async def seed(demo: Demo) -> None:
-    """Fill a demo database: activities of the coming days, the example survey, the example
-    reply templates if the checkout has them, and the residents as subscribers."""
+    """Fill a demo database: activities of the coming days, the example survey, and the
+    residents as subscribers of the digest."""
     from bot.activities.importer import import_file
     from storage import activities, residents
 
@@ -171,25 +171,11 @@ async def seed(demo: Demo) -> None:
         from bot.surveys.staff import load_survey
 
         await load_survey(db, survey_file.read_bytes(), config.default_language, now)
-    await _seed_replies(demo)
     for user in demo.residents:
         language = user.language_code if user.language_code in SUPPORTED_LANGUAGES else "en"
         await residents.touch(db, user.id, language, user.first_name, now)
         await residents.set_language(db, user.id, language)
         await activities.subscribe(db, user.id, (activities.ALL,), now)
-
-
-async def _seed_replies(demo: Demo) -> None:
-    """Example reply templates for staff, when this version of the bot has them."""
-    folder = PROJECT_ROOT / "replies"
-    try:
-        from bot import replies  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    loader = getattr(replies, "load_examples", None)
-    if folder.is_dir() and loader is not None:
-        assert demo.app is not None
-        await loader(demo.app.bot_data.db, folder)
 
 
 async def greet_residents(demo: Demo) -> None:

@@ -64,6 +64,8 @@ _STRING_PARAMS = frozenset(
         "secret_token",
     ]
 )
+#: settle()'s quiet period for a bot without an idle probe (another process): seconds.
+QUIET_WITHOUT_PROBE = 0.15
 #: Update types delivered when getUpdates was never given ``allowed_updates``.
 _DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
@@ -82,9 +84,10 @@ class BotAPIDouble(Methods):
         #: Harness hook for settle(): must return True when the application is idle
         #: (see `application_idle_probe`).
         self.idle_probe: Callable[[], bool] | None = None
-        #: Extra quiet period settle() waits for by default (seconds). Zero: the bot's own
-        #: activity (requests, queued updates, the idle probe) decides, not the wall clock.
-        self.quiet = 0.0
+        #: Time without requests settle() waits for by default (seconds); None: none when
+        #: `idle_probe` is set (the bot's own activity decides), `QUIET_WITHOUT_PROBE` when it
+        #: is not (a bot in another process, as in the benchmarks, is seen only by its requests).
+        self.quiet: float | None = None
         self._runner: web.AppRunner | None = None
         self._stopping = False
         self._inflight = 0
@@ -340,7 +343,10 @@ class BotAPIDouble(Methods):
 
     def pending_reasons(self, quiet: float | None = None) -> list[str]:
         """Why the bot is not idle yet (empty list = idle); used by settle()."""
-        quiet = self.quiet if quiet is None else quiet
+        if quiet is None:
+            quiet = self.quiet
+        if quiet is None:
+            quiet = 0.0 if self.idle_probe is not None else QUIET_WITHOUT_PROBE
         if self.crashes:
             raise AssertionError("the Bot API double crashed:\n" + self.crashes[-1])
         reasons = []
@@ -366,9 +372,9 @@ class BotAPIDouble(Methods):
         progress, the bot sits in a long poll, and ``idle_probe`` (if set) agrees that no
         update, handler or due job is still at work. Idle must hold on two checks in a row,
         an event-loop pass apart, so a request that is just being handed from the bot to the
-        server is not missed. ``quiet`` (default ``self.quiet``, zero) adds a minimum time
-        without requests, for bots without a probe. Raises AssertionError naming what was
-        still pending.
+        server is not missed. ``quiet`` (default: ``self.quiet``) is a minimum time without
+        requests; it is needed only for a bot the double cannot probe. Raises AssertionError
+        naming what was still pending.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
