@@ -178,7 +178,7 @@ function composer(form, actor) {
     onclick: () => sendLocation(actor),
   }, "📍");
   form.replaceChildren(menu, input, el("label", { class: "attach", title: "Photo or file" }, "📎", file), location,
-    el("button", { type: "submit" }, "Send"), commands);
+    el("button", { type: "submit", "aria-label": "Send", title: "Send" }, "➤"), commands);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = input.value;
