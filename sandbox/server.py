@@ -205,6 +205,7 @@ class BotAPIDouble(Methods):
             if polling:
                 result = await self._get_updates(request, call.params)
             else:
+                assert handler is not None
                 result = handler(call.params)
             call.status, call.result = 200, result
             response = self._reply_json(200, {"ok": True, "result": result})
@@ -419,7 +420,8 @@ def application_idle_probe(application: Any) -> Callable[[], bool]:
     def probe() -> bool:
         if getattr(queue, "_unfinished_tasks", queue.qsize()):
             return False
-        if processor is not None and getattr(processor, "current_concurrent_updates", 0):
+        busy: int = getattr(processor, "current_concurrent_updates", 0)
+        if busy:
             return False
         if any(not task.done() for task in tasks):
             return False

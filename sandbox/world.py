@@ -654,7 +654,7 @@ class World:
     ) -> dict[str, Any]:
         """The user pressed an inline button with ``callback_data`` (not checked: forgeable)."""
         raw = message.raw if isinstance(message, SentMessage) else message
-        query = {
+        query: dict[str, Any] = {
             "id": f"{self.bot_id}{next(self._callback_seq):08d}",
             "from": user.to_dict(),
             "message": copy.deepcopy(raw),
