@@ -16,8 +16,8 @@ from typing import Any
 from bot.app import build_application, running
 from bot.config import Config
 from bot.context import BotApplication
-from tests.double import BotAPIDouble
-from tests.double.models import FakeChat, SentMessage
+from sandbox import BotAPIDouble
+from sandbox.models import FakeChat, SentMessage
 
 #: Our own limits lifted so that a benchmark measures the code, not the throttle; the delivery
 #: benchmark sets its own limit explicitly.

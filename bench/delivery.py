@@ -28,9 +28,9 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.config import Config
 from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
+from sandbox import BotAPIDouble
 from storage import outbox
 from storage.db import Database
-from tests.double import BotAPIDouble
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 #: A digest-like message: HTML and an "I'm going" keyboard.

@@ -15,7 +15,7 @@ from pathlib import Path
 from bench import seed
 from bench.common import AnswerWatch, bot_process
 from bench.digest import DIGEST_AT
-from tests.double import BotAPIDouble
+from sandbox import BotAPIDouble
 
 
 def prepare(path: Path, residents: int, tips: int, subscriptions: int) -> dict[str, float]:

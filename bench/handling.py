@@ -29,8 +29,8 @@ from typing import Any
 
 from bench import seed
 from bench.common import AnswerWatch, bot_process, percentile
-from tests.double import BotAPIDouble
-from tests.double.models import FakeChat, FakeUser
+from sandbox import BotAPIDouble
+from sandbox.models import FakeChat, FakeUser
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench import handling
 from bench.common import AnswerWatch, bot_process, percentile
-from tests.double import BotAPIDouble
+from sandbox import BotAPIDouble
 
 #: Conversations going on at the same time, and residents with an open case (each writes a
 #: few messages, as people do; one resident writing hundreds would meet the flood guard).

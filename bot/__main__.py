@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run` starts the bot; other subcommands operate on its data.
+"""Command line: `python -m bot run` starts the bot; `python -m bot demo` tries it without
+Telegram; other subcommands operate on its data.
 
     python -m bot --help
 
@@ -43,6 +44,55 @@ def cmd_run(config: Config, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(config: Config, args: argparse.Namespace) -> int:
+    """The real bot against a local Telegram, shown in the browser: no token, no network."""
+    import asyncio
+
+    from sandbox.demo import DemoError, run
+
+    try:
+        return asyncio.run(
+            run(
+                config,
+                port=args.port,
+                database=args.database,
+                language=args.language,
+                open_browser=not args.no_browser,
+            )
+        )
+    except DemoError as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
+
+
+def add_demo_cli(sub: argparse._SubParsersAction) -> None:
+    from pathlib import Path
+
+    from bot.i18n import SUPPORTED_LANGUAGES
+
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot without Telegram: the real bot, a local Telegram and a browser page",
+        description="Starts the bot exactly as `run` does, against a local Telegram on "
+        "127.0.0.1, with a fresh demo database (activities, a survey, a few residents), and "
+        "opens a page that shows residents' phones and the staff group. Ctrl-C stops it.",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="page port (default 8080; 0: any)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.add_argument(
+        "--database",
+        type=Path,
+        help="keep the demo's data in this file (default: a fresh one, removed at the end); "
+        "never the bot's own BOT_DATABASE",
+    )
+    demo.add_argument(
+        "--language",
+        choices=sorted(SUPPORTED_LANGUAGES),
+        help="the bot's default language in the demo (default: BOT_DEFAULT_LANGUAGE or nb)",
+    )
+    demo.set_defaults(handler=cmd_demo, needs_token=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -52,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="start the bot (long polling)")
     run.set_defaults(handler=cmd_run)
+    add_demo_cli(sub)
     for name in CLI_MODULES:
         importlib.import_module(name).add_cli(sub)
     return parser

@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.double.models import FakeUser
+from sandbox.models import FakeUser
 
 #: Commands the bot knows, plus some it does not; arguments are appended at random.
 COMMANDS = [

@@ -15,35 +15,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.app import build_application, running, update_processor
 from bot.config import Config
 from bot.context import BotApplication
-from tests.double import BotAPIDouble, application_idle_probe
-from tests.double.models import FakeChat, FakeUser, SentMessage
+from sandbox import BotAPIDouble, application_idle_probe
+from sandbox.clock import Clock
+from sandbox.models import FakeChat, FakeUser, SentMessage
 
 #: Wednesday 25 November 2026, 10:00 in Oslo: inside office hours unless a test moves the clock.
 DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-class FakeClock:
-    """A clock that starts at a chosen moment and runs at real speed from there."""
+class FakeClock(Clock):
+    """The tests' clock: starts at `DEFAULT_NOW` and runs at real speed from there. The bot and
+    the double share it, so message dates and Telegram's time limits move with it."""
 
     def __init__(self, start: datetime = DEFAULT_NOW) -> None:
-        self._offset = timedelta(0)
-        self.set(start)
-
-    def set(self, moment: datetime) -> None:
-        self._offset = moment - datetime.now(UTC)
-
-    def advance(self, delta: timedelta) -> None:
-        self._offset += delta
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        super().__init__(start)
 
 
 @dataclass
@@ -134,8 +126,8 @@ class BotHarness:
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(running(self.app, poll_timeout=1))
         processor = update_processor(self.app)
-        queue_idle = application_idle_probe(self.app)
-        self.double.idle_probe = lambda: processor.in_flight == 0 and queue_idle()
+        app_idle = application_idle_probe(self.app)
+        self.double.idle_probe = lambda: processor.in_flight == 0 and app_idle()
         await self.settle()
 
     async def stop(self) -> None:
@@ -176,8 +168,10 @@ async def make_harness(tmp_path: Path, **config_overrides: Any) -> AsyncIterator
             "admin_ids": frozenset({staff_users[0].id}),
         }
         settings.update(config_overrides)
+        clock = FakeClock()
+        double.clock = clock
         harness = BotHarness(
-            double=double, config=Config(**settings), clock=FakeClock(), staff_chat=staff_chat
+            double=double, config=Config(**settings), clock=clock, staff_chat=staff_chat
         )
         harness.staff = [Person(harness, user) for user in staff_users]
         await harness.start()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.double.models import FakeUser
+from sandbox.models import FakeUser
 from tests.harness import BotHarness
 
 

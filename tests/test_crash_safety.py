@@ -41,11 +41,11 @@ from bot.config import Config
 from bot.delivery import enqueue
 from bot.i18n import Catalogs
 from bot.surveys.staff import load_survey
+from sandbox import BotAPIDouble
+from sandbox.models import FakeChat, FakeUser
 from storage import activities, residents
 from storage.activities import Occurrence
 from storage.db import Database
-from tests.double import BotAPIDouble
-from tests.double.models import FakeChat, FakeUser
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))

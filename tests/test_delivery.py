@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import Config
 from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
+from sandbox import BotAPIDouble
 from storage import activities, outbox, residents
 from storage.db import Database
-from tests.double import BotAPIDouble
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

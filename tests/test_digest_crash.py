@@ -13,10 +13,10 @@ from pathlib import Path
 
 from bot.activities.digest import edition_name
 from bot.config import Config
+from sandbox import BotAPIDouble
 from storage import activities, outbox, residents
 from storage.activities import Occurrence
 from storage.db import Database
-from tests.double import BotAPIDouble
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIBERS = 320

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -23,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.double import BotAPIDouble, application_idle_probe, parse_html, utf16_len
+from sandbox import BotAPIDouble, application_idle_probe, parse_html, utf16_len
 
 
 @pytest.fixture
@@ -373,7 +374,7 @@ async def app(tg: BotAPIDouble) -> AsyncIterator[Application]:
 
     async def slow_echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
-        await asyncio.sleep(0.4)  # longer than settle()'s quiet period
+        await asyncio.sleep(0.4)  # silent for a while: settle() must see the handler at work
         await update.effective_message.reply_text(f"echo: {update.effective_message.text}")
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -404,6 +405,19 @@ async def test_settle_waits_for_a_slow_handler(tg: BotAPIDouble, app: Applicatio
     assert (await tg.next_message(user)).text == "echo: hei"
     with pytest.raises(AssertionError, match="no new message"):
         await tg.next_message(user, timeout=0.2)
+
+
+async def test_settle_waits_for_a_due_job(tg: BotAPIDouble, app: Application) -> None:
+    user = tg.add_user()
+
+    async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await asyncio.sleep(0.3)
+        await context.bot.send_message(user.id, "reminder")
+
+    assert app.job_queue is not None
+    app.job_queue.run_once(remind, when=0)
+    await tg.settle()
+    assert [m.text for m in tg.messages_to(user)] == ["reminder"]
 
 
 async def test_button_press_round_trip(tg: BotAPIDouble, app: Application) -> None:
@@ -524,7 +538,7 @@ async def test_every_kind_of_bot_message_parses_in_ptb(tg: BotAPIDouble, bot: Bo
 async def test_clock_controls_dates_and_left_chats_refuse_sends(
     tg: BotAPIDouble, bot: Bot
 ) -> None:
-    tg.clock = lambda: 1_700_000_000.7
+    tg.clock = lambda: datetime.fromtimestamp(1_700_000_000.7, UTC)
     user = tg.add_user()
     group = tg.add_supergroup()
     assert tg.send_text(user, "hei")["date"] == 1_700_000_000
@@ -534,3 +548,55 @@ async def test_clock_controls_dates_and_left_chats_refuse_sends(
     assert tg.left_chats == [group.id]
     with pytest.raises(Forbidden, match="bot is not a member of the supergroup chat"):
         await bot.send_message(group.id, "igjen")
+
+
+# ---------------------------------------------------------------- deleting, as Telegram allows
+async def test_bot_deletes_only_within_48_hours_but_edits_later(
+    tg: BotAPIDouble, bot: Bot
+) -> None:
+    user = tg.add_user()
+    fresh = await bot.send_message(user.id, "ny")
+    old = await bot.send_message(user.id, "gammel")
+    tg.advance(timedelta(hours=47, minutes=59))
+    assert await bot.delete_message(user.id, fresh.message_id)
+    tg.advance(timedelta(minutes=1))
+    with pytest.raises(BadRequest, match="can't be deleted"):
+        await bot.delete_message(user.id, old.message_id)
+    assert tg.sent_message(user.id, old.message_id).deleted is False
+    await bot.edit_message_text("fjernet", chat_id=user.id, message_id=old.message_id)
+    assert tg.sent_message(user.id, old.message_id).text == "fjernet"
+    assert tg.deleted_messages == [(user.id, fresh.message_id)]
+
+
+async def test_clock_is_shared_with_a_bot_and_moves_message_dates(tg: BotAPIDouble) -> None:
+    start = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    tg.clock.set(start)  # type: ignore[attr-defined]
+    tg.advance(3600)
+    user = tg.add_user()
+    date = tg.send_text(user, "hei")["date"]
+    assert start.timestamp() + 3600 <= date < start.timestamp() + 3660
+
+
+async def test_deleting_a_topic_removes_all_its_messages(tg: BotAPIDouble, bot: Bot) -> None:
+    staff = tg.add_user("Kari")
+    group = tg.add_supergroup(members=[staff])
+    topic = await bot.create_forum_topic(group.id, "Sak 12")
+    thread = topic.message_thread_id
+    card = await bot.send_message(group.id, "kort", message_thread_id=thread)
+    human = tg.send_text(staff, "svar", chat=group, thread_id=thread)
+    other = await bot.send_message(group.id, "generelt")
+    tg.advance(timedelta(days=30))  # far too old to delete one by one
+    with pytest.raises(BadRequest, match="can't be deleted"):
+        await bot.delete_message(group.id, card.message_id)
+    with pytest.raises(BadRequest, match="can't be deleted"):
+        await bot.delete_message(group.id, thread)  # the topic's creation message
+    assert await bot.delete_forum_topic(group.id, thread)
+    assert tg.sent_message(group.id, card.message_id).deleted
+    assert (group.id, human["message_id"]) in tg.deleted_messages
+    assert not tg.sent_message(group.id, other.message_id).deleted
+    with pytest.raises(BadRequest, match="Message thread not found"):
+        await bot.send_message(group.id, "igjen", message_thread_id=thread)
+    with pytest.raises(BadRequest, match="not found"):
+        await bot.edit_message_text("endret", chat_id=group.id, message_id=card.message_id)
+    with pytest.raises(BadRequest, match="Message thread not found"):
+        await bot.delete_forum_topic(group.id, thread)

@@ -52,7 +52,6 @@ class LiveBot:
             tmp_path, max_messages_per_second=10_000, group_messages_per_minute=100_000
         )
         self.harness: BotHarness = self.run(self._harness_gen.__anext__())
-        self.harness.double.quiet = 0.05
         self.harness.double.set_limits(
             global_per_second=None, private_chat_per_second=None, group_per_minute=None
         )

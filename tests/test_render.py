@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.render import fit, plain_length, split_html
-from tests.double import parse_html, utf16_len
+from sandbox import parse_html, utf16_len
 
 
 def _check(parts: list[str], limit: int) -> str:

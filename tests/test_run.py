@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from tests.double import BotAPIDouble
+from sandbox import BotAPIDouble
 
 ROOT = Path(__file__).resolve().parent.parent
 

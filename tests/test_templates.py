@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, SUPPORTED_LANGUAGES, Catalogs, placeholders
 from bot.render import TEXT_LIMIT, split_html
-from tests.double import parse_html, utf16_len
+from sandbox import parse_html, utf16_len
 
 HOSTILE_VALUES = [
     "<",

@@ -12,14 +12,15 @@ import copy
 import itertools
 import json
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, Unpack
 
-from tests.double.html import utf16_len
-from tests.double.limits import FloodControl
-from tests.double.models import Call, FakeChat, FakeUser, ForumTopic, SentMessage
+from sandbox.clock import Clock
+from sandbox.html import utf16_len
+from sandbox.limits import FloodControl
+from sandbox.models import Call, FakeChat, FakeUser, ForumTopic, SentMessage
 
 _COMMAND = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
 _FILE_EXT = {
@@ -85,8 +86,8 @@ class World:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
-        #: Source of ``date`` fields; tests may replace it to control message dates.
-        self.clock: Callable[[], float] = time.time
+        #: "Now" for ``date`` fields and time limits; share it with the bot, or move it.
+        self.clock: Callable[[], datetime] = Clock()
         self.users: dict[int, FakeUser] = {}
         self.chats: dict[int, FakeChat] = {}
         self.files: dict[str, StoredFile] = {}
@@ -94,6 +95,9 @@ class World:
         self.sent: list[SentMessage] = []
         #: Called with every message the bot sends (benchmarks wait on these, not on polling).
         self.sent_listeners: list[Callable[[SentMessage], None]] = []
+        #: Called after anything a chat shows has changed (a message arrived, was sent, edited
+        #: or deleted, a topic changed, a button press was answered): the demo page listens.
+        self.change_listeners: list[Callable[[], None]] = []
         self.calls: list[Call] = []
         self.errors: list[Call] = []
         self.answered_callbacks: list[dict[str, Any]] = []
@@ -201,8 +205,25 @@ class World:
         chat.members[user.id] = status
 
     def delete_topic(self, chat: FakeChat, thread_id: int) -> None:
-        """A human deleted the topic in their client; the bot gets no notification."""
-        chat.topics[thread_id].deleted = True
+        """A human deleted the topic in their client (with all its messages); the bot gets no
+        notification."""
+        self.remove_topic(chat, chat.topics[thread_id])
+
+    def remove_topic(self, chat: FakeChat, topic: ForumTopic) -> None:
+        """Delete a forum topic and every message in it, as Telegram does."""
+        topic.deleted = True
+        self.changed()
+        for key, message in list(self.messages.items()):
+            if key[0] == chat.id and message.get("message_thread_id") == topic.id:
+                self.forget_message(key)
+
+    def forget_message(self, key: tuple[int, int]) -> None:
+        """A message is gone for everyone; a bot's message stays in ``sent``, marked deleted."""
+        del self.messages[key]
+        self.deleted_messages.append(key)
+        if key in self._sent_index:
+            self._sent_index[key].deleted = True
+        self.changed()
 
     def close_topic(self, chat: FakeChat, thread_id: int, closed: bool = True) -> None:
         """A human closed (or reopened) the topic in their client."""
@@ -236,6 +257,11 @@ class World:
         """Content of a file the bot uploaded or a user sent."""
         return self.files[file_id].data
 
+    def changed(self) -> None:
+        """Tell the change listeners that what a chat shows has changed."""
+        for listener in self.change_listeners:
+            listener()
+
     # ----------------------------------------------------------------- helpers
     def chat_id_of(self, chat_or_user: ChatRef) -> int:
         """Accept a FakeUser (their private chat), a FakeChat or a raw id."""
@@ -243,7 +269,14 @@ class World:
 
     def now(self) -> int:
         """Current Telegram ``date`` value."""
-        return int(self.clock())
+        return int(self.clock().timestamp())
+
+    def advance(self, delta: timedelta | float) -> None:
+        """Move the double's clock forward (a timedelta or seconds), e.g. past the 48 hours
+        within which a bot may delete its messages."""
+        if not isinstance(self.clock, Clock):
+            raise TypeError("advance() needs a sandbox Clock; this double's clock is fixed")
+        self.clock.advance(delta)
 
     def next_message_id(self, chat_id: int) -> int:
         """Message ids are per chat in private chats and supergroups, as in Telegram."""
@@ -324,6 +357,7 @@ class World:
         self.updates.append(update)
         if self._wakeup is not None:
             self._wakeup.set()
+        self.changed()
         return update
 
     def _incoming(
@@ -620,7 +654,7 @@ class World:
     ) -> dict[str, Any]:
         """The user pressed an inline button with ``callback_data`` (not checked: forgeable)."""
         raw = message.raw if isinstance(message, SentMessage) else message
-        query = {
+        query: dict[str, Any] = {
             "id": f"{self.bot_id}{next(self._callback_seq):08d}",
             "from": user.to_dict(),
             "message": copy.deepcopy(raw),

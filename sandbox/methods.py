@@ -12,8 +12,8 @@ import copy
 import re
 from typing import Any
 
-from tests.double.html import EntityParseError, parse_html, utf16_len
-from tests.double.models import (
+from sandbox.html import EntityParseError, parse_html, utf16_len
+from sandbox.models import (
     ApiError,
     FakeChat,
     FakeUser,
@@ -22,12 +22,14 @@ from tests.double.models import (
     UploadedPart,
     bad_request,
 )
-from tests.double.world import CONTENT_KEYS, StoredFile, World, scope_key
+from sandbox.world import CONTENT_KEYS, StoredFile, World, scope_key
 
 #: Checked in this order: an animation message also carries a ``document``.
 _MEDIA_KINDS = "photo animation document voice video audio video_note sticker".split()  # noqa: SIM905
 _URL = re.compile(r"^(https?://[^\s/]+\S*|tg://\S+)$", re.IGNORECASE)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+#: Seconds after sending within which a message may be deleted (48 hours).
+DELETE_WINDOW = 48 * 3600
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -280,6 +282,7 @@ class Methods(World):
         self._sent_index[(chat_id, message_id)] = sent
         for listener in self.sent_listeners:
             listener(sent)
+        self.changed()
         return sent
 
     def _describe(self, sent: SentMessage) -> None:
@@ -658,6 +661,7 @@ class Methods(World):
         if method != "editMessageReplyMarkup":
             sent.html, sent.parse_mode = html, params.get("parse_mode")
         self._describe(sent)
+        self.changed()
         return raw
 
     def api_edit_message_text(self, params: dict[str, Any]) -> Any:
@@ -710,10 +714,11 @@ class Methods(World):
             and chat.bot_status not in ("administrator", "creator")
         ):
             raise bad_request("message can't be deleted")
-        del self.messages[key]
-        self.deleted_messages.append(key)
-        if key in self._sent_index:
-            self._sent_index[key].deleted = True
+        # Telegram: "A message can only be deleted if it was sent less than 48 hours ago", and
+        # the service message that created a forum topic never (delete the topic instead).
+        if self.now() - int(message["date"]) >= DELETE_WINDOW or "forum_topic_created" in message:
+            raise bad_request("message can't be deleted")
+        self.forget_message(key)
         return True
 
     def api_delete_messages(self, params: dict[str, Any]) -> Any:
@@ -753,6 +758,7 @@ class Methods(World):
                 "user_id": query["from"]["id"],
             }
         )
+        self.changed()
         return True
 
     # ------------------------------------------------------------ files & chats
@@ -867,6 +873,7 @@ class Methods(World):
             "is_topic_message": True,
             "forum_topic_created": {"name": name, "icon_color": topic.icon_color},
         }
+        self.changed()
         return topic.to_dict()
 
     def api_edit_forum_topic(self, params: dict[str, Any]) -> Any:
@@ -883,6 +890,7 @@ class Methods(World):
             topic.name = name
         if emoji is not None:
             topic.icon_custom_emoji_id = emoji or None
+        self.changed()
         return True
 
     def _set_closed(self, params: dict[str, Any], closed: bool) -> Any:
@@ -890,6 +898,7 @@ class Methods(World):
         if topic.closed == closed:
             raise bad_request("TOPIC_NOT_MODIFIED")
         topic.closed = closed
+        self.changed()
         return True
 
     def api_close_forum_topic(self, params: dict[str, Any]) -> Any:
@@ -899,6 +908,7 @@ class Methods(World):
         return self._set_closed(params, False)
 
     def api_delete_forum_topic(self, params: dict[str, Any]) -> Any:
-        _, topic = self._topic(params)
-        topic.deleted = True
+        """Deletes the topic with all its messages, however old they are."""
+        chat, topic = self._topic(params)
+        self.remove_topic(chat, topic)
         return True
