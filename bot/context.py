@@ -18,6 +18,7 @@ from bot.i18n import Catalogs, Texts
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.outbox import OutboxState
     from storage.db import Database
 
 DeepLinkHandler = Callable[[Update, "BotContext", str], Awaitable[None]]
@@ -47,6 +48,8 @@ class BotData:
     config: Config
     db: Database
     catalogs: Catalogs
+    #: The outbox's senders by kind and its run lock (bot/outbox.py).
+    outbox: OutboxState
     #: The current time. Tests replace it to be on a Saturday or on 17 May.
     clock: Callable[[], datetime]
 

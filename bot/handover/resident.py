@@ -20,6 +20,7 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import outbox
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.handover.availability import first_of_album, staff_chat_ready
@@ -33,7 +34,9 @@ from bot.handover.topics import (
 from bot.i18n import N_, Texts
 from bot.menu import SMILEYS, main_menu
 from bot.registry import add_cancel_hook, add_message_consumer, add_resident_command
+from bot.telegram_errors import Verdict
 from storage import cases
+from storage import outbox as outbox_store
 from storage.cases import Case, CaseStatus
 from storage.residents import Resident
 
@@ -294,30 +297,49 @@ def _replied_to(update: Update, message_id: int) -> int | None:
 async def relay_to_topic(
     context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
 ) -> bool:
-    """Copy one resident message into the case topic; record the outcome. True if delivered."""
+    """Enqueue one resident message for the case topic and send what is due; True if it went.
+
+    The outbox retries it after a failure (`send_relay`); enqueueing it again (an update
+    handled a second time after a crash) adds nothing.
+    """
+    key = f"case-in:{row}"
+    payload = {"row": row, "case_id": case.id, "message_id": message_id, "reply_to": reply_to}
+    await outbox.enqueue(context.db, "case-relay", key, payload, context.now())
+    await outbox.send_pending(context)
+    return await outbox_store.task_status(context.db, key) == "sent"
+
+
+async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
+    """Sender of `case-relay`: copy a resident's message into the case topic (never a forward)."""
     chat_id = context.config.staff_chat_id
-    assert chat_id is not None and case.resident_id is not None
+    assert chat_id is not None
+    case = await cases.get(context.db, task.payload["case_id"])
+    if case is None or not case.is_open or case.resident_id is None:
+        return None  # closed or erased meanwhile: nothing to relay any more
+    row, message_id = task.payload["row"], task.payload["message_id"]
+    if await cases.undelivered(context.db, case.id, resident_message_id=message_id) is None:
+        return None  # delivered before (or given up)
     resident_id = case.resident_id
     reply = None
-    if reply_to is not None:
-        target = await cases.staff_message_for(context.db, case.id, reply_to)
+    if task.payload.get("reply_to") is not None:
+        target = await cases.staff_message_for(context.db, case.id, task.payload["reply_to"])
         if target is not None:
             reply = ReplyParameters(target, allow_sending_without_reply=True)
 
-    async def copy(thread_id: int):
-        return await context.bot.copy_message(
+    async def copy(thread_id: int) -> Message:
+        copied = await context.bot.copy_message(
             chat_id, resident_id, message_id, message_thread_id=thread_id, reply_parameters=reply
         )
+        return copied  # type: ignore[return-value]
 
-    try:
-        copied = await send_to_case_topic(context, case.id, copy)
-    except TelegramError as error:
-        log.warning("relay of a message of case %s to staff failed: %s", case.id, error)
-        final = "message to copy not found" in str(error).lower()
-        await cases.mark_failed(context.db, row, str(error), final=final)
-        return False
+    copied = await send_to_case_topic(context, case.id, copy)
     await cases.mark_delivered(context.db, row, staff_message_id=copied.message_id)
-    return True
+    return copied.message_id
+
+
+async def relay_given_up(context: BotContext, task: outbox.Task, verdict: Verdict) -> None:
+    log.warning("relay of a message of case %s given up: %s", task.payload["case_id"], verdict)
+    await cases.mark_failed(context.db, task.payload["row"], verdict.reason, final=True)
 
 
 # --- after a case was closed ---
@@ -462,5 +484,6 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(rate, pattern=r"^case:rate:"))
     app.add_handler(CallbackQueryHandler(new_case_button, pattern=r"^case:(new:|no$)"))
     add_message_consumer(app, "handover", relay_from_resident, priority=20)
+    outbox.add_sender(app, "case-relay", send_relay, on_given_up=relay_given_up)
     add_cancel_hook(app, end_case_on_cancel)
     add_resident_command(app, "contact", N_("Talk to a person"), 30)

@@ -55,6 +55,7 @@ def register(app: BotApplication) -> None:
             flow.on_button, pattern=r"^tip:(cat|here|done|name|metoo|new|send|cancel)(:|$)"
         )
     )
+    outbox.register(app)
     add_staff_button(app, r"^tip:st:", staff.on_status_button)
     add_staff_button(app, r"^tip:merge:", staff.on_merge_button)
     add_staff_command(

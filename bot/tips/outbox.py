@@ -1,67 +1,47 @@
-"""Everything the tip feature sends after a commit: tip cards to the staff chat, status news to
-residents, residents' answers to staff.
+"""The tip feature's part of the outbox: the senders of tip cards, status news, staff
+questions and residents' answers, and what a handler calls after a commit.
 
-Each item is stored first and marked done after Telegram took it, so a crash or a Telegram
-failure loses nothing: `flush` runs right after each commit and again from a repeating job.
-One lock keeps the job and a handler from sending the same item twice.
+Storage enqueues the tasks in the transaction that stores the tip, the status change or the
+answer (`storage/tips.py`); the questions are enqueued here. Each sender below makes the
+Telegram calls of one task and records its own progress (the card's message id, who was
+told), so a task tried again after a crash or an outage carries on where it stopped. What
+Telegram's errors mean, the retries and the giving up are `bot/outbox.py`'s.
+The card's text and buttons are `bot/tips/card.py`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    InputMediaPhoto,
-    Message,
-    ReplyParameters,
-    Update,
-)
+from telegram import InputFile, InputMediaPhoto, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest
 
+from bot import outbox
 from bot.common import answer, current_resident, send
-from bot.context import BotContext
-from bot.i18n import SUPPORTED_LANGUAGES, Texts
+from bot.context import BotApplication, BotContext
+from bot.i18n import Texts
+from bot.outbox import Task, in_topic, send_pending
+from bot.telegram_errors import Outcome, Verdict, classify
+from bot.tips.card import card_keyboard, card_text
 from bot.tips.media import strip_metadata
-from bot.tips.status import CODE_OF, LABELS, NEWS
-from bot.tips.status import label as status_label
+from bot.tips.status import LABELS, NEWS
 from bot.tips.topics import topic
+from storage import residents
 from storage import tips as store
 from storage.tips import Question, Tip, TipStatus
 
 log = logging.getLogger(__name__)
 
-#: Longest description shown on a card (Telegram allows 4096 characters per message).
-CARD_DESCRIPTION_LIMIT = 3000
-
-
-def _lock(context: BotContext) -> asyncio.Lock:
-    return context.bot_data.extras.setdefault("tips_outbox_lock", asyncio.Lock())
-
 
 async def flush(context: BotContext) -> None:
-    """Send whatever is stored and not yet sent: cards, answers, status news."""
-    async with _lock(context):
-        if context.config.staff_chat_id is not None:
-            for tip_id in await store.unposted_tips(context.db):
-                try:
-                    await post_tip(context, tip_id)
-                except TelegramError as error:
-                    log.warning("tip %s not posted yet: %s", tip_id, error)
-                    break  # Telegram is unwell: the job retries later, in order
-            for item in await store.unrelayed_answers(context.db):
-                try:
-                    await relay_answer(context, item)
-                except TelegramError as error:
-                    log.warning("answer %s not relayed yet: %s", item.id, error)
-                    break
-        for change in await store.unnotified_changes(context.db):
-            await notify_change(context, change)
+    """Send whatever is due in the outbox (after a commit that enqueued something)."""
+    await send_pending(context)
+
+
+def staff_texts(context: BotContext) -> Texts:
+    return context.texts(context.config.default_language)
 
 
 # --------------------------------------------------------------------------- staff topics
@@ -88,155 +68,41 @@ async def ensure_topic(context: BotContext, category: str) -> int | None:
     return created.message_thread_id
 
 
-def staff_texts(context: BotContext) -> Texts:
-    return context.texts(context.config.default_language)
-
-
-def _thread_gone(error: BadRequest) -> bool:
-    return "thread not found" in str(error).lower()
+async def new_topic(context: BotContext, category: str) -> int | None:
+    """Staff deleted the category's topic: forget it and make a new one."""
+    await store.forget_topic(context.db, category)
+    return await ensure_topic(context, category)
 
 
 # --------------------------------------------------------------------------- the card
-def card_text(
-    t: Texts,
-    tip: Tip,
-    tz,
-    *,
-    last_change: tuple[str, datetime] | None = None,
-) -> str:
-    """The staff card of a tip, in the district's language; every value escaped by `Texts`."""
-    chosen = topic(tip.category)
-    description = (tip.description or "").strip()
-    if len(description) > CARD_DESCRIPTION_LIMIT:
-        description = description[: CARD_DESCRIPTION_LIMIT - 1] + "…"
-    lines = [
-        t._(
-            "📝 <b>{reference}</b> · {topic}\n\n{text}",
-            reference=tip.reference,
-            topic=f"{chosen.icon} {t._(chosen.label)}" if chosen else tip.category,
-            text=description or t._("(no text: see the voice message)"),
-        ),
-        "",
-    ]
-    if tip.place_text:
-        lines.append(t._("📍 Place: {place}", place=tip.place_text))
-    elif tip.has_location:
-        lines.append(t._("📍 Place: see the map pin"))
-    else:
-        lines.append(t._("📍 Place: not given"))
-    attachments = tip.count("photo") + tip.count("image")
-    if attachments:
-        lines.append(t.n_("📷 {count} photo", "📷 {count} photos", attachments))
-    if tip.count("voice"):
-        lines.append(
-            t.n_("🎤 {count} voice message", "🎤 {count} voice messages", tip.count("voice"))
-        )
-    if tip.count("video"):
-        lines.append(t.n_("🎬 {count} video", "🎬 {count} videos", tip.count("video")))
-    lines.append(
-        t._("🗣 Language: {language}", language=SUPPORTED_LANGUAGES.get(tip.language, tip.language))
-    )
-    if tip.show_name and tip.reporter_name:
-        lines.append(t._("👤 From: {name}", name=tip.reporter_name))
-    else:
-        lines.append(t._("👤 From: anonymous"))
-    lines.append(t._("🕒 Sent: {when}", when=t.datetime(tip.created_at, tz, fmt="short")))
-    if tip.followers:
-        lines.append(
-            t.n_(
-                "👥 {count} more resident reports the same",
-                "👥 {count} more residents report the same",
-                tip.followers,
-            )
-        )
-    if tip.possible_duplicate_of and tip.status != TipStatus.MERGED:
-        lines.append(
-            t._(
-                "⚠️ Possibly the same as {other}",
-                other=store.reference(tip.possible_duplicate_of),
-            )
-        )
-    lines.append("")
-    if tip.status == TipStatus.MERGED and tip.merged_into:
-        lines.append(t._("🔗 Merged into {other}", other=store.reference(tip.merged_into)))
-    elif last_change is not None:
-        who, when = last_change
-        lines.append(
-            t._(
-                "Status: {status} ({who}, {when})",
-                status=status_label(t, tip.status),
-                who=who,
-                when=t.datetime(when, tz, fmt="short"),
-            )
-        )
-    else:
-        lines.append(t._("Status: {status}", status=status_label(t, tip.status)))
-    if tip.status.is_open and tip.telegram_id is not None:
-        lines.append(t._("Reply to this message to ask the resident a question."))
-    return "\n".join(lines)
-
-
-def card_keyboard(t: Texts, tip: Tip) -> InlineKeyboardMarkup | None:
-    if tip.status == TipStatus.MERGED:
-        return None
-
-    def button(status: TipStatus) -> InlineKeyboardButton:
-        text = status_label(t, status)
-        if status == tip.status:
-            text = "• " + text
-        return InlineKeyboardButton(text, callback_data=f"tip:st:{tip.id}:{CODE_OF[status]}")
-
-    rows = [
-        [button(TipStatus.RECEIVED), button(TipStatus.IN_PROGRESS)],
-        [button(TipStatus.RESOLVED), button(TipStatus.REJECTED)],
-        [button(TipStatus.FORWARDED)],
-    ]
-    if tip.possible_duplicate_of:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    "🔗 "
-                    + t._("Merge into {other}", other=store.reference(tip.possible_duplicate_of)),
-                    callback_data=f"tip:merge:{tip.id}:{tip.possible_duplicate_of}",
-                )
-            ]
-        )
-    return InlineKeyboardMarkup(rows)
-
-
-async def post_tip(context: BotContext, tip_id: int) -> None:
-    """Post a tip to its category's staff topic: the card, then media and map pin as replies."""
-    tip = await store.get_tip(context.db, tip_id)
+async def send_card(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-card`: the card in its category's topic, then media and map pin as
+    replies. The card's id is stored at once, so a retry sends only what is missing."""
+    tip = await store.get_tip(context.db, task.payload["tip_id"])
     if tip is None or tip.posted_at is not None:
-        return
+        return None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
     t = staff_texts(context)
     thread = tip.staff_thread_id
     card_id = tip.staff_card_message_id
     if card_id is None:
-        thread = await ensure_topic(context, tip.category)
-        try:
-            card = await send(
+
+        async def post(where: int | None) -> tuple[int | None, Message]:
+            message = await send(
                 context,
                 chat_id,
                 card_text(t, tip, context.config.timezone),
                 card_keyboard(t, tip),
-                message_thread_id=thread,
+                message_thread_id=where,
             )
-        except BadRequest as error:
-            if not _thread_gone(error):
-                raise
-            # Staff deleted the category's topic: make a new one and post there.
-            await store.forget_topic(context.db, tip.category)
-            thread = await ensure_topic(context, tip.category)
-            card = await send(
-                context,
-                chat_id,
-                card_text(t, tip, context.config.timezone),
-                card_keyboard(t, tip),
-                message_thread_id=thread,
-            )
+            return where, message
+
+        thread, card = await in_topic(
+            lambda: ensure_topic(context, tip.category),
+            lambda: new_topic(context, tip.category),
+            post,
+        )
         card_id = card.message_id
         await store.set_card(context.db, tip.id, thread, card_id)
         await store.record_staff_message(context.db, chat_id, card_id, tip.id)
@@ -268,6 +134,7 @@ async def post_tip(context: BotContext, tip_id: int) -> None:
         await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
     await store.mark_posted(context.db, tip.id, context.now())
     log.info("tip %s posted to staff (%d attachments)", tip.id, len(sent))
+    return card_id
 
 
 async def _send_clean_image(
@@ -297,7 +164,11 @@ async def _send_clean_image(
 async def refresh_card(
     context: BotContext, tip_id: int, last_change: tuple[str, datetime] | None = None
 ) -> None:
-    """Redraw a posted card after a change (status, followers, merge)."""
+    """Redraw a posted card after a change (status, followers, merge).
+
+    Sent directly, not through the outbox: a newer redraw replaces a lost one, and the
+    status itself is stored.
+    """
     tip = await store.get_tip(context.db, tip_id)
     chat_id = context.config.staff_chat_id
     if tip is None or tip.staff_card_message_id is None or chat_id is None:
@@ -312,32 +183,48 @@ async def refresh_card(
             reply_markup=card_keyboard(t, tip),
         )
     except BadRequest as error:
-        if "not modified" not in str(error).lower():
+        if classify(error).outcome is not Outcome.NOT_MODIFIED:
             log.warning("could not update the card of tip %s: %s", tip_id, error)
 
 
 # --------------------------------------------------------------------------- status news
-async def notify_change(context: BotContext, change: store.StatusChange) -> None:
-    """Tell the reporter and followers of a status change, each in their own language."""
-    tip = await store.get_tip(context.db, change.tip_id)
-    if tip is None:
-        await store.mark_change_notified(context.db, change.id, context.now())
-        return
-    for telegram_id, language in await store.recipients_to_notify(context.db, change.id):
-        t = context.texts(language)
-        try:
-            await send(context, telegram_id, news_text(t, tip, change.status))
-            outcome = "sent"
-        except Forbidden:
-            outcome = "blocked"  # they blocked the bot or left Telegram: nothing more to do
-        except RetryAfter as error:
-            log.warning("status news delayed by flood control: %s", error)
-            return  # the job tries again
-        except TelegramError as error:
-            log.warning("status news for tip %s failed: %s", tip.id, error)
-            outcome = "failed"
-        await store.record_notification(context.db, change.id, telegram_id, outcome, context.now())
-    await store.mark_change_notified(context.db, change.id, context.now())
+async def fan_out_news(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-news` (one status change): one `tip-news-to` task per person to tell,
+    the reporter and every follower, each then sent and retried on its own."""
+    change_id = task.payload["change_id"]
+    for telegram_id, _ in await store.recipients_to_notify(context.db, change_id):
+        await outbox.enqueue(
+            context.db,
+            "tip-news-to",
+            f"tip-news:{change_id}:{telegram_id}",
+            {"change_id": change_id},
+            context.now(),
+            chat_id=telegram_id,
+        )
+    await store.mark_change_notified(context.db, change_id, context.now())
+    return None
+
+
+async def send_news(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-news-to`: tell one person of a status change, in their language."""
+    change = await store.status_change(context.db, task.payload["change_id"])
+    tip = await store.get_tip(context.db, change.tip_id) if change else None
+    if change is None or tip is None:
+        return None
+    resident = await residents.get(context.db, task.chat_id)
+    t = context.texts(resident.language if resident else None)
+    message = await send(context, task.chat_id, news_text(t, tip, change.status))
+    await store.record_notification(
+        context.db, change.id, task.chat_id, "sent", context.now()
+    )
+    return message.message_id
+
+
+async def news_not_delivered(context: BotContext, task: Task, verdict: Verdict) -> None:
+    outcome = "blocked" if verdict.outcome is Outcome.BLOCKED else "failed"
+    await store.record_notification(
+        context.db, task.payload["change_id"], task.chat_id, outcome, context.now()
+    )
 
 
 def news_text(t: Texts, tip: Tip, status: TipStatus) -> str:
@@ -355,6 +242,71 @@ def news_text(t: Texts, tip: Tip, status: TipStatus) -> str:
     else:
         body = t._(NEWS.get(status, LABELS[status]))
     return head + "\n" + body
+
+
+# --------------------------------------------------------------------------- questions
+async def ask_resident(
+    context: BotContext, question_id: int, telegram_id: int, thread_id: int | None,
+    staff_message_id: int,
+) -> None:
+    """Enqueue a staff question for the resident and send it (or keep it for later)."""
+    await outbox.enqueue(
+        context.db,
+        "tip-question",
+        f"tip-question:{staff_message_id}",
+        {"question_id": question_id, "thread_id": thread_id, "reply_to": staff_message_id},
+        context.now(),
+        chat_id=telegram_id,
+    )
+    await send_pending(context)
+
+
+async def send_question(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-question`: the question to the resident, then "sent" to staff."""
+    question = await store.get_question(context.db, task.payload["question_id"])
+    tip = await store.get_tip(context.db, question.tip_id) if question else None
+    if question is None or tip is None:
+        return None
+    resident = await residents.get(context.db, question.telegram_id)
+    rt = context.texts(resident.language if resident else tip.language)
+    sent = await send(
+        context,
+        question.telegram_id,
+        rt._(
+            "❓ A question from the district about your tip {reference}:\n\n{question}",
+            reference=tip.reference,
+            question=question.text,
+        )
+        + "\n\n"
+        + rt._("Please answer here with a message."),
+    )
+    await store.set_question_message(context.db, question.id, sent.message_id)
+    t = staff_texts(context)
+    await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident."))
+    return sent.message_id
+
+
+async def question_not_delivered(context: BotContext, task: Task, verdict: Verdict) -> None:
+    t = staff_texts(context)
+    if verdict.outcome is Outcome.BLOCKED:
+        text = t._("The resident has blocked the bot and did not get the question.")
+    else:
+        text = t._(
+            "Not delivered: Telegram refused this message ({error}). Please try again.",
+            error=verdict.reason,
+        )
+    await _note_to_staff(context, task, "not-sent", text)
+
+
+async def _note_to_staff(context: BotContext, task: Task, what: str, text: str) -> None:
+    await outbox.note_to_staff(
+        context.db,
+        f"{task.key}:{what}",
+        text,
+        context.now(),
+        thread_id=task.payload.get("thread_id"),
+        reply_to=task.payload.get("reply_to"),
+    )
 
 
 # --------------------------------------------------------------------------- answers
@@ -381,27 +333,33 @@ async def take_answer(update: Update, context: BotContext, question: Question) -
         await answer(update, context, t._("Please answer with text, a photo or a voice message."))
         return
     await store.store_answer(context.db, question, kind, text, message.message_id, context.now())
-    await flush(context)
+    await send_pending(context)
     await answer(update, context, t._("✅ Thank you! I gave your answer to the staff."))
 
 
-async def relay_answer(context: BotContext, item: store.Answer) -> None:
-    """Post an answer in the tip's topic as a reply to the card (a copy, never a forward)."""
-    tip = await store.get_tip(context.db, item.tip_id)
+async def send_answer(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-answer`: the resident's answer in the tip's topic, as a reply to the card
+    (a copy, never a forward)."""
+    item = await store.get_answer(context.db, task.payload["answer_id"])
+    tip = await store.get_tip(context.db, item.tip_id) if item else None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
-    if tip is None or tip.staff_card_message_id is None:
-        await store.mark_answer_relayed(context.db, item.id, context.now())
-        return
+    if item is None or tip is None or tip.staff_card_message_id is None:
+        if item is not None:
+            await store.mark_answer_relayed(context.db, item.id, context.now())
+        return None
     reply = ReplyParameters(tip.staff_card_message_id, allow_sending_without_reply=True)
-    try:
-        message_id = await _post_answer(context, chat_id, tip.staff_thread_id, tip, item, reply)
-    except BadRequest as error:
-        if not _thread_gone(error):
-            raise
-        message_id = await _post_answer(context, chat_id, None, tip, item, reply)
+
+    async def current() -> int | None:
+        return tip.staff_thread_id
+
+    async def post(thread: int | None) -> int:
+        return await _post_answer(context, chat_id, thread, tip, item, reply)
+
+    message_id = await in_topic(current, lambda: new_topic(context, tip.category), post)
     await store.record_staff_message(context.db, chat_id, message_id, tip.id)
     await store.mark_answer_relayed(context.db, item.id, context.now())
+    return message_id
 
 
 async def _post_answer(
@@ -436,3 +394,12 @@ async def _post_answer(
         parse_mode=ParseMode.HTML,
     )
     return copied.message_id
+
+
+def register(app: BotApplication) -> None:
+    """The tip feature's senders (see bot/outbox.py)."""
+    outbox.add_sender(app, "tip-card", send_card)
+    outbox.add_sender(app, "tip-news", fan_out_news)
+    outbox.add_sender(app, "tip-news-to", send_news, on_given_up=news_not_delivered)
+    outbox.add_sender(app, "tip-question", send_question, on_given_up=question_not_delivered)
+    outbox.add_sender(app, "tip-answer", send_answer)

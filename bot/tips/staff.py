@@ -7,7 +7,7 @@ import logging
 from datetime import date
 
 from telegram import InputFile, Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 
 from bot.common import send
 from bot.context import BotContext, BotData
@@ -17,7 +17,6 @@ from bot.tips import export, outbox
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
 from bot.tips.topics import label_of
-from storage import residents
 from storage import tips as store
 
 log = logging.getLogger(__name__)
@@ -123,29 +122,10 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
     question_id = await store.add_question(
         context.db, tip.id, tip.telegram_id, user.id, text, context.now()
     )
-    resident = await residents.get(context.db, tip.telegram_id)
-    rt = context.texts(resident.language if resident else tip.language)
-    try:
-        sent = await send(
-            context,
-            tip.telegram_id,
-            rt._(
-                "❓ A question from the district about your tip {reference}:\n\n{question}",
-                reference=tip.reference,
-                question=text,
-            )
-            + "\n\n"
-            + rt._("Please answer here with a message."),
-        )
-    except Forbidden:
-        log.info("question on tip %s not delivered: resident blocked the bot", tip.id)
-        await answer_in_thread(
-            update, context, t._("The resident has blocked the bot and did not get the question.")
-        )
-        return True
-    await store.set_question_message(context.db, question_id, sent.message_id)
     await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
-    await answer_in_thread(update, context, t._("✉️ Sent to the resident."))
+    # Through the outbox: sent now, or after an outage; staff read "sent" when it went out.
+    thread = message.message_thread_id if message.is_topic_message else None
+    await outbox.ask_resident(context, question_id, tip.telegram_id, thread, message.message_id)
     return True
 
 
