@@ -191,8 +191,11 @@ async def _failed(
         setattr(report, status, getattr(report, status) + 1)
         return True
     attempts = await store.task_later(
-        context.db, task.id, verdict.reason, now + timedelta(seconds=state.policy.delay(
-            task.attempts + 1)), count=True
+        context.db,
+        task.id,
+        verdict.reason,
+        now + timedelta(seconds=state.policy.delay(task.attempts + 1)),
+        count=True,
     )
     if state.policy.gives_up(attempts):
         await _give_up(context, task, "failed", verdict, on_given_up)

@@ -42,8 +42,6 @@ LOCK_NAME = "delivery"
 LOCK_STALE_SECONDS = 30.0
 
 
-
-
 @dataclass(frozen=True)
 class OutboxItem:
     """One message to one chat in one edition.

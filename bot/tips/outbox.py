@@ -214,9 +214,7 @@ async def send_news(context: BotContext, task: Task) -> int | None:
     resident = await residents.get(context.db, task.chat_id)
     t = context.texts(resident.language if resident else None)
     message = await send(context, task.chat_id, news_text(t, tip, change.status))
-    await store.record_notification(
-        context.db, change.id, task.chat_id, "sent", context.now()
-    )
+    await store.record_notification(context.db, change.id, task.chat_id, "sent", context.now())
     return message.message_id
 
 
@@ -246,7 +244,10 @@ def news_text(t: Texts, tip: Tip, status: TipStatus) -> str:
 
 # --------------------------------------------------------------------------- questions
 async def ask_resident(
-    context: BotContext, question_id: int, telegram_id: int, thread_id: int | None,
+    context: BotContext,
+    question_id: int,
+    telegram_id: int,
+    thread_id: int | None,
     staff_message_id: int,
 ) -> None:
     """Enqueue a staff question for the resident and send it (or keep it for later)."""
