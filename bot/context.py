@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.albums import AlbumMemory
 from bot.i18n import Catalogs, Texts
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class BotData:
         self.staff_commands: list[tuple[str, str, int]] = []
         #: Features may keep small typed state here (e.g. caches); keys are module names.
         self.extras: dict[str, Any] = {}
+        #: Albums already answered, for every feature (bot/albums.py).
+        self.albums = AlbumMemory()
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -518,9 +518,7 @@ async def set_status(
 
 async def _enqueue_news(tx: Transaction, change_id: int, now: datetime) -> None:
     """The news of a change goes out through the outbox (bot/tips/outbox.py fans it out)."""
-    await outbox.add_task(
-        tx, "tip-news", f"tip-news:{change_id}", {"change_id": change_id}, now
-    )
+    await outbox.add_task(tx, "tip-news", f"tip-news:{change_id}", {"change_id": change_id}, now)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import outbox
+from bot.albums import first_of_album
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
-from bot.handover.availability import first_of_album, staff_chat_ready
+from bot.handover.availability import staff_chat_ready
 from bot.handover.topics import (
     close_case_topic,
     post_in_case_topic,

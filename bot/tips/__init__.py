@@ -3,7 +3,8 @@ triage them in one forum topic per category; residents hear of every status chan
 
     flow.py    the resident's steps, /tip, /mytips, "me too"
     staff.py   status buttons, merging, follow-up questions, /tipsexport
-    outbox.py  what is sent after a commit (cards, status news, answers), retried by a job
+    senders.py what the outbox sends for tips: cards, status news, questions, answers
+    card.py    the staff card of a tip (text and status buttons)
     topics.py  the topics a district offers (edit there), with "whose job is it" links
     media.py   accepted attachments and EXIF removal
     export.py  CSV, XLSX and Open311 exports (also `python -m bot tips export`)
@@ -28,21 +29,21 @@ from bot.registry import (
     add_staff_message_consumer,
 )
 from bot.staff import add_staff_button, add_staff_command
-from bot.tips import flow, outbox, staff
+from bot.tips import flow, senders, staff
 from storage import tips as store
 
 log = logging.getLogger(__name__)
 
-#: How often the job retries unsent items and drops abandoned drafts.
+#: How often the job drops abandoned drafts (and runs the outbox, which also has its own job).
 OUTBOX_INTERVAL = timedelta(minutes=1)
 
 
 async def outbox_job(context: BotContext) -> None:
-    """Retry whatever was stored but not sent, and forget abandoned drafts."""
+    """Forget abandoned drafts, and send what the outbox holds."""
     dropped = await store.delete_stale_drafts(context.db, context.now() - flow.DRAFT_TIMEOUT)
     if dropped:
         log.info("dropped %d abandoned tip drafts", dropped)
-    await outbox.flush(context)
+    await senders.flush(context)
 
 
 def register(app: BotApplication) -> None:
@@ -55,7 +56,7 @@ def register(app: BotApplication) -> None:
             flow.on_button, pattern=r"^tip:(cat|here|done|name|metoo|new|send|cancel)(:|$)"
         )
     )
-    outbox.register(app)
+    senders.register(app)
     add_staff_button(app, r"^tip:st:", staff.on_status_button)
     add_staff_button(app, r"^tip:merge:", staff.on_merge_button)
     add_staff_command(

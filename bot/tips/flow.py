@@ -21,11 +21,12 @@ from telegram import (
     Update,
 )
 
+from bot.albums import first_of_album
 from bot.common import answer, current_resident
 from bot.context import BotContext
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
 from bot.menu import main_menu
-from bot.tips import outbox
+from bot.tips import senders
 from bot.tips.media import MAX_MEDIA_PER_TIP, Attachment, Unsupported, attachment_of
 from bot.tips.status import label as status_label
 from bot.tips.topics import TOPICS, Topic, topic
@@ -437,7 +438,7 @@ async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, v
         ),
         main_menu(t),
     )
-    await outbox.refresh_card(context, tip_id)
+    await senders.refresh_card(context, tip_id)
 
 
 async def _write_new(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
@@ -522,7 +523,7 @@ async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, val
         # The confirm buttons have done their job; a second press must not look possible.
         await _drop_buttons(update)
     await _thank(update, context, t, tip_id)
-    await outbox.flush(context)
+    await senders.flush(context)
 
 
 async def _thank(update: Update, context: BotContext, t: Texts, tip_id: int) -> None:
@@ -550,7 +551,7 @@ async def _sent_just_now(update: Update, context: BotContext, t: Texts) -> bool:
     await context.ack(update)
     if not await store.thanked(context.db, latest[0].id):
         await _thank(update, context, t, latest[0].id)
-    await outbox.flush(context)
+    await senders.flush(context)
     return True
 
 
@@ -591,7 +592,7 @@ async def consume_message(update: Update, context: BotContext) -> bool:
             context.db, user.id, message.reply_to_message.message_id
         )
         if question is not None:
-            await outbox.take_answer(update, context, question)
+            await senders.take_answer(update, context, question)
             return True
     draft = await live_draft(context, user.id)
     if draft is not None:
@@ -618,7 +619,7 @@ async def consume_answer(update: Update, context: BotContext) -> bool:
     question = await store.open_question(context.db, user.id, context.now() - QUESTION_WINDOW)
     if question is None:
         return False
-    await outbox.take_answer(update, context, question)
+    await senders.take_answer(update, context, question)
     return True
 
 
@@ -734,12 +735,8 @@ async def take_attachment(
             context.db, draft.telegram_id, context.now(), description=description[:MAX_DESCRIPTION]
         )
     # An album arrives as one message per photo; one acknowledgement is enough for all.
-    group = message.media_group_id
-    seen: set[str] = context.bot_data.extras.setdefault("tip_albums", set())
-    if group is not None:
-        if group in seen:
-            return
-        seen.add(group)
+    if not first_of_album(context.bot_data, message.media_group_id):
+        return
     if attachment.kind == "voice":
         text = t._("🎤 Thank you, I have your voice message.")
     else:
