@@ -340,9 +340,11 @@ async def task_status(db: Database, key: str) -> str | None:
 
 
 async def task_sent(db: Database, task_id: int, message_id: int | None, now: datetime) -> None:
-    """Right after the sender finished; the payload stays as the record of what was sent."""
+    """Right after the sender finished. The payload goes (a signed staff reply carries its
+    text until it is sent); the key, status and time stay as the record."""
     await db.execute(
-        "UPDATE outbox SET status = 'sent', message_id = ?, done_at = ?, error = NULL"
+        "UPDATE outbox SET status = 'sent', message_id = ?, done_at = ?, error = NULL,"
+        " payload = '{}'"
         " WHERE id = ? AND status = 'pending'",
         (message_id, now.isoformat(), task_id),
     )
@@ -367,7 +369,8 @@ async def task_ended(db: Database, task_id: int, status: str, error: str, now: d
     if status not in ("blocked", "failed"):
         raise ValueError(status)
     await db.execute(
-        "UPDATE outbox SET status = ?, error = ?, done_at = ? WHERE id = ? AND status = 'pending'",
+        "UPDATE outbox SET status = ?, error = ?, done_at = ?, payload = '{}'"
+        " WHERE id = ? AND status = 'pending'",
         (status, error[:200], now.isoformat(), task_id),
     )
 

@@ -340,3 +340,43 @@ async def test_restart_in_the_middle_of_a_tip_sends_nothing_twice(bot: BotHarnes
     assert len(cards(bot)) == 1
     assert len([m for m in bot.staff_messages() if m.method == "sendPhoto"]) == 1
     assert (await store.get_tip(bot.db, 1)).posted_at is not None  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- case replies
+async def test_staff_reply_in_a_case_waits_out_an_outage_and_arrives_once(bot: BotHarness):
+    john = bot.resident("John", language_code="en")
+    await john.says("/start")
+    await john.presses("English")
+    await john.says("/contact")
+    await john.says("Hello")
+    thread = bot.double.topics(bot.staff_chat)[-1].id
+    bot.double.outage(chats=(john.id,))  # Telegram fails for the resident's chat only
+    await bot.staff[0].does("send_text", "We are on it", chat=bot.staff_chat, thread_id=thread)
+    assert not [m for m in john.inbox if m.text == "We are on it"]
+    bot.double.end_outage()
+    bot.clock.advance(timedelta(minutes=1))
+    await send_pending(job_context(bot))
+    await bot.restart()
+    await send_pending(job_context(bot))
+    await bot.settle()
+    assert len([m for m in john.inbox if m.text == "We are on it"]) == 1
+    row = await bot.db.fetchone("SELECT status, payload FROM outbox WHERE kind = 'case-reply'")
+    assert row["status"] == "sent" and row["payload"] == "{}"  # nothing written is kept
+
+
+async def test_staff_reply_to_a_resident_who_blocked_the_bot_is_reported_in_the_topic(
+    bot: BotHarness,
+):
+    nb = texts(bot, "nb")
+    john = bot.resident("John", language_code="en")
+    await john.says("/start")
+    await john.presses("English")
+    await john.says("/contact")
+    await john.says("Hello")
+    thread = bot.double.topics(bot.staff_chat)[-1].id
+    bot.double.block(john.user)
+    await bot.staff[0].does("send_text", "We are on it", chat=bot.staff_chat, thread_id=thread)
+    notice = nb._("Not delivered: the resident has blocked the bot or deleted their account.")
+    assert [m.text for m in bot.staff_messages(thread)].count(notice) == 1
+    row = await bot.db.fetchone("SELECT status FROM case_messages WHERE direction = 'out'")
+    assert row["status"] == "failed"
