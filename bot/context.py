@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.albums import AlbumMemory
 from bot.i18n import Catalogs, Texts
+from bot.telegram_errors import Outcome, classify
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -107,7 +108,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         try:
             await query.answer(text, show_alert=alert)
         except BadRequest as error:
-            if "query is too old" not in str(error).lower():
+            if classify(error).outcome is not Outcome.TOO_OLD:
                 raise
 
 

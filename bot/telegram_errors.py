@@ -13,10 +13,12 @@ reading error texts itself:
         │   ├── "message thread not found",
         │   │   "topic deleted", TOPIC_DELETED,
         │   │   TOPIC_ID_INVALID .............. TOPIC_GONE: staff deleted a forum topic
-        │   ├── "message is not modified" ..... NOT_MODIFIED: the edit is already there
+        │   ├── "message is not modified",
+        │   │   TOPIC_NOT_MODIFIED ............ NOT_MODIFIED: the edit is already there
         │   ├── "message can't be edited/
         │   │   deleted", "message to edit/
-        │   │   delete not found" ............. TOO_OLD: nothing left to change
+        │   │   delete not found", "query is
+        │   │   too old" ...................... TOO_OLD: nothing left to change
         │   ├── "user is deactivated" ......... BLOCKED
         │   └── anything else ................. FAILED: sending it again cannot help
         └── TimedOut, 5xx, connection errors .. RETRY: back off and try again
@@ -75,12 +77,13 @@ class Verdict:
 
 
 _TOPIC_GONE = ("thread not found", "topic deleted", "topic_deleted", "topic_id_invalid")
-_NOT_MODIFIED = ("message is not modified", "message_not_modified")
+_NOT_MODIFIED = ("is not modified", "not_modified")
 _TOO_OLD = (
     "message can't be edited",
     "message can't be deleted",
     "message to edit not found",
     "message to delete not found",
+    "query is too old",
 )
 _GONE_CHAT = ("user is deactivated",)
 

@@ -70,6 +70,11 @@ async def task_row(bot: BotHarness, key: str):
         (BadRequest("Bad Request: message can't be edited"), Outcome.TOO_OLD),
         (BadRequest("Bad Request: message can't be deleted for everyone"), Outcome.TOO_OLD),
         (BadRequest("Bad Request: message to delete not found"), Outcome.TOO_OLD),
+        (
+            BadRequest("Bad Request: query is too old and response timeout expired"),
+            Outcome.TOO_OLD,
+        ),
+        (BadRequest("Bad Request: TOPIC_NOT_MODIFIED"), Outcome.NOT_MODIFIED),
         (BadRequest("Bad Request: chat not found"), Outcome.FAILED),
         (BadRequest("Bad Request: message to copy not found"), Outcome.FAILED),
         (ChatMigrated(-100123), Outcome.FAILED),

@@ -17,6 +17,7 @@ from bot.context import BotContext, BotData
 from bot.handover.availability import mark_unusable
 from bot.i18n import Texts
 from bot.outbox import in_topic
+from bot.telegram_errors import Outcome, classify
 from storage import cases, residents
 from storage.cases import Case
 
@@ -207,7 +208,7 @@ async def rename_case_topic(context: BotContext, case_id: int) -> None:
             name=topic_name(case, resident.first_name if resident else None, t),
         )
     except TelegramError as error:
-        if "not_modified" not in str(error).lower():
+        if classify(error).outcome is not Outcome.NOT_MODIFIED:
             log.info("could not rename the topic of case %s: %s", case_id, error)
 
 
