@@ -61,6 +61,7 @@ from storage.outbox import STAFF_CHAT, Task
 __all__ = [
     "STAFF_CHAT",
     "OutboxState",
+    "Postpone",
     "RunReport",
     "Task",
     "add_sender",
@@ -78,6 +79,11 @@ RUN_EVERY = timedelta(seconds=10)
 Sender = Callable[[BotContext, Task], Awaitable[int | None]]
 #: Told when a task ends unsent (`blocked` or `failed`), to tell someone or record it.
 GivenUpHook = Callable[[BotContext, Task, Verdict], Awaitable[None]]
+
+
+class Postpone(Exception):
+    """Raised by a sender whose task cannot go yet for a reason of the bot's own (the staff chat
+    is switched off until a restart): tried again later, not counted as an attempt."""
 
 
 @dataclass
@@ -160,6 +166,11 @@ async def _run(context: BotContext, state: OutboxState, task: Task, report: RunR
         message_id = await sender(context, task)
     except TelegramError as error:
         return await _failed(context, state, task, classify(error), on_given_up, report)
+    except Postpone as reason:
+        later = context.now() + timedelta(seconds=state.policy.cap)
+        await store.task_later(context.db, task.id, str(reason), later, count=False)
+        report.later += 1
+        return True
     except Exception:  # a bug in a sender must not stop the others; it is retried, then given up
         log.exception("outbox sender %s failed on task %s", task.kind, task.id)
         verdict = Verdict(Outcome.RETRY, reason="the sender raised an exception")

@@ -385,3 +385,23 @@ async def test_staff_reply_to_a_resident_who_blocked_the_bot_is_reported_in_the_
     assert [m.text for m in bot.staff_messages(thread)].count(notice) == 1
     row = await bot.db.fetchone("SELECT status FROM case_messages WHERE direction = 'out'")
     assert row["status"] == "failed"
+
+
+async def test_case_message_waits_while_the_staff_chat_is_broken_and_goes_after_the_fix(
+    bot: BotHarness,
+):
+    john = bot.resident("John", language_code="en")
+    await john.says("/start")
+    await john.presses("English")
+    await john.says("/contact")
+    bot.staff_chat.bot_can_manage_topics = False  # someone took the bot's right to make topics
+    await john.says("Is anyone there?")
+    assert bot.double.topics(bot.staff_chat) == []
+    [task] = await bot.db.fetchall("SELECT status FROM outbox WHERE kind = 'case-relay'")
+    assert task["status"] == "pending"  # stored and waiting, not given up
+    bot.staff_chat.bot_can_manage_topics = True  # the operator fixed it and restarted
+    await bot.restart()
+    await send_pending(job_context(bot))
+    await send_pending(job_context(bot))
+    await bot.settle()
+    assert [m.text for m in bot.staff_messages()].count("Is anyone there?") == 1

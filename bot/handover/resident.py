@@ -258,13 +258,15 @@ async def take_message(
         # The same message again: handled a second time after a crash. Relay it if the
         # first time did not get that far; staff see it once, the resident is not told twice.
         pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
-        if pending is not None and staff_chat_ready(context.bot_data):
+        if pending is not None:
             await relay_to_topic(
                 context, case, pending, message_id, _replied_to(update, message_id)
             )
         return
     first = case.first_message_at is None
     if not staff_chat_ready(context.bot_data):
+        # Stored and enqueued: it goes to staff once the staff chat works (after a restart).
+        await enqueue_relay(context, case, row, message_id, _replied_to(update, message_id))
         await answer(
             update,
             context,
@@ -303,11 +305,19 @@ async def relay_to_topic(
     The outbox retries it after a failure (`send_relay`); enqueueing it again (an update
     handled a second time after a crash) adds nothing.
     """
+    key = await enqueue_relay(context, case, row, message_id, reply_to)
+    await outbox.send_pending(context)
+    return await outbox_store.task_status(context.db, key) == "sent"
+
+
+async def enqueue_relay(
+    context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
+) -> str:
+    """Store the task of relaying one resident message (once; a second call adds nothing)."""
     key = f"case-in:{row}"
     payload = {"row": row, "case_id": case.id, "message_id": message_id, "reply_to": reply_to}
     await outbox.enqueue(context.db, "case-relay", key, payload, context.now())
-    await outbox.send_pending(context)
-    return await outbox_store.task_status(context.db, key) == "sent"
+    return key
 
 
 async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
@@ -317,6 +327,8 @@ async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
     case = await cases.get(context.db, task.payload["case_id"])
     if case is None or not case.is_open or case.resident_id is None:
         return None  # closed or erased meanwhile: nothing to relay any more
+    if not staff_chat_ready(context.bot_data):
+        raise outbox.Postpone("the staff chat is switched off until it is fixed")
     row, message_id = task.payload["row"], task.payload["message_id"]
     if await cases.undelivered(context.db, case.id, resident_message_id=message_id) is None:
         return None  # delivered before (or given up)
@@ -333,7 +345,14 @@ async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
         )
         return copied  # type: ignore[return-value]
 
-    copied = await send_to_case_topic(context, case.id, copy)
+    try:
+        copied = await send_to_case_topic(context, case.id, copy)
+    except TelegramError:
+        if not staff_chat_ready(context.bot_data):
+            # Making the topic showed the staff chat unusable (an operator's to fix): the
+            # message waits for the fix instead of being given up.
+            raise outbox.Postpone("the staff chat was switched off") from None
+        raise
     await cases.mark_delivered(context.db, row, staff_message_id=copied.message_id)
     return copied.message_id
 
