@@ -179,7 +179,7 @@ async def test_staff_question_is_sent_once_after_an_outage(bot: BotHarness):
     amina = bot.resident("Amina", language_code="so")
     await report(bot, amina, place="Tokerud skole", language="so")
     [card] = cards(bot)
-    before = len(amina.inbox)
+    before = len(amina.received)
     bot.double.outage()  # Telegram answers 502 to everything the bot sends
     bot.double.send_text(
         bot.staff[0].user,
@@ -190,7 +190,7 @@ async def test_staff_question_is_sent_once_after_an_outage(bot: BotHarness):
     )
     await bot.settle()
     assert bot.double.outage_refused >= 1
-    assert len(amina.inbox) == before, "nothing arrives while Telegram is down"
+    assert len(amina.received) == before, "nothing arrives while Telegram is down"
     [task] = await bot.db.fetchall(
         "SELECT status, attempts FROM outbox WHERE kind = 'tip-question'"
     )
@@ -200,7 +200,7 @@ async def test_staff_question_is_sent_once_after_an_outage(bot: BotHarness):
     bot.clock.advance(timedelta(minutes=5))
     await send_pending(job_context(bot))
     await bot.settle()
-    questions = [m for m in amina.inbox if m.text and "Which swing is it?" in m.text]
+    questions = [m for m in amina.received if m.text and "Which swing is it?" in m.text]
     assert len(questions) == 1
     assert so._("Please answer here with a message.") in questions[0].text
     notes = [m for m in bot.staff_messages(card.thread_id) if "✉️" in (m.text or "")]
@@ -211,7 +211,7 @@ async def test_staff_question_is_sent_once_after_an_outage(bot: BotHarness):
     await bot.restart()
     await send_pending(job_context(bot))
     await bot.settle()
-    assert len([m for m in amina.inbox if m.text and "Which swing is it?" in m.text]) == 1
+    assert len([m for m in amina.received if m.text and "Which swing is it?" in m.text]) == 1
     assert len([m for m in bot.staff_messages(card.thread_id) if "✉️" in (m.text or "")]) == 1
     # The resident's answer still finds the question.
     await amina.says("The big one")
@@ -243,14 +243,14 @@ async def test_question_to_a_resident_who_blocked_the_bot_is_recorded_and_staff_
     bot.double.unblock(john.user)
     bot.clock.advance(timedelta(hours=1))
     await send_pending(job_context(bot))
-    assert not any("Where exactly?" in (m.text or "") for m in john.inbox), "never retried"
+    assert not any("Where exactly?" in (m.text or "") for m in john.received), "never retried"
 
 
 async def test_tip_card_waits_out_an_outage_of_the_staff_chat(bot: BotHarness):
     john = bot.resident("John", language_code="en")
     bot.double.outage(chats=(bot.staff_chat.id,))
     await report(bot, john, place="Rommen")
-    assert "T-0001" in "\n".join(m.text or "" for m in john.inbox)  # told: it is stored
+    assert "T-0001" in "\n".join(m.text or "" for m in john.received)  # told: it is stored
     assert cards(bot) == []
     bot.double.end_outage()
     bot.clock.advance(timedelta(minutes=1))
@@ -357,14 +357,14 @@ async def test_staff_reply_in_a_case_waits_out_an_outage_and_arrives_once(bot: B
     thread = bot.double.topics(bot.staff_chat)[-1].id
     bot.double.outage(chats=(john.id,))  # Telegram fails for the resident's chat only
     await bot.staff[0].does("send_text", "We are on it", chat=bot.staff_chat, thread_id=thread)
-    assert not [m for m in john.inbox if m.text == "We are on it"]
+    assert not [m for m in john.received if m.text == "We are on it"]
     bot.double.end_outage()
     bot.clock.advance(timedelta(minutes=1))
     await send_pending(job_context(bot))
     await bot.restart()
     await send_pending(job_context(bot))
     await bot.settle()
-    assert len([m for m in john.inbox if m.text == "We are on it"]) == 1
+    assert len([m for m in john.received if m.text == "We are on it"]) == 1
     row = await bot.db.fetchone("SELECT status, payload FROM outbox WHERE kind = 'case-reply'")
     assert row["status"] == "sent" and row["payload"] == "{}"  # nothing written is kept
 
