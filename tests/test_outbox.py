@@ -405,3 +405,36 @@ async def test_case_message_waits_while_the_staff_chat_is_broken_and_goes_after_
     await send_pending(job_context(bot))
     await bot.settle()
     assert [m.text for m in bot.staff_messages()].count("Is anyone there?") == 1
+
+
+# --------------------------------------------------------------------------- the upgrade
+async def test_upgrade_turns_unsent_work_into_tasks_and_keeps_broadcast_rows(tmp_path: Path):
+    from storage.db import Database, _migrations
+
+    before = [m for m in _migrations() if m[0] < 9]
+    path = tmp_path / "old.sqlite3"
+    db = await Database.open(path, migrations=before)
+    now = "2026-11-25T09:00:00+00:00"
+    await db.execute(
+        "INSERT INTO tips (id, telegram_id, category, language, created_at, updated_at)"
+        " VALUES (1, 77, 'sports', 'en', ?, ?), (2, 77, 'sports', 'en', ?, ?)",
+        (now, now, now, now),
+    )
+    await db.execute("UPDATE tips SET posted_at = ? WHERE id = 2", (now,))
+    await db.execute(
+        "INSERT INTO outbox (edition, chat_id, kind, text, created_at)"
+        " VALUES ('digest-2026-W48', 77, 'text', 'Hei', ?)",
+        (now,),
+    )
+    await db.close()
+
+    db = await Database.open(path)
+    try:
+        tasks = await db.fetchall(
+            "SELECT edition, kind, status FROM outbox WHERE payload IS NOT NULL"
+        )
+        assert [tuple(row) for row in tasks] == [("tip-card:1", "tip-card", "pending")]
+        broadcast = await outbox_store.pending(db, "digest-2026-W48")
+        assert [(row.chat_id, row.text) for row in broadcast] == [(77, "Hei")]
+    finally:
+        await db.close()

@@ -55,7 +55,7 @@ INSERT OR IGNORE INTO outbox (edition, chat_id, kind, payload, created_at)
 SELECT 'tip-answer:' || id, 0, 'tip-answer', json_object('answer_id', id), created_at
 FROM tip_answers WHERE relayed_at IS NULL;
 INSERT OR IGNORE INTO outbox (edition, chat_id, kind, payload, created_at)
-SELECT 'tip-question:' || id, telegram_id, 'tip-question', json_object('question_id', id),
+SELECT 'tip-question:q' || id, telegram_id, 'tip-question', json_object('question_id', id),
     asked_at
 FROM tip_questions WHERE resident_message_id IS NULL AND answered_at IS NULL;
 INSERT OR IGNORE INTO outbox (edition, chat_id, kind, payload, created_at)
