@@ -45,7 +45,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Message, ReplyParameters
 from telegram.error import BadRequest, TelegramError
@@ -71,6 +71,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How often the job sends what is due (retries after failures, work left by a crash).
 RUN_EVERY = timedelta(seconds=10)
@@ -236,8 +238,8 @@ async def _give_up(
 async def in_topic(
     current: Callable[[], Awaitable[int | None]],
     replace: Callable[[], Awaitable[int | None]],
-    send: Callable[[int | None], Awaitable[Any]],
-) -> Any:
+    send: Callable[[int | None], Awaitable[T]],
+) -> T:
     """Send into a forum topic; if staff deleted it, `replace()` makes a new one and the message
     goes there. The same for tip categories and cases: nothing is lost, nothing goes to a
     topic nobody sees. Other errors are raised to the runner."""

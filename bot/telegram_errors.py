@@ -125,7 +125,7 @@ def retry_seconds(error: RetryAfter) -> float:
     value: Any = getattr(error, "_retry_after", None)
     if value is None:
         value = error.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+    return float(value.total_seconds() if hasattr(value, "total_seconds") else value)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class RetryPolicy:
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failed try (1, 2, ...)."""
-        return min(self.cap, self.base * 2 ** max(0, attempts - 1))
+        return float(min(self.cap, self.base * 2 ** max(0, attempts - 1)))
 
     def gives_up(self, attempts: int) -> bool:
         return attempts >= self.max_attempts

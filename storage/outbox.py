@@ -308,7 +308,7 @@ async def add_task(
         " VALUES (?, ?, ?, ?, ?)",
         (key, chat_id, kind, json.dumps(payload, sort_keys=True), now.isoformat()),
     )
-    return int(await db.fetchval("SELECT changes()")) == 1
+    return bool(await db.fetchval("SELECT changes()") == 1)
 
 
 async def due_tasks(db: Database, now: datetime, limit: int = 200) -> list[Task]:
@@ -334,9 +334,10 @@ async def due_tasks(db: Database, now: datetime, limit: int = 200) -> list[Task]
 
 async def task_status(db: Database, key: str) -> str | None:
     """The status of the task stored under `key` (None if there is none)."""
-    return await db.fetchval(
+    status = await db.fetchval(
         "SELECT status FROM outbox WHERE edition = ? AND payload IS NOT NULL", (key,)
     )
+    return str(status) if status is not None else None
 
 
 async def task_sent(db: Database, task_id: int, message_id: int | None, now: datetime) -> None:

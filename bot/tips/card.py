@@ -5,7 +5,7 @@ Plain functions of a `Tip` (no Telegram calls), so tests and the outbox's sender
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -23,7 +23,7 @@ CARD_DESCRIPTION_LIMIT = 3000
 def card_text(
     t: Texts,
     tip: Tip,
-    tz,
+    tz: tzinfo,
     *,
     last_change: tuple[str, datetime] | None = None,
 ) -> str:

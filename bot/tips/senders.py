@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from telegram import InputFile, InputMediaPhoto, Message, ReplyParameters, Update
 from telegram.constants import ParseMode
@@ -106,7 +107,7 @@ async def send_card(context: BotContext, task: Task) -> int | None:
         card_id = card.message_id
         await store.set_card(context.db, tip.id, thread, card_id)
         await store.record_staff_message(context.db, chat_id, card_id, tip.id)
-    where = {
+    where: dict[str, Any] = {
         "message_thread_id": thread,
         "reply_parameters": ReplyParameters(card_id, allow_sending_without_reply=True),
     }
@@ -138,7 +139,12 @@ async def send_card(context: BotContext, task: Task) -> int | None:
 
 
 async def _send_clean_image(
-    context: BotContext, chat_id: int, tip: Tip, item: store.TipMedia, number: int, where: dict
+    context: BotContext,
+    chat_id: int,
+    tip: Tip,
+    item: store.TipMedia,
+    number: int,
+    where: dict[str, Any],
 ) -> Message | None:
     """Download an image sent as a file, strip its hidden data, upload the clean copy."""
     t = staff_texts(context)
