@@ -18,6 +18,7 @@ from bot import (
     handover,
     inbox,
     onboarding,
+    outbox,
     privacy,
     staff,
     surveys,
@@ -85,6 +86,8 @@ def build_application(
         data.clock = clock
     # First: updates a crash left unhandled are queued before anything else starts.
     inbox.install(app, queue, processor)
+    # Before the features: they add the senders of what they send (bot/outbox.py).
+    outbox.register(app)
     for feature in FEATURES:
         feature.register(app)
     fallback.register(app)

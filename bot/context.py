@@ -14,10 +14,13 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.albums import AlbumMemory
 from bot.i18n import Catalogs, Texts
+from bot.telegram_errors import Outcome, classify
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.outbox import OutboxState
     from storage.db import Database
 
 DeepLinkHandler = Callable[[Update, "BotContext", str], Awaitable[None]]
@@ -40,6 +43,8 @@ class BotData:
     config: Config
     db: Database
     catalogs: Catalogs
+    #: The outbox's senders by kind and its run lock (bot/outbox.py).
+    outbox: OutboxState
     #: The current time. Tests replace it to be on a Saturday or on 17 May.
     clock: Callable[[], datetime]
 
@@ -56,10 +61,10 @@ class BotData:
         self.staff_commands: list[tuple[str, str, int]] = []
         #: Staff chat membership checked lately: user id -> (monotonic time, is a member).
         self.staff_members: dict[int, tuple[float, bool]] = {}
-        #: Albums (media_group_id) of tip drafts already acknowledged: one answer per album.
-        self.tip_albums: set[str] = set()
         #: Features may keep small typed state here (e.g. caches); keys are module names.
         self.extras: dict[str, Any] = {}
+        #: Albums already answered, for every feature (bot/albums.py).
+        self.albums = AlbumMemory()
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
@@ -91,7 +96,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         try:
             await query.answer(text, show_alert=alert)
         except BadRequest as error:
-            if "query is too old" not in str(error).lower():
+            if classify(error).outcome is not Outcome.TOO_OLD:
                 raise
 
 

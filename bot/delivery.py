@@ -10,9 +10,10 @@ edition again adds nothing, so a second run sends nothing.
 Throughput: one send starts at most every 1/`rate` seconds (no bursts: Telegram counts per
 second), and one chat gets at most one message per `per_chat_interval` (3 s for groups and
 channels, which Telegram allows 20 per minute). A 429 pauses every sender for `retry_after`;
-a 403 marks the chat blocked and ends what the row's `on_blocked` names; a 400 is recorded as
-failed at once (sending it again cannot help); other errors are retried with back-off and
-then recorded as failed.
+a 403 marks the chat blocked and ends what the row's `on_blocked` names (`storage/blocked.py`);
+a 400 is recorded as failed at once (sending it again cannot help); other errors are retried
+with back-off and then recorded as failed. What an error means is decided in one place,
+`bot/telegram_errors.py`, shared with the outbox of single messages (`bot/outbox.py`).
 
 The one window that cannot be closed: between Telegram's OK and the commit that marks the row
 sent (the Bot API has no idempotency key). It is kept as small as possible: each row is
@@ -36,18 +37,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import TelegramError
 
 from bot.config import Config
+from bot.telegram_errors import Outcome, RetryPolicy, classify
 from bot.transport import AiohttpRequest
-from storage import outbox
+from storage import blocked, outbox
 from storage.db import Database
-from storage.outbox import OutboxItem, PendingRow, enqueue, on_blocked
+from storage.outbox import OutboxItem, PendingRow, enqueue
 
 __all__ = [
     "DeliveryReport",
@@ -55,7 +56,6 @@ __all__ = [
     "deliver",
     "delivery_bot",
     "enqueue",
-    "on_blocked",
 ]
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,7 @@ class _Run:
         self.rate = rate
         self.per_chat_interval = per_chat_interval
         self.on_progress = on_progress
-        self.max_attempts = max_attempts
-        self.backoff = backoff
+        self.policy = RetryPolicy(max_attempts=max_attempts, base=backoff, cap=60.0)
         # Capacity 1: sends are spaced evenly, never a burst of `rate` at once.
         self.limiter = AsyncLimiter(1, 1.0 / rate)
         self.paused_until = 0.0
@@ -236,46 +235,41 @@ class _Run:
             await self._wait_turn()
             try:
                 message = await _send(self.bot, row, self._keyboard(row))
-            except RetryAfter as error:
-                # Everyone waits: Telegram counts the bot, not the sender.
-                seconds = _retry_seconds(error)
-                self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-                self.report.retried += 1
-                log.info("flood control: waiting %.1fs (row %d)", seconds, row.id)
-                continue
-            except Forbidden as error:
-                marked = await outbox.mark_blocked(self.db, row, str(error), _now())
-                self.report.blocked += max(marked, 1)
-                log.info("chat %d refuses the bot (row %d): %s", row.chat_id, row.id, error)
-                return "blocked"
-            except (BadRequest, ChatMigrated) as error:
-                await outbox.mark_failed(self.db, row.id, str(error), _now())
-                self.report.failed += 1
-                log.warning("row %d failed: %s", row.id, error)
-                return "failed"
-            except TelegramError as error:  # network trouble, timeouts, Telegram's 5xx
-                attempts = await outbox.record_attempt(self.db, row.id, str(error))
-                if attempts >= self.max_attempts:
-                    await outbox.mark_failed(self.db, row.id, str(error), _now())
+            except TelegramError as error:
+                verdict = classify(error)
+                if verdict.outcome is Outcome.WAIT:
+                    # Everyone waits: Telegram counts the bot, not the sender.
+                    until = time.monotonic() + verdict.wait
+                    self.paused_until = max(self.paused_until, until)
+                    self.report.retried += 1
+                    log.info("flood control: waiting %.1fs (row %d)", verdict.wait, row.id)
+                    continue
+                if verdict.outcome is Outcome.BLOCKED:
+                    handler = blocked.handler(row.on_blocked)
+                    marked = await outbox.mark_blocked(
+                        self.db, row, verdict.reason, _now(), handler
+                    )
+                    self.report.blocked += max(marked, 1)
+                    log.info("chat %d refuses the bot (row %d): %s", row.chat_id, row.id, error)
+                    return "blocked"
+                if verdict.outcome is not Outcome.RETRY:  # a bad request: it cannot help
+                    await outbox.mark_failed(self.db, row.id, verdict.reason, _now())
+                    self.report.failed += 1
+                    log.warning("row %d failed: %s", row.id, error)
+                    return "failed"
+                attempts = await outbox.record_attempt(self.db, row.id, verdict.reason)
+                if self.policy.gives_up(attempts):
+                    await outbox.mark_failed(self.db, row.id, verdict.reason, _now())
                     self.report.failed += 1
                     log.warning("row %d failed after %d attempts: %s", row.id, attempts, error)
                     return "failed"
                 self.report.retried += 1
-                await asyncio.sleep(self.backoff * 2 ** (attempts - 1))
+                await asyncio.sleep(self.policy.delay(attempts))
                 continue
             # Commit at once: this is the window in which a crash could send it twice.
             await outbox.mark_sent(self.db, row.id, message.message_id, _now())
             self.report.sent += 1
             return "sent"
-
-
-def _retry_seconds(error: RetryAfter) -> float:
-    # `retry_after` turns from int into timedelta in a coming PTB version (and warns meanwhile);
-    # the private timedelta is what PTB's own rate limiter reads.
-    value: Any = getattr(error, "_retry_after", None)
-    if value is None:
-        value = error.retry_after
-    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 async def _send(bot: Bot, row: PendingRow, markup: InlineKeyboardMarkup | None) -> Message:

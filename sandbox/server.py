@@ -103,6 +103,10 @@ class BotAPIDouble(Methods):
         self._hold_budget = 0
         self._hold_gate: asyncio.Event | None = None
         self._held_methods: tuple[str, ...] = ("send",)
+        #: While set: (status, method prefixes, chat ids or None) of an outage (see `outage`).
+        self._outage: tuple[int, tuple[str, ...], frozenset[int] | None] | None = None
+        #: Requests refused by an outage so far.
+        self.outage_refused = 0
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             name[4:].replace("_", ""): getattr(self, name)
             for name in dir(self)
@@ -202,6 +206,10 @@ class BotAPIDouble(Methods):
                 call.params = await self._params(request)
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "Bad Request: can't parse request JSON object") from None
+            if self._in_outage(method, call.params):
+                # Telegram is down: the request is refused before anything happens.
+                self.outage_refused += 1
+                raise ApiError(self._outage[0] if self._outage else 502, "Bad Gateway")
             if polling:
                 result = await self._get_updates(request, call.params)
             else:
@@ -236,6 +244,28 @@ class BotAPIDouble(Methods):
         if not call.ok:
             self.errors.append(call)
         return response
+
+    # ------------------------------------------------------------ outages
+    def outage(
+        self,
+        status: int = 502,
+        *,
+        methods: tuple[str, ...] = ("send", "copy", "edit", "delete", "create", "forward"),
+        chats: tuple[int, ...] | None = None,
+    ) -> None:
+        """Answer every request of `methods` (lower-case prefixes), to `chats` if given, with
+        `status` and do nothing, as Telegram does while it is down, until `end_outage()`.
+        getUpdates keeps working unless listed, so people can still write to the bot."""
+        self._outage = (status, tuple(methods), frozenset(chats) if chats is not None else None)
+
+    def end_outage(self) -> None:
+        self._outage = None
+
+    def _in_outage(self, method: str, params: dict[str, Any]) -> bool:
+        if self._outage is None or not method.lower().startswith(self._outage[1]):
+            return False
+        chats = self._outage[2]
+        return chats is None or params.get("chat_id") in chats
 
     # ------------------------------------------------------------ holding sends
     def hold_sends(self, after: int = 0, *, methods: tuple[str, ...] = ("send",)) -> None:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from storage import outbox
 from storage.db import Database, Transaction
 
 #: Children's age groups (and adults), the codes stored and used in CSV files.
@@ -382,7 +381,6 @@ async def _end(tx: Transaction, telegram_id: int, now: datetime, reason: str) ->
     return int(await tx.fetchval("SELECT changes()")) == 1
 
 
-@outbox.on_blocked("digest")
 async def end_subscription_of_blocked(tx: Transaction, telegram_id: int, now: datetime) -> None:
     """The resident blocked the bot or deleted their account: stop sending the digest."""
     await _end(tx, telegram_id, now, "blocked")

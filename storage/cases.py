@@ -292,18 +292,6 @@ async def clear_reminded(db: Database, case_id: int) -> None:
     await db.execute("UPDATE cases SET reminded_at = NULL WHERE id = ?", (case_id,))
 
 
-async def pending_incoming(db: Database, older_than: datetime) -> list[tuple[int, Case, int]]:
-    """Resident messages of open cases not yet in the topic: (row id, case, message id)."""
-    rows = await db.fetchall(
-        "SELECT m.id AS message_row, m.resident_message_id AS rmid, c.* FROM case_messages m"
-        " JOIN cases c ON c.id = m.case_id WHERE m.direction = 'in' AND m.status = 'pending'"
-        " AND c.status = 'open' AND c.resident_id IS NOT NULL AND m.created_at < ?"
-        " ORDER BY m.id",
-        (older_than.isoformat(),),
-    )
-    return [(row["message_row"], _from_row(row), row["rmid"]) for row in rows]
-
-
 async def staff_message_for(db: Database, case_id: int, resident_message_id: int) -> int | None:
     """The topic message that shows (or was) this message of the resident's chat."""
     return await db.fetchval(

@@ -1,14 +1,18 @@
-"""The outbox of the delivery engine: every broadcast message is a row before it is sent.
+"""The outbox: every message that must reach Telegram is a row here before it is sent.
 
-A row is unique per (edition, chat_id, part), so enqueueing an edition twice adds nothing, and
-its status moves from `pending` to `sent`, `blocked` or `failed` exactly once. The engine in
-`bot/delivery.py` decides; this module only stores.
+Two kinds of rows share the table, its statuses and its retry record:
 
-What a 403 ends is pluggable: a storage module that sends to residents registers a handler
-for its `on_blocked` kind (`@on_blocked("digest")`) that runs in the same transaction that
-marks the row blocked. The handlers are found through `storage.privacy._modules()` (every
-module that sends to residents holds personal data, so it is listed there), which means a
-process that never imported the feature (the command line) still finds them.
+- *broadcast rows* (`kind` "text" or "document"): one per recipient per edition per part,
+  sent by the delivery engine (`bot/delivery.py`), throttled for tens of thousands of chats;
+- *tasks* (`kind` names a sender function, `payload` holds its arguments as JSON): one tip
+  card, one staff question, one relayed case message..., sent by `bot/outbox.py`.
+
+A row is unique per (edition, chat_id, part), so enqueueing twice adds nothing (a task's key
+is its `edition`), and its status moves from `pending` to `sent`, `blocked` or `failed`
+exactly once. The bot decides; this module only stores.
+
+What a 403 on a broadcast row ends is named by the row's `on_blocked` ("digest"); the table
+of what each name ends is `storage/blocked.py`, and the engine passes the handler in.
 """
 
 from __future__ import annotations
@@ -25,31 +29,17 @@ from typing import Any
 
 from storage.db import Database, Transaction
 
-#: A kind's handler: the resident blocked the bot (or deleted their account); stop sending.
+#: What a 403 ends: the resident blocked the bot (or deleted their account); stop sending.
 BlockedHandler = Callable[[Transaction, int, datetime], Awaitable[None]]
-_BLOCKED_HANDLERS: dict[str, BlockedHandler] = {}
+
+#: The row kinds the delivery engine sends; every other kind is a task's sender name.
+BROADCAST_KINDS = ("text", "document")
+#: chat_id of a task for the staff chat (whose id is configuration, not data).
+STAFF_CHAT = 0
 
 LOCK_NAME = "delivery"
 #: A run that has not refreshed its lock for this long is presumed dead.
 LOCK_STALE_SECONDS = 30.0
-
-
-def on_blocked(kind: str) -> Callable[[BlockedHandler], BlockedHandler]:
-    """Register what a 403 for an outbox row of `kind` ends (a subscription, invitations)."""
-
-    def decorate(handler: BlockedHandler) -> BlockedHandler:
-        _BLOCKED_HANDLERS[kind] = handler
-        return handler
-
-    return decorate
-
-
-def blocked_handler(kind: str) -> BlockedHandler | None:
-    if kind not in _BLOCKED_HANDLERS:
-        from storage import privacy
-
-        privacy._modules()  # imports every module that may have registered a handler
-    return _BLOCKED_HANDLERS.get(kind)
 
 
 @dataclass(frozen=True)
@@ -174,9 +164,9 @@ async def edition_exists(db: Database, edition: str) -> bool:
 
 async def pending(db: Database, edition: str | None = None) -> list[PendingRow]:
     """Unsent rows in sending order: by edition, chat and part."""
-    where, params = "status = 'pending'", ()
+    where, params = "status = 'pending' AND payload IS NULL", ()
     if edition is not None:
-        where, params = "status = 'pending' AND edition = ?", (edition,)
+        where, params = "status = 'pending' AND payload IS NULL AND edition = ?", (edition,)
     rows = await db.fetchall(
         f"SELECT * FROM outbox WHERE {where} ORDER BY edition, chat_id, part", params
     )
@@ -229,10 +219,16 @@ async def mark_sent(db: Database, row_id: int, message_id: int, now: datetime) -
     )
 
 
-async def mark_blocked(db: Database, row: PendingRow, error: str, now: datetime) -> int:
+async def mark_blocked(
+    db: Database,
+    row: PendingRow,
+    error: str,
+    now: datetime,
+    handler: BlockedHandler | None = None,
+) -> int:
     """The chat refuses the bot: this row and the rest of the chat's edition are blocked,
-    and whatever `on_blocked` names ends, in one transaction. Returns rows marked."""
-    handler = blocked_handler(row.on_blocked) if row.on_blocked else None
+    and `handler` (what the row's `on_blocked` names) runs, in one transaction. Returns rows
+    marked."""
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE outbox SET status = 'blocked', error = ?, done_at = ?, text = NULL,"
@@ -275,6 +271,121 @@ async def counts(db: Database, edition: str) -> EditionCounts:
         blocked=by_status.get("blocked", 0),
         failed=by_status.get("failed", 0),
         by_status=by_status,
+    )
+
+
+# --- tasks: single messages sent by a named sender ---
+@dataclass(frozen=True)
+class Task:
+    """One pending task: `kind` names the sender, `payload` its arguments (ids, no texts)."""
+
+    id: int
+    key: str
+    kind: str
+    chat_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def add_task(
+    db: Database | Transaction,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    chat_id: int = STAFF_CHAT,
+) -> bool:
+    """Store a task (inside the caller's transaction when given one); False if `key` was
+    stored before: a handler run twice after a crash enqueues nothing new."""
+    if kind in BROADCAST_KINDS:
+        raise ValueError(f"{kind!r} is a broadcast kind, not a sender")
+    if isinstance(db, Database):
+        async with db.transaction() as tx:
+            return await add_task(tx, kind, key, payload, now, chat_id=chat_id)
+    await db.execute(
+        "INSERT OR IGNORE INTO outbox (edition, chat_id, kind, payload, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (key, chat_id, kind, json.dumps(payload, sort_keys=True), now.isoformat()),
+    )
+    return bool(await db.fetchval("SELECT changes()") == 1)
+
+
+async def due_tasks(db: Database, now: datetime, limit: int = 200) -> list[Task]:
+    """Pending tasks whose time has come, oldest first (the order they were enqueued in)."""
+    rows = await db.fetchall(
+        "SELECT id, edition, kind, chat_id, payload, attempts, next_attempt_at FROM outbox"
+        " WHERE status = 'pending' AND payload IS NOT NULL"
+        " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
+        (now.isoformat(), limit),
+    )
+    return [
+        Task(
+            row["id"],
+            row["edition"],
+            row["kind"],
+            row["chat_id"],
+            json.loads(row["payload"]),
+            row["attempts"],
+        )
+        for row in rows
+    ]
+
+
+async def task_status(db: Database, key: str) -> str | None:
+    """The status of the task stored under `key` (None if there is none)."""
+    status = await db.fetchval(
+        "SELECT status FROM outbox WHERE edition = ? AND payload IS NOT NULL", (key,)
+    )
+    return str(status) if status is not None else None
+
+
+async def task_sent(db: Database, task_id: int, message_id: int | None, now: datetime) -> None:
+    """Right after the sender finished. The payload goes (a signed staff reply carries its
+    text until it is sent); the key, status and time stay as the record."""
+    await db.execute(
+        "UPDATE outbox SET status = 'sent', message_id = ?, done_at = ?, error = NULL,"
+        " payload = '{}'"
+        " WHERE id = ? AND status = 'pending'",
+        (message_id, now.isoformat(), task_id),
+    )
+
+
+async def task_later(
+    db: Database, task_id: int, error: str, next_attempt: datetime, *, count: bool
+) -> int:
+    """A failed try; the task waits until `next_attempt`. Flood control does not `count` as
+    an attempt. Returns the attempts so far."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE outbox SET attempts = attempts + ?, error = ?, next_attempt_at = ?"
+            " WHERE id = ?",
+            (int(count), error[:200], next_attempt.isoformat(), task_id),
+        )
+        return int(await tx.fetchval("SELECT attempts FROM outbox WHERE id = ?", (task_id,)))
+
+
+async def task_ended(db: Database, task_id: int, status: str, error: str, now: datetime) -> None:
+    """Given up: `blocked` (the chat refuses the bot) or `failed`; the error is the record."""
+    if status not in ("blocked", "failed"):
+        raise ValueError(status)
+    await db.execute(
+        "UPDATE outbox SET status = ?, error = ?, done_at = ?, payload = '{}'"
+        " WHERE id = ? AND status = 'pending'",
+        (status, error[:200], now.isoformat(), task_id),
+    )
+
+
+async def tasks_due_now(db: Database) -> int:
+    """After a restart every pending task may be tried at once; returns how many wait."""
+    await db.execute(
+        "UPDATE outbox SET next_attempt_at = NULL"
+        " WHERE status = 'pending' AND payload IS NOT NULL AND next_attempt_at IS NOT NULL"
+    )
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND payload IS NOT NULL"
+        )
     )
 
 

@@ -1,6 +1,7 @@
 """Personal data across features: export everything about a resident, erase it, expire it.
 
-Each feature's storage module that holds personal data is listed in `PERSONAL_DATA` and provides:
+Each feature's storage module that holds personal data is listed in `PERSONAL_DATA` (in the
+order it is exported; erasure goes backwards) and provides:
 
     async def export_resident(db: Database, telegram_id: int) -> dict   # what we hold, readable
     async def forget_resident(tx: Transaction, telegram_id: int) -> None  # erase or anonymise
@@ -16,21 +17,25 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from storage import residents
+from storage import activities, cases, inbox, outbox, residents, surveys, tips
 from storage.db import Database
 
-
-def _modules() -> list[ModuleType]:
-    # Imported here so that feature modules can import storage.privacy without a cycle.
-    from storage import activities, cases, inbox, outbox, surveys, tips
-
-    return [residents, cases, tips, activities, outbox, surveys, inbox]
+#: No storage module imports this one (nothing registers itself here), so the list is plain.
+PERSONAL_DATA: tuple[ModuleType, ...] = (
+    residents,
+    cases,
+    tips,
+    activities,
+    outbox,
+    surveys,
+    inbox,
+)
 
 
 async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     """Everything stored about one resident, by feature."""
     data: dict[str, Any] = {}
-    for module in _modules():
+    for module in PERSONAL_DATA:
         section = await module.export_resident(db, telegram_id)
         if section:
             data[module.__name__.rpartition(".")[2]] = section
@@ -42,7 +47,7 @@ async def forget_resident(db: Database, telegram_id: int) -> bool:
     known = await residents.get(db, telegram_id) is not None
     async with db.transaction() as tx:
         # Features first: their rows may refer to the resident row, which goes last.
-        for module in reversed(_modules()):
+        for module in reversed(PERSONAL_DATA):
             await module.forget_resident(tx, telegram_id)
     return known
 
@@ -51,7 +56,7 @@ async def expire(db: Database, cutoff: datetime) -> int:
     """Remove personal data from finished cases and tips older than `cutoff`."""
     touched = 0
     async with db.transaction() as tx:
-        for module in _modules():
+        for module in PERSONAL_DATA:
             expire_fn = getattr(module, "expire", None)
             if expire_fn is not None:
                 touched += await expire_fn(tx, cutoff)

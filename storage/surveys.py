@@ -7,15 +7,50 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from storage.db import Database, Transaction
 
-if TYPE_CHECKING:
-    from bot.surveys.definition import QuestionDef, SurveyDef
+
+# What storing a survey file needs to know of it. The file format and its checks belong to the
+# bot (`bot/surveys/definition.py`, whose dataclasses fit these shapes); storage does not
+# import the bot.
+class OptionDef(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def text(self) -> dict[str, str]: ...
+
+
+class QuestionDef(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> dict[str, str]: ...
+    @property
+    def optional(self) -> bool: ...
+    @property
+    def options(self) -> Sequence[OptionDef]: ...
+
+
+class SurveyDef(Protocol):
+    @property
+    def slug(self) -> str: ...
+    @property
+    def title(self) -> dict[str, str]: ...
+    @property
+    def anonymous(self) -> bool: ...
+    @property
+    def opens_on(self) -> date | None: ...
+    @property
+    def closes_on(self) -> date | None: ...
+    @property
+    def questions(self) -> Sequence[QuestionDef]: ...
 
 
 class SurveyChangeError(ValueError):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage import outbox
 from storage.db import Database
 
 
@@ -185,4 +186,6 @@ async def submit_draft(
             (tip_id, telegram_id),
         )
         await tx.execute("DELETE FROM tip_drafts WHERE telegram_id = ?", (telegram_id,))
+        # The staff card goes out through the outbox, committed with the tip itself.
+        await outbox.add_task(tx, "tip-card", f"tip-card:{tip_id}", {"tip_id": tip_id}, now)
     return tip_id

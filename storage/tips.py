@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from storage import outbox
 from storage.db import Database, Transaction
 
 
@@ -135,11 +136,6 @@ async def count_recent_tips(db: Database, telegram_id: int, since: datetime) -> 
             (telegram_id, since.isoformat()),
         )
     )
-
-
-async def unposted_tips(db: Database) -> list[int]:
-    rows = await db.fetchall("SELECT id FROM tips WHERE posted_at IS NULL ORDER BY id")
-    return [row["id"] for row in rows]
 
 
 async def set_card(db: Database, tip_id: int, thread_id: int | None, message_id: int) -> None:
@@ -313,11 +309,13 @@ async def merge(
             "UPDATE tips SET status = ?, merged_into = ?, updated_at = ? WHERE id = ?",
             (TipStatus.MERGED.value, original_id, now.isoformat(), duplicate_id),
         )
-        return await tx.execute(
+        change_id = await tx.execute(
             "INSERT INTO tip_status_changes (tip_id, status, staff_user_id, changed_at)"
             " VALUES (?, ?, ?, ?)",
             (duplicate_id, TipStatus.MERGED.value, staff_user_id, now.isoformat()),
         )
+        await _enqueue_news(tx, change_id, now)
+        return change_id
 
 
 # --------------------------------------------------------------------------- status
@@ -333,11 +331,18 @@ async def set_status(
             "UPDATE tips SET status = ?, updated_at = ? WHERE id = ?",
             (status.value, now.isoformat(), tip_id),
         )
-        return await tx.execute(
+        change_id = await tx.execute(
             "INSERT INTO tip_status_changes (tip_id, status, staff_user_id, changed_at)"
             " VALUES (?, ?, ?, ?)",
             (tip_id, status.value, staff_user_id, now.isoformat()),
         )
+        await _enqueue_news(tx, change_id, now)
+        return change_id
+
+
+async def _enqueue_news(tx: Transaction, change_id: int, now: datetime) -> None:
+    """The news of a change goes out through the outbox (bot/tips/outbox.py fans it out)."""
+    await outbox.add_task(tx, "tip-news", f"tip-news:{change_id}", {"change_id": change_id}, now)
 
 
 @dataclass(frozen=True)
@@ -366,11 +371,9 @@ def _change(row: sqlite3.Row) -> StatusChange:
     )
 
 
-async def unnotified_changes(db: Database) -> list[StatusChange]:
-    rows = await db.fetchall(
-        "SELECT * FROM tip_status_changes WHERE notified_at IS NULL ORDER BY id"
-    )
-    return [_change(row) for row in rows]
+async def status_change(db: Database, change_id: int) -> StatusChange | None:
+    row = await db.fetchone("SELECT * FROM tip_status_changes WHERE id = ?", (change_id,))
+    return _change(row) if row is not None else None
 
 
 async def recipients_to_notify(db: Database, change_id: int) -> list[tuple[int, str]]:
@@ -453,6 +456,8 @@ class Question:
     resident_message_id: int | None
     asked_at: datetime
     answered_at: datetime | None
+    #: What staff asked (shown to the resident; erased with the tip).
+    text: str = ""
 
 
 def _question(row: sqlite3.Row) -> Question:
@@ -463,7 +468,13 @@ def _question(row: sqlite3.Row) -> Question:
         resident_message_id=row["resident_message_id"],
         asked_at=datetime.fromisoformat(row["asked_at"]),
         answered_at=datetime.fromisoformat(row["answered_at"]) if row["answered_at"] else None,
+        text=row["text"] or "",
     )
+
+
+async def get_question(db: Database, question_id: int) -> Question | None:
+    row = await db.fetchone("SELECT * FROM tip_questions WHERE id = ?", (question_id,))
+    return _question(row) if row else None
 
 
 async def add_question(
@@ -514,7 +525,7 @@ async def store_answer(
             "UPDATE tip_questions SET answered_at = COALESCE(answered_at, ?) WHERE id = ?",
             (now.isoformat(), question.id),
         )
-        return await tx.execute(
+        answer_id = await tx.execute(
             "INSERT INTO tip_answers (tip_id, telegram_id, kind, text, resident_message_id,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -526,6 +537,10 @@ async def store_answer(
                 now.isoformat(),
             ),
         )
+        await outbox.add_task(
+            tx, "tip-answer", f"tip-answer:{answer_id}", {"answer_id": answer_id}, now
+        )
+        return answer_id
 
 
 @dataclass(frozen=True)
@@ -538,14 +553,13 @@ class Answer:
     resident_message_id: int
 
 
-async def unrelayed_answers(db: Database) -> list[Answer]:
-    rows = await db.fetchall("SELECT * FROM tip_answers WHERE relayed_at IS NULL ORDER BY id")
-    return [
-        Answer(
-            r["id"], r["tip_id"], r["telegram_id"], r["kind"], r["text"], r["resident_message_id"]
-        )
-        for r in rows
-    ]
+async def get_answer(db: Database, answer_id: int) -> Answer | None:
+    r = await db.fetchone("SELECT * FROM tip_answers WHERE id = ?", (answer_id,))
+    if r is None:
+        return None
+    return Answer(
+        r["id"], r["tip_id"], r["telegram_id"], r["kind"], r["text"], r["resident_message_id"]
+    )
 
 
 async def mark_answer_relayed(db: Database, answer_id: int, now: datetime) -> None:

@@ -55,25 +55,26 @@ class Person:
         return self.user.id
 
     # --- what the bot sent to this person's private chat ---
+    # ("received", not "inbox": the inbox is the bot's table of updates from Telegram)
     @property
-    def inbox(self) -> list[SentMessage]:
+    def received(self) -> list[SentMessage]:
         return self.double.messages_to(self.user)
 
     @property
     def last(self) -> SentMessage:
-        inbox = self.inbox
-        assert inbox, f"{self.user.first_name} has received nothing"
-        return inbox[-1]
+        received = self.received
+        assert received, f"{self.user.first_name} has received nothing"
+        return received[-1]
 
     def new_messages(self) -> list[SentMessage]:
         """Messages received since the last call (or since the person was created)."""
-        inbox = self.inbox
-        fresh = inbox[self.seen :]
-        self.seen = len(inbox)
+        received = self.received
+        fresh = received[self.seen :]
+        self.seen = len(received)
         return fresh
 
     def last_with_button(self, text: str) -> SentMessage:
-        for message in reversed(self.inbox):
+        for message in reversed(self.received):
             if any(text in label for label, _ in message.buttons):
                 return message
         raise AssertionError(f"no message to {self.user.first_name} has a button {text!r}")

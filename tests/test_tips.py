@@ -320,7 +320,7 @@ async def test_confirmed_tip_survives_a_failed_post_and_is_sent_once(bot: BotHar
     john = bot.resident("John", language_code="en")
     bot.staff_chat.bot_status = "left"  # the staff chat refuses everything for a while
     await report(bot, john, place="Rommen")
-    assert "T-0001" in "\n".join(m.text or "" for m in john.inbox)
+    assert "T-0001" in "\n".join(m.text or "" for m in john.received)
     assert cards(bot) == []
     tip = await first_tip(bot)
     assert tip.posted_at is None  # stored, waiting for the staff chat

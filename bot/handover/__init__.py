@@ -1,10 +1,12 @@
 """Talk to a person: a resident's case becomes a forum topic in the staff chat.
 
-    resident.py      /contact, the relay into the topic, rating, "open a new case?"
-    staff_side.py    the relay back to the resident, /close, /note, /assign, /cases, /stats
+    resident.py      /contact, the relay into the topic (an outbox sender), rating, "open a new
+                     case?"
+    staff_side.py    the relay back to the resident (an outbox sender), /close, /note,
+                     /assign, /cases, /stats
     topics.py        creating (and re-creating) case topics, the header card
     office_hours.py  when staff are at work (plain rules, no Telegram)
-    reminders.py     the repeating job: reminders for waiting cases, retries of stuck relays
+    reminders.py     the repeating job: reminders for waiting cases
     availability.py  the start-up check of the staff chat
 
 Kept light on import: the configuration imports `office_hours` from here.

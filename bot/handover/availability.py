@@ -8,7 +8,7 @@ operator reads one clear line in the log saying what to fix.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from telegram import ChatMemberAdministrator, ChatMemberOwner
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -25,8 +25,6 @@ class HandoverState:
 
     #: False when the staff chat is missing or unusable (decided at start).
     staff_chat_ready: bool = True
-    #: Albums whose arrival the resident was already told about (media_group_id).
-    answered_albums: set[str] = field(default_factory=set)
 
 
 def state(data: BotData) -> HandoverState:
@@ -35,21 +33,6 @@ def state(data: BotData) -> HandoverState:
         existing = HandoverState()
         data.extras["handover"] = existing
     return existing
-
-
-#: Albums remembered at most; forgetting costs at worst one repeated "thank you".
-ALBUM_MEMORY = 1000
-
-
-def first_of_album(data: BotData, media_group_id: str) -> bool:
-    """True for the first message of an album seen here: one answer per album, not per photo."""
-    answered = state(data).answered_albums
-    if media_group_id in answered:
-        return False
-    if len(answered) >= ALBUM_MEMORY:
-        answered.clear()
-    answered.add(media_group_id)
-    return True
 
 
 def staff_chat_ready(data: BotData) -> bool:

@@ -1,5 +1,6 @@
-"""Nobody waits unseen: a repeating job reminds staff of cases waiting too long for a reply,
-and retries resident messages that could not be put into their topic yet.
+"""Nobody waits unseen: a repeating job reminds staff of cases waiting too long for a reply.
+
+(Resident messages that could not be put into their topic yet are the outbox's to retry.)
 
 The wait that triggers a reminder counts office time only (a message on Friday evening is not
 "overdue" on Saturday), but the reminder shows the resident's whole waiting time.
@@ -12,7 +13,6 @@ from datetime import timedelta
 
 from bot.context import BotApplication, BotContext
 from bot.handover.availability import staff_chat_ready
-from bot.handover.resident import relay_to_topic
 from bot.handover.staff_side import format_duration
 from bot.handover.topics import post_in_case_topic, staff_texts
 from storage import cases
@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 
 #: How often the job looks for waiting cases.
 CHECK_EVERY = timedelta(minutes=1)
-#: A relay that failed is tried again after this long.
-RETRY_AFTER = timedelta(minutes=1)
 
 
 async def remind_waiting_cases(context: BotContext) -> int:
@@ -58,21 +56,7 @@ async def remind_waiting_cases(context: BotContext) -> int:
             continue
         log.info("reminder posted for case %s", case.id)
         sent += 1
-    await retry_stuck_relays(context)
     return sent
-
-
-async def retry_stuck_relays(context: BotContext) -> int:
-    """Resident messages stored but not yet in their topic (Telegram or the network failed)."""
-    delivered = 0
-    for row, case, message_id in await cases.pending_incoming(
-        context.db, context.now() - RETRY_AFTER
-    ):
-        if await relay_to_topic(context, case, row, message_id, None):
-            delivered += 1
-    if delivered:
-        log.info("%s stuck messages relayed", delivered)
-    return delivered
 
 
 async def _job(context: BotContext) -> None:

@@ -20,9 +20,11 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import outbox
+from bot.albums import first_of_album
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext, BotData
-from bot.handover.availability import first_of_album, staff_chat_ready
+from bot.handover.availability import staff_chat_ready
 from bot.handover.steps import CASE
 from bot.handover.topics import (
     close_case_topic,
@@ -34,7 +36,9 @@ from bot.handover.topics import (
 from bot.i18n import N_, Texts
 from bot.menu import SMILEYS, main_menu
 from bot.registry import add_resident_command
+from bot.telegram_errors import Verdict
 from storage import cases
+from storage import outbox as outbox_store
 from storage.cases import Case, CaseStatus
 from storage.residents import Resident
 
@@ -258,13 +262,15 @@ async def take_message(
         # The same message again: handled a second time after a crash. Relay it if the
         # first time did not get that far; staff see it once, the resident is not told twice.
         pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
-        if pending is not None and staff_chat_ready(context.bot_data):
+        if pending is not None:
             await relay_to_topic(
                 context, case, pending, message_id, _replied_to(update, message_id)
             )
         return
     first = case.first_message_at is None
     if not staff_chat_ready(context.bot_data):
+        # Stored and enqueued: it goes to staff once the staff chat works (after a restart).
+        await enqueue_relay(context, case, row, message_id, _replied_to(update, message_id))
         await answer(
             update,
             context,
@@ -298,30 +304,66 @@ def _replied_to(update: Update, message_id: int) -> int | None:
 async def relay_to_topic(
     context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
 ) -> bool:
-    """Copy one resident message into the case topic; record the outcome. True if delivered."""
+    """Enqueue one resident message for the case topic and send what is due; True if it went.
+
+    The outbox retries it after a failure (`send_relay`); enqueueing it again (an update
+    handled a second time after a crash) adds nothing.
+    """
+    key = await enqueue_relay(context, case, row, message_id, reply_to)
+    await outbox.send_pending(context)
+    return await outbox_store.task_status(context.db, key) == "sent"
+
+
+async def enqueue_relay(
+    context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
+) -> str:
+    """Store the task of relaying one resident message (once; a second call adds nothing)."""
+    key = f"case-in:{row}"
+    payload = {"row": row, "case_id": case.id, "message_id": message_id, "reply_to": reply_to}
+    await outbox.enqueue(context.db, "case-relay", key, payload, context.now())
+    return key
+
+
+async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
+    """Sender of `case-relay`: copy a resident's message into the case topic (never a forward)."""
     chat_id = context.config.staff_chat_id
-    assert chat_id is not None and case.resident_id is not None
+    assert chat_id is not None
+    case = await cases.get(context.db, task.payload["case_id"])
+    if case is None or not case.is_open or case.resident_id is None:
+        return None  # closed or erased meanwhile: nothing to relay any more
+    if not staff_chat_ready(context.bot_data):
+        raise outbox.Postpone("the staff chat is switched off until it is fixed")
+    row, message_id = task.payload["row"], task.payload["message_id"]
+    if await cases.undelivered(context.db, case.id, resident_message_id=message_id) is None:
+        return None  # delivered before (or given up)
     resident_id = case.resident_id
     reply = None
-    if reply_to is not None:
-        target = await cases.staff_message_for(context.db, case.id, reply_to)
+    if task.payload.get("reply_to") is not None:
+        target = await cases.staff_message_for(context.db, case.id, task.payload["reply_to"])
         if target is not None:
             reply = ReplyParameters(target, allow_sending_without_reply=True)
 
-    async def copy(thread_id: int):
-        return await context.bot.copy_message(
+    async def copy(thread_id: int) -> Message:
+        copied = await context.bot.copy_message(
             chat_id, resident_id, message_id, message_thread_id=thread_id, reply_parameters=reply
         )
+        return copied  # type: ignore[return-value]
 
     try:
         copied = await send_to_case_topic(context, case.id, copy)
-    except TelegramError as error:
-        log.warning("relay of a message of case %s to staff failed: %s", case.id, error)
-        final = "message to copy not found" in str(error).lower()
-        await cases.mark_failed(context.db, row, str(error), final=final)
-        return False
+    except TelegramError:
+        if not staff_chat_ready(context.bot_data):
+            # Making the topic showed the staff chat unusable (an operator's to fix): the
+            # message waits for the fix instead of being given up.
+            raise outbox.Postpone("the staff chat was switched off") from None
+        raise
     await cases.mark_delivered(context.db, row, staff_message_id=copied.message_id)
-    return True
+    return copied.message_id
+
+
+async def relay_given_up(context: BotContext, task: outbox.Task, verdict: Verdict) -> None:
+    log.warning("relay of a message of case %s given up: %s", task.payload["case_id"], verdict)
+    await cases.mark_failed(context.db, task.payload["row"], verdict.reason, final=True)
 
 
 # --- after a case was closed ---
@@ -467,4 +509,5 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(choose_name, pattern=r"^case:name:"))
     app.add_handler(CallbackQueryHandler(rate, pattern=r"^case:rate:"))
     app.add_handler(CallbackQueryHandler(new_case_button, pattern=r"^case:(new:|no$)"))
+    outbox.add_sender(app, "case-relay", send_relay, on_given_up=relay_given_up)
     add_resident_command(app, "contact", N_("Talk to a person"), 30)

@@ -11,11 +11,13 @@ import logging
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from babel.dates import format_timedelta
-from telegram import Message, ReplyParameters, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import Message, MessageEntity, ReplyParameters, Update
+from telegram.error import BadRequest, Forbidden
 
+from bot import outbox
 from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.handover.resident import message_kind, rating_keyboard
@@ -23,6 +25,7 @@ from bot.handover.topics import close_case_topic, post_in_case_topic, staff_text
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook
 from bot.staff import add_staff_button, add_staff_command, answer_in_thread
+from bot.telegram_errors import Outcome, Verdict
 from storage import cases, residents
 from storage.cases import Case, CaseStatus
 
@@ -103,71 +106,112 @@ async def relay_from_staff(update: Update, context: BotContext) -> bool:
         row = await cases.undelivered(context.db, case.id, staff_message_id=message.message_id)
         if row is None:
             return True
-    try:
-        sent_id = await deliver_to_resident(context, case, message, user.first_name)
-    except Forbidden as error:
-        await cases.mark_failed(context.db, row, str(error), final=True)
-        await answer_in_thread(
-            update,
-            context,
-            t._("Not delivered: the resident has blocked the bot or deleted their account."),
-        )
-        return True
-    except TelegramError as error:
-        await cases.mark_failed(context.db, row, str(error), final=True)
-        await answer_in_thread(
-            update,
-            context,
-            t._(
-                "Not delivered: Telegram refused this message ({error}). Please try again.",
-                error=str(error),
-            ),
-        )
-        return True
-    await cases.mark_delivered(context.db, row, resident_message_id=sent_id)
-    await cases.mark_staff_replied(context.db, case.id, context.now())
-    log.info("staff reply %s relayed in case %s", kind, case.id)
+    # Through the outbox: sent now, or retried after an outage; staff hear if it cannot go.
+    payload = await reply_payload(context, case, message, user.first_name)
+    payload["row"] = row
+    await outbox.enqueue(
+        context.db,
+        "case-reply",
+        f"case-out:{row}",
+        payload,
+        context.now(),
+        chat_id=case.resident_id,
+    )
+    await outbox.send_pending(context)
     return True
 
 
-async def deliver_to_resident(
+async def reply_payload(
     context: BotContext, case: Case, message: Message, first_name: str
-) -> int:
-    """Copy a staff message to the resident (signed if configured); return its id there."""
+) -> dict[str, Any]:
+    """What the sender needs to copy a staff message to the resident later: ids, and for a
+    signed reply its text (dropped from the outbox once sent, see storage/outbox.py)."""
     assert case.resident_id is not None
-    staff_chat = context.config.staff_chat_id
-    reply = None
+    reply_to = None
     replied = message.reply_to_message
     if replied is not None and replied.message_id != case.topic_id:
-        target = await cases.resident_message_for(context.db, case.id, replied.message_id)
-        if target is not None:
-            reply = ReplyParameters(target, allow_sending_without_reply=True)
-    signature = None
+        reply_to = await cases.resident_message_for(context.db, case.id, replied.message_id)
+    payload: dict[str, Any] = {
+        "case_id": case.id,
+        "staff_message_id": message.message_id,
+        "thread_id": message.message_thread_id,
+        "reply_to": reply_to,
+    }
     if context.config.sign_staff_replies and first_name:
         resident = await residents.get(context.db, case.resident_id)
         t = context.texts(resident.language if resident else None)
         signature = "\n\n— " + t.isolate(first_name)
-    if signature and message.text:
+        if message.text:
+            payload["text"] = message.text + signature
+            payload["entities"] = [entity.to_dict() for entity in message.entities]
+        elif message_kind(message) in _CAPTIONED:
+            payload["caption"] = ((message.caption or "").rstrip() + signature).lstrip("\n")
+            payload["caption_entities"] = [e.to_dict() for e in message.caption_entities]
+    return payload
+
+
+async def send_reply(context: BotContext, task: outbox.Task) -> int | None:
+    """Sender of `case-reply`: a copy of a staff message to the resident (signed if set)."""
+    case = await cases.get(context.db, task.payload["case_id"])
+    staff_message_id = task.payload["staff_message_id"]
+    if case is None or case.resident_id is None:
+        return None  # the resident erased their data meanwhile
+    row = await cases.undelivered(context.db, case.id, staff_message_id=staff_message_id)
+    if row is None:
+        return None
+    sent_id = await deliver_to_resident(context, case.resident_id, task.payload)
+    await cases.mark_delivered(context.db, row, resident_message_id=sent_id)
+    await cases.mark_staff_replied(context.db, case.id, context.now())
+    log.info("staff reply relayed in case %s", case.id)
+    return sent_id
+
+
+async def reply_given_up(context: BotContext, task: outbox.Task, verdict: Verdict) -> None:
+    """Staff learn in the topic that their message did not reach the resident."""
+    await cases.mark_failed(context.db, task.payload["row"], verdict.reason, final=True)
+    t = staff_texts(context.bot_data)
+    if verdict.outcome is Outcome.BLOCKED:
+        text = t._("Not delivered: the resident has blocked the bot or deleted their account.")
+    else:
+        text = t._(
+            "Not delivered: Telegram refused this message ({error}). Please try again.",
+            error=verdict.reason,
+        )
+    await outbox.note_to_staff(
+        context.db,
+        f"{task.key}:not-sent",
+        text,
+        context.now(),
+        thread_id=task.payload.get("thread_id"),
+        reply_to=task.payload["staff_message_id"],
+    )
+
+
+async def deliver_to_resident(context: BotContext, resident_id: int, payload: dict) -> int:
+    """Copy a staff message to the resident (signed if configured); return its id there."""
+    staff_chat = context.config.staff_chat_id
+    assert staff_chat is not None
+    reply = None
+    if payload.get("reply_to") is not None:
+        reply = ReplyParameters(payload["reply_to"], allow_sending_without_reply=True)
+    if payload.get("text") is not None:
         sent = await context.bot.send_message(
-            case.resident_id,
-            message.text + signature,
-            entities=list(message.entities),
+            resident_id,
+            payload["text"],
+            entities=[MessageEntity.de_json(e, context.bot) for e in payload.get("entities", [])],
             reply_parameters=reply,
         )
         return sent.message_id
-    if signature and message_kind(message) in _CAPTIONED:
-        caption = (message.caption or "").rstrip() + signature
-        copied = await context.bot.copy_message(
-            case.resident_id,
-            staff_chat,
-            message.message_id,
-            caption=caption.lstrip("\n"),
-            caption_entities=list(message.caption_entities),
-            reply_parameters=reply,
-        )
-        return copied.message_id
+    captioned: dict[str, Any] = {}
+    if payload.get("caption") is not None:
+        captioned = {
+            "caption": payload["caption"],
+            "caption_entities": [
+                MessageEntity.de_json(e, context.bot) for e in payload.get("caption_entities", [])
+            ],
+        }
     copied = await context.bot.copy_message(
-        case.resident_id, staff_chat, message.message_id, reply_parameters=reply
+        resident_id, staff_chat, payload["staff_message_id"], reply_parameters=reply, **captioned
     )
     return copied.message_id
 
@@ -421,3 +465,4 @@ def register(app: BotApplication) -> None:
     )
     add_staff_button(app, r"^case:assign:", assign_button)
     add_forget_hook(app, close_on_erasure)
+    outbox.add_sender(app, "case-reply", send_reply, on_given_up=reply_given_up)

@@ -16,6 +16,8 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.context import BotContext, BotData
 from bot.handover.availability import mark_unusable
 from bot.i18n import Texts
+from bot.outbox import in_topic
+from bot.telegram_errors import Outcome, classify
 from storage import cases, residents
 from storage.cases import Case
 
@@ -42,11 +44,6 @@ def topic_name(case: Case, first_name: str | None, t: Texts) -> str:
     if not case.is_open:
         name = CLOSED_MARK + name
     return name[:TOPIC_NAME_LIMIT]
-
-
-def is_thread_gone(error: TelegramError) -> bool:
-    text = str(error).lower()
-    return "thread not found" in text or "topic_deleted" in text or "topic_id_invalid" in text
 
 
 def assign_keyboard(t: Texts, case: Case) -> InlineKeyboardMarkup:
@@ -145,22 +142,27 @@ async def send_to_case_topic(
 ) -> Message:
     """Send into the case's topic with `send(thread_id)`, creating the topic when needed.
 
-    If staff deleted the topic ("message thread not found"), a new one is created for the case
-    and the message goes there. Other Telegram errors are raised to the caller to record.
+    If staff deleted the topic, a new one is created for the case and the message goes there
+    (`bot.outbox.in_topic`, the same handling as for tip categories). Other Telegram errors
+    are raised to the caller.
     """
     case = await cases.get(context.db, case_id)
     assert case is not None
-    thread_id = case.topic_id
-    if thread_id is None:
-        thread_id = await create_case_topic(context, case_id, replacing=False)
-    try:
-        return await send(thread_id)
-    except BadRequest as error:
-        if not is_thread_gone(error):
-            raise
+
+    async def current() -> int:
+        if case.topic_id is not None:
+            return case.topic_id
+        return await create_case_topic(context, case_id, replacing=False)
+
+    async def replace() -> int:
         log.warning("the topic of case %s is gone; creating a new one", case_id)
-    thread_id = await create_case_topic(context, case_id, replacing=True)
-    return await send(thread_id)
+        return await create_case_topic(context, case_id, replacing=True)
+
+    async def post(thread_id: int | None) -> Message:
+        assert thread_id is not None
+        return await send(thread_id)
+
+    return await in_topic(current, replace, post)
 
 
 async def post_in_case_topic(
@@ -206,7 +208,7 @@ async def rename_case_topic(context: BotContext, case_id: int) -> None:
             name=topic_name(case, resident.first_name if resident else None, t),
         )
     except TelegramError as error:
-        if "not_modified" not in str(error).lower():
+        if classify(error).outcome is not Outcome.NOT_MODIFIED:
             log.info("could not rename the topic of case %s: %s", case_id, error)
 
 

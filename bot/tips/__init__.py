@@ -9,7 +9,8 @@ triage them in one forum topic per category; residents hear of every status chan
     questions.py  the resident answering a staff question
     mytips.py     /mytips
     staff.py   status buttons, merging, follow-up questions, /tipsexport
-    outbox.py  what is sent after a commit (cards, status news, answers), retried by a job
+    senders.py what the outbox sends for tips: cards, status news, questions, answers
+    card.py    the staff card of a tip (text and status buttons)
     topics.py  the topics a district offers (edit there), with "whose job is it" links
     media.py   accepted attachments and EXIF removal
     export.py  CSV, XLSX and Open311 exports (also `python -m bot tips export`)
@@ -26,23 +27,23 @@ from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.registry import add_case_header_part, add_deep_link, add_resident_command
 from bot.staff import add_staff_button, add_staff_command
-from bot.tips import buttons, drafting, mytips, outbox, staff
+from bot.tips import buttons, drafting, mytips, senders, staff
 from storage import tip_drafts
 
 log = logging.getLogger(__name__)
 
-#: How often the job retries unsent items and drops abandoned drafts.
+#: How often the job drops abandoned drafts (and runs the outbox, which also has its own job).
 OUTBOX_INTERVAL = timedelta(minutes=1)
 
 
 async def outbox_job(context: BotContext) -> None:
-    """Retry whatever was stored but not sent, and forget abandoned drafts."""
+    """Forget abandoned drafts, and send what the outbox holds."""
     dropped = await tip_drafts.delete_stale_drafts(
         context.db, context.now() - drafting.DRAFT_TIMEOUT
     )
     if dropped:
         log.info("dropped %d abandoned tip drafts", dropped)
-    await outbox.flush(context)
+    await senders.flush(context)
 
 
 def register(app: BotApplication) -> None:
@@ -51,6 +52,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("mytips", mytips.my_tips, filters=private))
     app.add_handler(CallbackQueryHandler(drafting.tip_menu, pattern=r"^menu:tip$"))
     app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=buttons.BUTTON_PATTERN))
+    senders.register(app)
     add_staff_button(app, r"^tip:st:", staff.on_status_button)
     add_staff_button(app, r"^tip:merge:", staff.on_merge_button)
     add_staff_command(

@@ -14,7 +14,7 @@ from bot.common import answer, current_resident
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
-from bot.tips import outbox
+from bot.tips import senders
 from bot.tips.drafting import (
     after_topic,
     ask_confirmation,
@@ -150,7 +150,7 @@ async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, v
         ),
         main_menu(t),
     )
-    await outbox.refresh_card(context, tip_id)
+    await senders.refresh_card(context, tip_id)
 
 
 async def _write_new(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
@@ -190,7 +190,7 @@ async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, val
         # The confirm buttons have done their job; a second press must not look possible.
         await _drop_buttons(update)
     await _thank(update, context, t, tip_id)
-    await outbox.flush(context)
+    await senders.flush(context)
 
 
 async def _thank(update: Update, context: BotContext, t: Texts, tip_id: int) -> None:
@@ -218,7 +218,7 @@ async def _sent_just_now(update: Update, context: BotContext, t: Texts) -> bool:
     await context.ack(update)
     if not await tips.thanked(context.db, latest[0].id):
         await _thank(update, context, t, latest[0].id)
-    await outbox.flush(context)
+    await senders.flush(context)
     return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram import Message, ReplyKeyboardRemove, Update
 
+from bot.albums import first_of_album
 from bot.common import answer, current_resident
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
@@ -27,15 +28,6 @@ from bot.tips.steps import DESCRIBING, TipStep
 from bot.tips.topics import topic
 from storage import tip_drafts as store
 from storage.tip_drafts import Draft
-
-
-def first_of_album(context: BotContext, media_group_id: str) -> bool:
-    """An album arrives as one message per photo; one acknowledgement is enough for all."""
-    seen = context.bot_data.tip_albums
-    if media_group_id in seen:
-        return False
-    seen.add(media_group_id)
-    return True
 
 
 async def take_message(update: Update, context: BotContext) -> bool:
@@ -86,7 +78,7 @@ async def take_instead_of_here(
         return
     if attachment is not None:
         await take_attachment(update, context, t, draft, message, attachment)
-        if message.media_group_id is None or first_of_album(context, message.media_group_id):
+        if first_of_album(context.bot_data, message.media_group_id):
             await ask_place(update, context, t, draft.telegram_id, chosen)
         return
     text = (message.text or "").strip()
@@ -211,7 +203,7 @@ async def take_attachment(
             context.db, draft.telegram_id, context.now(), description=description[:MAX_DESCRIPTION]
         )
     group = message.media_group_id
-    if group is not None and not first_of_album(context, group):
+    if not first_of_album(context.bot_data, group):
         return
     if attachment.kind == "voice":
         text = t._("🎤 Thank you, I have your voice message.")

@@ -1,6 +1,6 @@
 """A staff question on a tip, as the resident's conversation (see `bot/conversations.py`):
 their next message within `QUESTION_WINDOW`, or a reply to the question at any time, is the
-answer, stored and relayed to the tip's card by `bot/tips/outbox.py`."""
+answer, stored and relayed to the tip's card by `bot/tips/senders.py`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 from telegram import Update
 
 from bot.context import BotContext, BotData
-from bot.tips import outbox
+from bot.tips import senders
 from storage import tips as store
 
 #: A resident's next message answers a staff question asked within this time.
@@ -41,7 +41,7 @@ async def take_answer_message(update: Update, context: BotContext) -> bool:
         question = await store.open_question(context.db, user.id, context.now() - QUESTION_WINDOW)
     if question is None:
         return False
-    await outbox.take_answer(update, context, question)
+    await senders.take_answer(update, context, question)
     return True
 
 

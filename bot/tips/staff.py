@@ -7,17 +7,15 @@ import logging
 from datetime import date
 
 from telegram import InputFile, Update
-from telegram.error import Forbidden, TelegramError
 
-from bot.common import send
+from bot import outbox
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.staff import answer_in_thread
-from bot.tips import export, outbox
+from bot.tips import export, senders
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
 from bot.tips.topics import label_of
-from storage import residents
 from storage import tips as store
 
 log = logging.getLogger(__name__)
@@ -28,7 +26,7 @@ async def on_status_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    t = outbox.staff_texts(context)
+    t = senders.staff_texts(context)
     parts = query.data.split(":")
     status = BUTTON_CODES.get(parts[3]) if len(parts) == 4 else None
     tip_id = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else None
@@ -44,8 +42,8 @@ async def on_status_button(update: Update, context: BotContext) -> None:
         return
     log.info("tip %s set to %s by staff %s", tip.id, status.value, user.id)
     await context.ack(update, t._("Status: {status}", status=status_label(t, status)))
-    await outbox.refresh_card(context, tip.id, last_change=(user.first_name, context.now()))
-    await outbox.flush(context)
+    await senders.refresh_card(context, tip.id, last_change=(user.first_name, context.now()))
+    await senders.flush(context)
 
 
 async def on_merge_button(update: Update, context: BotContext) -> None:
@@ -53,7 +51,7 @@ async def on_merge_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    t = outbox.staff_texts(context)
+    t = senders.staff_texts(context)
     parts = query.data.split(":")
     if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
         await context.ack(update, t._("This button does not work any more."))
@@ -73,28 +71,23 @@ async def on_merge_button(update: Update, context: BotContext) -> None:
         update,
         t._("🔗 Merged into {other}", other=store.reference(original_id)),
     )
-    await outbox.refresh_card(context, duplicate_id)
-    await outbox.refresh_card(context, original_id)
+    await senders.refresh_card(context, duplicate_id)
+    await senders.refresh_card(context, original_id)
     original = await store.get_tip(context.db, original_id)
-    if original is not None and original.staff_card_message_id and context.config.staff_chat_id:
-        from telegram import ReplyParameters
-
-        try:
-            await send(
-                context,
-                context.config.staff_chat_id,
-                t._(
-                    "🔗 {duplicate} was merged into this tip.",
-                    duplicate=store.reference(duplicate_id),
-                ),
-                message_thread_id=original.staff_thread_id,
-                reply_parameters=ReplyParameters(
-                    original.staff_card_message_id, allow_sending_without_reply=True
-                ),
-            )
-        except TelegramError as error:
-            log.warning("could not note the merge under tip %s: %s", original_id, error)
-    await outbox.flush(context)
+    if original is not None and original.staff_card_message_id:
+        # Under the original's card, through the outbox like every other message.
+        await outbox.note_to_staff(
+            context.db,
+            f"tip-merged:{duplicate_id}",
+            t._(
+                "🔗 {duplicate} was merged into this tip.",
+                duplicate=store.reference(duplicate_id),
+            ),
+            context.now(),
+            thread_id=original.staff_thread_id,
+            reply_to=original.staff_card_message_id,
+        )
+    await senders.flush(context)
 
 
 async def consume_staff_reply(update: Update, context: BotContext) -> bool:
@@ -109,7 +102,7 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
     )
     if tip_id is None:
         return False
-    t = outbox.staff_texts(context)
+    t = senders.staff_texts(context)
     tip = await store.get_tip(context.db, tip_id)
     text = (message.text or "").strip()
     if tip is None or tip.telegram_id is None:
@@ -123,35 +116,16 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
     question_id = await store.add_question(
         context.db, tip.id, tip.telegram_id, user.id, text, context.now()
     )
-    resident = await residents.get(context.db, tip.telegram_id)
-    rt = context.texts(resident.language if resident else tip.language)
-    try:
-        sent = await send(
-            context,
-            tip.telegram_id,
-            rt._(
-                "❓ A question from the district about your tip {reference}:\n\n{question}",
-                reference=tip.reference,
-                question=text,
-            )
-            + "\n\n"
-            + rt._("Please answer here with a message."),
-        )
-    except Forbidden:
-        log.info("question on tip %s not delivered: resident blocked the bot", tip.id)
-        await answer_in_thread(
-            update, context, t._("The resident has blocked the bot and did not get the question.")
-        )
-        return True
-    await store.set_question_message(context.db, question_id, sent.message_id)
     await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
-    await answer_in_thread(update, context, t._("✉️ Sent to the resident."))
+    # Through the outbox: sent now, or after an outage; staff read "sent" when it went out.
+    thread = message.message_thread_id if message.is_topic_message else None
+    await senders.ask_resident(context, question_id, tip.telegram_id, thread, message.message_id)
     return True
 
 
 async def export_command(update: Update, context: BotContext) -> None:
     """`/tipsexport [csv|xlsx|open311] [YYYY-MM-DD]`: post the export file in the staff chat."""
-    t = outbox.staff_texts(context)
+    t = senders.staff_texts(context)
     args = list(context.args or [])
     fmt = "xlsx"
     since: date | None = None

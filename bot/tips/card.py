@@ -1,0 +1,127 @@
+"""The staff card of a tip: its text and its status buttons, in the district's language.
+
+Plain functions of a `Tip` (no Telegram calls), so tests and the outbox's senders share them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import SUPPORTED_LANGUAGES, Texts
+from bot.tips.status import CODE_OF
+from bot.tips.status import label as status_label
+from bot.tips.topics import topic
+from storage import tips as store
+from storage.tips import Tip, TipStatus
+
+#: Longest description shown on a card (Telegram allows 4096 characters per message).
+CARD_DESCRIPTION_LIMIT = 3000
+
+
+def card_text(
+    t: Texts,
+    tip: Tip,
+    tz: tzinfo,
+    *,
+    last_change: tuple[str, datetime] | None = None,
+) -> str:
+    """The staff card of a tip, in the district's language; every value escaped by `Texts`."""
+    chosen = topic(tip.category)
+    description = (tip.description or "").strip()
+    if len(description) > CARD_DESCRIPTION_LIMIT:
+        description = description[: CARD_DESCRIPTION_LIMIT - 1] + "…"
+    lines = [
+        t._(
+            "📝 <b>{reference}</b> · {topic}\n\n{text}",
+            reference=tip.reference,
+            topic=f"{chosen.icon} {t._(chosen.label)}" if chosen else tip.category,
+            text=description or t._("(no text: see the voice message)"),
+        ),
+        "",
+    ]
+    if tip.place_text:
+        lines.append(t._("📍 Place: {place}", place=tip.place_text))
+    elif tip.has_location:
+        lines.append(t._("📍 Place: see the map pin"))
+    else:
+        lines.append(t._("📍 Place: not given"))
+    attachments = tip.count("photo") + tip.count("image")
+    if attachments:
+        lines.append(t.n_("📷 {count} photo", "📷 {count} photos", attachments))
+    if tip.count("voice"):
+        lines.append(
+            t.n_("🎤 {count} voice message", "🎤 {count} voice messages", tip.count("voice"))
+        )
+    if tip.count("video"):
+        lines.append(t.n_("🎬 {count} video", "🎬 {count} videos", tip.count("video")))
+    lines.append(
+        t._("🗣 Language: {language}", language=SUPPORTED_LANGUAGES.get(tip.language, tip.language))
+    )
+    if tip.show_name and tip.reporter_name:
+        lines.append(t._("👤 From: {name}", name=tip.reporter_name))
+    else:
+        lines.append(t._("👤 From: anonymous"))
+    lines.append(t._("🕒 Sent: {when}", when=t.datetime(tip.created_at, tz, fmt="short")))
+    if tip.followers:
+        lines.append(
+            t.n_(
+                "👥 {count} more resident reports the same",
+                "👥 {count} more residents report the same",
+                tip.followers,
+            )
+        )
+    if tip.possible_duplicate_of and tip.status != TipStatus.MERGED:
+        lines.append(
+            t._(
+                "⚠️ Possibly the same as {other}",
+                other=store.reference(tip.possible_duplicate_of),
+            )
+        )
+    lines.append("")
+    if tip.status == TipStatus.MERGED and tip.merged_into:
+        lines.append(t._("🔗 Merged into {other}", other=store.reference(tip.merged_into)))
+    elif last_change is not None:
+        who, when = last_change
+        lines.append(
+            t._(
+                "Status: {status} ({who}, {when})",
+                status=status_label(t, tip.status),
+                who=who,
+                when=t.datetime(when, tz, fmt="short"),
+            )
+        )
+    else:
+        lines.append(t._("Status: {status}", status=status_label(t, tip.status)))
+    if tip.status.is_open and tip.telegram_id is not None:
+        lines.append(t._("Reply to this message to ask the resident a question."))
+    return "\n".join(lines)
+
+
+def card_keyboard(t: Texts, tip: Tip) -> InlineKeyboardMarkup | None:
+    if tip.status == TipStatus.MERGED:
+        return None
+
+    def button(status: TipStatus) -> InlineKeyboardButton:
+        text = status_label(t, status)
+        if status == tip.status:
+            text = "• " + text
+        return InlineKeyboardButton(text, callback_data=f"tip:st:{tip.id}:{CODE_OF[status]}")
+
+    rows = [
+        [button(TipStatus.RECEIVED), button(TipStatus.IN_PROGRESS)],
+        [button(TipStatus.RESOLVED), button(TipStatus.REJECTED)],
+        [button(TipStatus.FORWARDED)],
+    ]
+    if tip.possible_duplicate_of:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    "🔗 "
+                    + t._("Merge into {other}", other=store.reference(tip.possible_duplicate_of)),
+                    callback_data=f"tip:merge:{tip.id}:{tip.possible_duplicate_of}",
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows)

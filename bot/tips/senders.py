@@ -1,0 +1,412 @@
+"""The tip feature's part of the outbox: the senders of tip cards, status news, staff
+questions and residents' answers, and what a handler calls after a commit.
+
+Storage enqueues the tasks in the transaction that stores the tip, the status change or the
+answer (`storage/tips.py`); the questions are enqueued here. Each sender below makes the
+Telegram calls of one task and records its own progress (the card's message id, who was
+told), so a task tried again after a crash or an outage carries on where it stopped. What
+Telegram's errors mean, the retries and the giving up are `bot/outbox.py`'s.
+The card's text and buttons are `bot/tips/card.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from telegram import InputFile, InputMediaPhoto, Message, ReplyParameters, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot import outbox
+from bot.common import answer, current_resident, send
+from bot.context import BotApplication, BotContext
+from bot.i18n import Texts
+from bot.outbox import Task, in_topic, send_pending
+from bot.telegram_errors import Outcome, Verdict, classify
+from bot.tips.card import card_keyboard, card_text
+from bot.tips.media import strip_metadata
+from bot.tips.status import LABELS, NEWS
+from bot.tips.topics import topic
+from storage import residents
+from storage import tips as store
+from storage.tips import Question, Tip, TipStatus
+
+log = logging.getLogger(__name__)
+
+
+async def flush(context: BotContext) -> None:
+    """Send whatever is due in the outbox (after a commit that enqueued something)."""
+    await send_pending(context)
+
+
+def staff_texts(context: BotContext) -> Texts:
+    return context.texts(context.config.default_language)
+
+
+# --------------------------------------------------------------------------- staff topics
+async def ensure_topic(context: BotContext, category: str) -> int | None:
+    """The staff forum topic for a tip category, created on first use.
+
+    Returns None (post in the general chat) if the group has no topics or the bot may not
+    create them; `python -m bot check` tells the operator.
+    """
+    thread = await store.topic_thread(context.db, category)
+    if thread is not None:
+        return thread
+    t = staff_texts(context)
+    chosen = topic(category)
+    name = f"{chosen.icon} {t._(chosen.label)}" if chosen else category
+    chat_id = context.config.staff_chat_id
+    assert chat_id is not None
+    try:
+        created = await context.bot.create_forum_topic(chat_id, name[:128])
+    except BadRequest as error:
+        log.warning("could not create a staff topic for %s: %s", category, error)
+        return None
+    await store.save_topic(context.db, category, created.message_thread_id, context.now())
+    return created.message_thread_id
+
+
+async def new_topic(context: BotContext, category: str) -> int | None:
+    """Staff deleted the category's topic: forget it and make a new one."""
+    await store.forget_topic(context.db, category)
+    return await ensure_topic(context, category)
+
+
+# --------------------------------------------------------------------------- the card
+async def send_card(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-card`: the card in its category's topic, then media and map pin as
+    replies. The card's id is stored at once, so a retry sends only what is missing."""
+    tip = await store.get_tip(context.db, task.payload["tip_id"])
+    if tip is None or tip.posted_at is not None:
+        return None
+    chat_id = context.config.staff_chat_id
+    assert chat_id is not None
+    t = staff_texts(context)
+    thread = tip.staff_thread_id
+    card_id = tip.staff_card_message_id
+    if card_id is None:
+
+        async def post(where: int | None) -> tuple[int | None, Message]:
+            message = await send(
+                context,
+                chat_id,
+                card_text(t, tip, context.config.timezone),
+                card_keyboard(t, tip),
+                message_thread_id=where,
+            )
+            return where, message
+
+        thread, card = await in_topic(
+            lambda: ensure_topic(context, tip.category),
+            lambda: new_topic(context, tip.category),
+            post,
+        )
+        card_id = card.message_id
+        await store.set_card(context.db, tip.id, thread, card_id)
+        await store.record_staff_message(context.db, chat_id, card_id, tip.id)
+    where: dict[str, Any] = {
+        "message_thread_id": thread,
+        "reply_parameters": ReplyParameters(card_id, allow_sending_without_reply=True),
+    }
+    sent: list[Message] = []
+    photos = [item for item in tip.media if item.kind == "photo"]
+    if len(photos) > 1:
+        sent += await context.bot.send_media_group(
+            chat_id, [InputMediaPhoto(item.file_id) for item in photos[:10]], **where
+        )
+    elif photos:
+        sent.append(await context.bot.send_photo(chat_id, photos[0].file_id, **where))
+    for number, item in enumerate(tip.media, start=1):
+        if item.kind == "image":
+            message = await _send_clean_image(context, chat_id, tip, item, number, where)
+            if message is not None:
+                sent.append(message)
+        elif item.kind == "voice":
+            sent.append(await context.bot.send_voice(chat_id, item.file_id, **where))
+        elif item.kind == "video":
+            sent.append(await context.bot.send_video(chat_id, item.file_id, **where))
+    if tip.has_location:
+        assert tip.latitude is not None and tip.longitude is not None
+        sent.append(await context.bot.send_location(chat_id, tip.latitude, tip.longitude, **where))
+    for message in sent:
+        await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
+    await store.mark_posted(context.db, tip.id, context.now())
+    log.info("tip %s posted to staff (%d attachments)", tip.id, len(sent))
+    return card_id
+
+
+async def _send_clean_image(
+    context: BotContext,
+    chat_id: int,
+    tip: Tip,
+    item: store.TipMedia,
+    number: int,
+    where: dict[str, Any],
+) -> Message | None:
+    """Download an image sent as a file, strip its hidden data, upload the clean copy."""
+    t = staff_texts(context)
+    file = await context.bot.get_file(item.file_id)
+    data = bytes(await file.download_as_bytearray())
+    try:
+        clean, extension = strip_metadata(data, item.mime_type)
+    except ValueError:
+        log.warning("tip %s: an image could not be read; not forwarded", tip.id)
+        return await send(
+            context,
+            chat_id,
+            t._("⚠️ One picture could not be opened, so it was not forwarded."),
+            **where,
+        )
+    return await context.bot.send_document(
+        chat_id,
+        InputFile(clean, filename=f"{tip.reference}-{number}.{extension}"),
+        **where,
+    )
+
+
+async def refresh_card(
+    context: BotContext, tip_id: int, last_change: tuple[str, datetime] | None = None
+) -> None:
+    """Redraw a posted card after a change (status, followers, merge).
+
+    Sent directly, not through the outbox: a newer redraw replaces a lost one, and the
+    status itself is stored.
+    """
+    tip = await store.get_tip(context.db, tip_id)
+    chat_id = context.config.staff_chat_id
+    if tip is None or tip.staff_card_message_id is None or chat_id is None:
+        return
+    t = staff_texts(context)
+    try:
+        await context.bot.edit_message_text(
+            card_text(t, tip, context.config.timezone, last_change=last_change),
+            chat_id,
+            tip.staff_card_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=card_keyboard(t, tip),
+        )
+    except BadRequest as error:
+        if classify(error).outcome is not Outcome.NOT_MODIFIED:
+            log.warning("could not update the card of tip %s: %s", tip_id, error)
+
+
+# --------------------------------------------------------------------------- status news
+async def fan_out_news(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-news` (one status change): one `tip-news-to` task per person to tell,
+    the reporter and every follower, each then sent and retried on its own."""
+    change_id = task.payload["change_id"]
+    for telegram_id, _ in await store.recipients_to_notify(context.db, change_id):
+        await outbox.enqueue(
+            context.db,
+            "tip-news-to",
+            f"tip-news:{change_id}:{telegram_id}",
+            {"change_id": change_id},
+            context.now(),
+            chat_id=telegram_id,
+        )
+    await store.mark_change_notified(context.db, change_id, context.now())
+    return None
+
+
+async def send_news(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-news-to`: tell one person of a status change, in their language."""
+    change = await store.status_change(context.db, task.payload["change_id"])
+    tip = await store.get_tip(context.db, change.tip_id) if change else None
+    if change is None or tip is None:
+        return None
+    resident = await residents.get(context.db, task.chat_id)
+    t = context.texts(resident.language if resident else None)
+    message = await send(context, task.chat_id, news_text(t, tip, change.status))
+    await store.record_notification(context.db, change.id, task.chat_id, "sent", context.now())
+    return message.message_id
+
+
+async def news_not_delivered(context: BotContext, task: Task, verdict: Verdict) -> None:
+    outcome = "blocked" if verdict.outcome is Outcome.BLOCKED else "failed"
+    await store.record_notification(
+        context.db, task.payload["change_id"], task.chat_id, outcome, context.now()
+    )
+
+
+def news_text(t: Texts, tip: Tip, status: TipStatus) -> str:
+    chosen = topic(tip.category)
+    head = t._(
+        "🔔 News about tip {reference} ({topic}):",
+        reference=tip.reference,
+        topic=t._(chosen.label) if chosen else tip.category,
+    )
+    if status == TipStatus.MERGED and tip.merged_into:
+        body = t._(
+            "Someone sent a tip about the same thing. We joined them. You now follow {other}.",
+            other=store.reference(tip.merged_into),
+        )
+    else:
+        body = t._(NEWS.get(status, LABELS[status]))
+    return head + "\n" + body
+
+
+# --------------------------------------------------------------------------- questions
+async def ask_resident(
+    context: BotContext,
+    question_id: int,
+    telegram_id: int,
+    thread_id: int | None,
+    staff_message_id: int,
+) -> None:
+    """Enqueue a staff question for the resident and send it (or keep it for later)."""
+    await outbox.enqueue(
+        context.db,
+        "tip-question",
+        f"tip-question:{staff_message_id}",
+        {"question_id": question_id, "thread_id": thread_id, "reply_to": staff_message_id},
+        context.now(),
+        chat_id=telegram_id,
+    )
+    await send_pending(context)
+
+
+async def send_question(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-question`: the question to the resident, then "sent" to staff."""
+    question = await store.get_question(context.db, task.payload["question_id"])
+    tip = await store.get_tip(context.db, question.tip_id) if question else None
+    if question is None or tip is None:
+        return None
+    resident = await residents.get(context.db, question.telegram_id)
+    rt = context.texts(resident.language if resident else tip.language)
+    sent = await send(
+        context,
+        question.telegram_id,
+        rt._(
+            "❓ A question from the district about your tip {reference}:\n\n{question}",
+            reference=tip.reference,
+            question=question.text,
+        )
+        + "\n\n"
+        + rt._("Please answer here with a message."),
+    )
+    await store.set_question_message(context.db, question.id, sent.message_id)
+    t = staff_texts(context)
+    await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident."))
+    return sent.message_id
+
+
+async def question_not_delivered(context: BotContext, task: Task, verdict: Verdict) -> None:
+    t = staff_texts(context)
+    if verdict.outcome is Outcome.BLOCKED:
+        text = t._("The resident has blocked the bot and did not get the question.")
+    else:
+        text = t._(
+            "Not delivered: Telegram refused this message ({error}). Please try again.",
+            error=verdict.reason,
+        )
+    await _note_to_staff(context, task, "not-sent", text)
+
+
+async def _note_to_staff(context: BotContext, task: Task, what: str, text: str) -> None:
+    await outbox.note_to_staff(
+        context.db,
+        f"{task.key}:{what}",
+        text,
+        context.now(),
+        thread_id=task.payload.get("thread_id"),
+        reply_to=task.payload.get("reply_to"),
+    )
+
+
+# --------------------------------------------------------------------------- answers
+async def take_answer(update: Update, context: BotContext, question: Question) -> None:
+    """A resident answered a staff question: store it, relay it, then thank them."""
+    message = update.effective_message
+    assert message is not None
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    if message.text:
+        kind, text = "text", message.text
+    elif message.photo or message.voice or message.video or message.location:
+        kind = (
+            "photo"
+            if message.photo
+            else "voice"
+            if message.voice
+            else "video"
+            if message.video
+            else "location"
+        )
+        text = message.caption
+    else:
+        await answer(update, context, t._("Please answer with text, a photo or a voice message."))
+        return
+    await store.store_answer(context.db, question, kind, text, message.message_id, context.now())
+    await send_pending(context)
+    await answer(update, context, t._("✅ Thank you! I gave your answer to the staff."))
+
+
+async def send_answer(context: BotContext, task: Task) -> int | None:
+    """Sender of `tip-answer`: the resident's answer in the tip's topic, as a reply to the card
+    (a copy, never a forward)."""
+    item = await store.get_answer(context.db, task.payload["answer_id"])
+    tip = await store.get_tip(context.db, item.tip_id) if item else None
+    chat_id = context.config.staff_chat_id
+    assert chat_id is not None
+    if item is None or tip is None or tip.staff_card_message_id is None:
+        if item is not None:
+            await store.mark_answer_relayed(context.db, item.id, context.now())
+        return None
+    reply = ReplyParameters(tip.staff_card_message_id, allow_sending_without_reply=True)
+
+    async def current() -> int | None:
+        return tip.staff_thread_id
+
+    async def post(thread: int | None) -> int:
+        return await _post_answer(context, chat_id, thread, tip, item, reply)
+
+    message_id = await in_topic(current, lambda: new_topic(context, tip.category), post)
+    await store.record_staff_message(context.db, chat_id, message_id, tip.id)
+    await store.mark_answer_relayed(context.db, item.id, context.now())
+    return message_id
+
+
+async def _post_answer(
+    context: BotContext,
+    chat_id: int,
+    thread: int | None,
+    tip: Tip,
+    item: store.Answer,
+    reply: ReplyParameters,
+) -> int:
+    t = staff_texts(context)
+    if item.text or item.kind == "text":
+        text = t._(
+            "💬 Answer from the resident about {reference}:\n\n{text}",
+            reference=tip.reference,
+            text=item.text or "",
+        )
+    else:
+        text = t._("💬 Answer from the resident about {reference}:", reference=tip.reference)
+    if item.kind == "text":
+        message = await send(
+            context, chat_id, text, message_thread_id=thread, reply_parameters=reply
+        )
+        return message.message_id
+    copied = await context.bot.copy_message(
+        chat_id,
+        item.telegram_id,
+        item.resident_message_id,
+        message_thread_id=thread,
+        reply_parameters=reply,
+        caption=text if item.kind != "location" else None,
+        parse_mode=ParseMode.HTML,
+    )
+    return copied.message_id
+
+
+def register(app: BotApplication) -> None:
+    """The tip feature's senders (see bot/outbox.py)."""
+    outbox.add_sender(app, "tip-card", send_card)
+    outbox.add_sender(app, "tip-news", fan_out_news)
+    outbox.add_sender(app, "tip-news-to", send_news, on_given_up=news_not_delivered)
+    outbox.add_sender(app, "tip-question", send_question, on_given_up=question_not_delivered)
+    outbox.add_sender(app, "tip-answer", send_answer)
