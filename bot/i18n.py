@@ -32,6 +32,7 @@ SUPPORTED_LANGUAGES: dict[str, str] = {
     "so": "Soomaali",
     "ur": "اردو",
     "pl": "Polski",
+    "uk": "Українська",
 }
 RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa_AF"})
 
