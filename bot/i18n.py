@@ -33,6 +33,7 @@ SUPPORTED_LANGUAGES: dict[str, str] = {
     "ur": "اردو",
     "pl": "Polski",
     "uk": "Українська",
+    "ti": "ትግርኛ",
 }
 RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa_AF"})
 
