@@ -34,6 +34,7 @@ SUPPORTED_LANGUAGES: dict[str, str] = {
     "pl": "Polski",
     "uk": "Українська",
     "ti": "ትግርኛ",
+    "fa_AF": "دری",
 }
 RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa_AF"})
 

@@ -1,0 +1,125 @@
+"""Ukrainian, Tigrinya and Dari: offered by name, preselected from the app, in their own script.
+
+Telegram has no code for Dari: Persian-language apps report `fa`, which selects Dari, and Dari
+is written right to left, so embedded values are bidi-isolated as in Arabic and Urdu.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from babel import Locale
+
+from bot.i18n import FSI, PDI, SUPPORTED_LANGUAGES, Catalogs
+from tests.harness import BotHarness
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+ENDONYMS = {"uk": "Українська", "ti": "ትግርኛ", "fa_AF": "دری"}
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> Catalogs:
+    return Catalogs()
+
+
+def test_new_languages_are_shipped_with_their_endonyms():
+    for code, name in ENDONYMS.items():
+        assert SUPPORTED_LANGUAGES[code] == name
+
+
+async def test_chooser_offers_the_new_languages_by_their_own_names(bot: BotHarness):
+    olena = bot.resident("Olena", language_code="uk")
+    await olena.says("/start")
+    labels = [label for label, _ in olena.last.buttons]
+    assert "✅ Українська" in labels  # the app's language is preselected
+    assert "ትግርኛ" in labels and "دری" in labels
+    await olena.presses("Українська")
+    assert olena.last.text.startswith("Ласкаво просимо!")
+
+
+async def test_onboarding_in_tigrinya(bot: BotHarness):
+    senait = bot.resident("Senait", language_code="ti")
+    await senait.says("/start")
+    greeting = senait.last.text
+    assert "ሰላም" in greeting and "ቋንቋኹም ምረጹ" in greeting
+    assert "✅ ትግርኛ" in [label for label, _ in senait.last.buttons]
+    await senait.presses("ትግርኛ")
+    welcome = senait.last.text
+    assert welcome.startswith("እንቋዕ ብደሓን መጻእኩም!")
+    assert "Welcome" not in welcome and "Velkommen" not in welcome
+    menu = [label for label, _ in senait.last.buttons]
+    assert any("ንጥፈታት" in label for label in menu)
+    assert any("ምስ ሰብ ተዛረቡ" in label for label in menu)
+    # Every later answer stays in Tigrinya.
+    await senait.says("/cancel")
+    assert "ዝቋረጽ ነገር የለን" in senait.last.text
+
+
+async def test_onboarding_in_dari_reads_right_to_left(bot: BotHarness):
+    # A Persian-language app reports `fa`: the chooser preselects Dari.
+    mariam = bot.resident("Mariam", language_code="fa")
+    await mariam.says("/start")
+    greeting = mariam.last.text
+    assert greeting.startswith("سلام!") and "زبان خود را انتخاب کنید" in greeting
+    assert "✅ دری" in [label for label, _ in mariam.last.buttons]
+    await mariam.presses("دری")
+    # The confirmation isolates the embedded name, as in every right-to-left language.
+    confirmation = bot.double.answered_callbacks[-1]["text"]
+    assert confirmation == f"زبان: {FSI}دری{PDI}"
+    welcome = mariam.last.text
+    assert welcome.startswith("خوش آمدید!")
+    assert "Welcome" not in welcome
+    menu = [label for label, _ in mariam.last.buttons]
+    assert any("فعالیت‌ها" in label for label in menu)
+    await mariam.says("/privacy")
+    assert "Telegram ID" in mariam.last.text and "/deleteme" in mariam.last.text
+
+
+async def test_dari_is_kept_after_a_restart(bot: BotHarness):
+    mariam = bot.resident("Mariam", language_code="fa-AF")
+    await mariam.says("/start")
+    await mariam.presses("دری")
+    await bot.restart()
+    await mariam.says("/cancel")
+    assert "چیزی برای توقف نیست" in mariam.last.text
+
+
+async def test_command_menus_in_the_new_languages(bot: BotHarness):
+    menus = {language: items for (_scope, language), items in bot.double.commands.items()}
+    expected = {"uk": "Змінити мову", "ti": "ቋንቋ ቀይሩ", "fa": "تغییر زبان"}
+    for code, description in expected.items():
+        language = {c["command"]: c["description"] for c in menus[code]}["language"]
+        assert language == description, code
+    assert "fa_AF" not in menus
+
+
+def test_weekday_dates_in_the_new_locales(catalogs):
+    moment = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)
+    assert catalogs.texts("uk").weekday_date(moment, OSLO) == "понеділок, 2 березня"
+    assert catalogs.texts("ti").weekday_date(moment, OSLO) == "ሰኑይ፣ 2 መጋቢት"
+    dari = catalogs.texts("fa").weekday_date(moment, OSLO)
+    assert dari == "دوشنبه 2 مارچ"  # Dari month names (Persian would write مارس)
+    assert catalogs.texts("fa").time(moment, OSLO) == "17:30"
+
+
+@pytest.mark.parametrize("language", ["uk", "ti", "fa_AF"])
+def test_plural_forms_follow_the_languages_rule(catalogs, language):
+    """Each count picks the form Babel's CLDR rule names for it, in the catalog's own order."""
+    texts = catalogs.texts(language)
+    rule = Locale.parse(language).plural_form
+    singular = "We delete tips and conversations {count} day after they are finished."
+    plural = "We delete tips and conversations {count} days after they are finished."
+    forms: dict[str, set[str]] = {}
+    for count in (0, 1, 2, 3, 5, 11, 21, 22, 25, 100, 101, 111, 365):
+        text = texts.n_(singular, plural, count)
+        assert str(count) in text
+        forms.setdefault(rule(count), set()).add(text.replace(str(count), "#"))
+    # One wording per CLDR category: the header's rule agrees with CLDR for every count.
+    assert all(len(wordings) == 1 for wordings in forms.values()), forms
+    if language == "uk":
+        assert forms["one"] == {"Ми видаляємо звернення і розмови через # день після завершення."}
+        assert forms["few"] == {"Ми видаляємо звернення і розмови через # дні після завершення."}
+        assert forms["many"] == {"Ми видаляємо звернення і розмови через # днів після завершення."}
