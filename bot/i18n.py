@@ -34,7 +34,9 @@ SUPPORTED_LANGUAGES: dict[str, str] = {
     "pl": "Polski",
     "uk": "Українська",
     "ti": "ትግርኛ",
+    "tr": "Türkçe",
     "fa_AF": "دری",
+    "ta": "தமிழ்",
 }
 RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa_AF"})
 

@@ -32,6 +32,8 @@ def catalogs() -> Catalogs:
         ("uk", "uk"),
         ("uk-UA", "uk"),
         ("ti", "ti"),
+        ("tr-TR", "tr"),
+        ("ta", "ta"),
         ("fa", "fa_AF"),
         ("fa-AF", "fa_AF"),
         ("fa_AF", "fa_AF"),
