@@ -6,7 +6,7 @@ is written right to left, so embedded values are bidi-isolated as in Arabic and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,3 +124,78 @@ def test_plural_forms_follow_the_languages_rule(catalogs, language):
         assert forms["one"] == {"Ми видаляємо звернення і розмови через # день після завершення."}
         assert forms["few"] == {"Ми видаляємо звернення і розмови через # дні після завершення."}
         assert forms["many"] == {"Ми видаляємо звернення і розмови через # днів після завершення."}
+
+
+# --- the weekly digest in the new languages ---
+DIGEST_CSV = (
+    "uid,title,start,end,place,age_groups,title_fa_AF,title_ti,title_uk\n"
+    "famdag-1,Familiedag på torget,2026-10-24 12:00,15:00,Stovner torg,all,"
+    "روز فامیل,መዓልቲ ስድራ,День родини\n"
+).encode()
+
+DIGEST_ICS = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Bydel Stovner//Kalender//NO\r
+BEGIN:VEVENT\r
+UID:babytreff@stovner\r
+DTSTART;TZID=Europe/Oslo:20261020T100000\r
+DTEND;TZID=Europe/Oslo:20261020T113000\r
+SUMMARY:Babytreff\r
+LOCATION:Stovner bibliotek\r
+X-AGE-GROUPS:0-1\r
+X-TITLE-FA-AF:دیدار نوزادان\r
+END:VEVENT\r
+END:VCALENDAR\r
+""".encode()
+
+
+async def test_weekly_digest_in_dari_tigrinya_and_ukrainian(bot: BotHarness):
+    from bot.activities.importer import import_file
+    from tests.test_activities import DST_MONDAY, run_weekly_job, subscriber
+
+    bot.clock.set(DST_MONDAY - timedelta(days=14))
+    for name, data in (("a.csv", DIGEST_CSV), ("k.ics", DIGEST_ICS)):
+        summary = await import_file(bot.db, name, data, bot.config.timezone, bot.clock())
+        assert summary.errors == [], summary.errors
+    mariam = await subscriber(bot, "Mariam", "fa", "دری", "0–1")
+    senait = await subscriber(bot, "Senait", "ti", "ትግርኛ", "0–1")
+    olena = await subscriber(bot, "Olena", "uk", "Українська", "6–12")
+    for person in (mariam, senait, olena):
+        person.new_messages()
+    bot.clock.set(DST_MONDAY)
+    await run_weekly_job(bot)
+
+    [dari] = mariam.new_messages()
+    # Both titles in Dari: from the spreadsheet's `title_fa_AF` and the calendar's X-TITLE-FA-AF.
+    assert "روز فامیل" in dari.text and "دیدار نوزادان" in dari.text
+    assert "سه‌شنبه 20 اکتوبر" in dari.text  # Tuesday 20 October, Dari month name
+    assert "همه سنین" in dari.text  # the family day is for all ages
+    [tigrinya] = senait.new_messages()
+    assert "መዓልቲ ስድራ" in tigrinya.text and "Babytreff" in tigrinya.text
+    assert "ሰሉስ" in tigrinya.text  # Tuesday
+    [ukrainian] = olena.new_messages()
+    assert "День родини" in ukrainian.text and "Babytreff" not in ukrainian.text
+    assert "субота, 24 жовтня" in ukrainian.text
+
+
+def test_survey_files_name_dari_as_fa_or_fa_af():
+    from bot.surveys.definition import SurveyFileError, localized, parse_survey
+
+    source = """
+slug = "park"
+[title]
+nb = "Parken"
+fa = "پارک"
+ti = "ፓርክ"
+[[questions]]
+id = "overall"
+kind = "smiley"
+text = { nb = "Hvor fornøyd er du?", fa-AF = "چقدر راضی هستید؟", uk = "Наскільки ви задоволені?" }
+"""
+    survey = parse_survey(source)
+    assert localized(survey.title, "fa_AF", "nb") == "پارک"
+    assert localized(survey.title, "ti", "nb") == "ፓርክ"
+    assert localized(survey.questions[0].text, "fa_AF", "nb") == "چقدر راضی هستید؟"
+    assert localized(survey.questions[0].text, "uk", "nb") == "Наскільки ви задоволені?"
+    with pytest.raises(SurveyFileError, match=r"title\.xx"):
+        parse_survey(source.replace('ti = "ፓርክ"', 'xx = "?"'))
