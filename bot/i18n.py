@@ -11,6 +11,8 @@ import gettext
 import html
 import io
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from functools import cache
@@ -19,6 +21,7 @@ from typing import Any
 
 from babel import Locale
 from babel import dates as babel_dates
+from babel.lists import format_list as babel_format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -26,7 +29,7 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 #: Shipped languages, each named in its own language (this is how the language buttons read).
 SUPPORTED_LANGUAGES: dict[str, str] = {
-    "nb": "Norsk",
+    "nb": "Norsk (bokmål)",
     "en": "English",
     "ar": "العربية",
     "so": "Soomaali",
@@ -57,6 +60,23 @@ def normalize_language(code: str | None) -> str | None:
     base = code.replace("_", "-").split("-")[0].lower()
     base = _ALIASES.get(base, base)
     return base if base in SUPPORTED_LANGUAGES else None
+
+
+def ascii_digits(text: str) -> str:
+    """Typed numbers in any script as ASCII digits: "١٧:٠٠" (Arabic-Indic), "۱۷:۰۰" (Persian and
+    Urdu keyboards), "१७" (Devanagari) all become "17:00"/"17".
+
+    Used where the bot parses a number someone typed (a time, an age range), so that a phone
+    set to Arabic or Urdu is understood as well as a Norwegian one. Other text is left as is.
+    """
+    return "".join(_ascii_digit(char) for char in text)
+
+
+def _ascii_digit(char: str) -> str:
+    if char.isascii():
+        return char
+    value = unicodedata.decimal(char, None)
+    return char if value is None else str(value)
 
 
 def placeholders(message: str) -> set[str]:
@@ -137,6 +157,22 @@ class Texts:
             return self.isolate(html.escape(str(value), quote=False))
 
         return _PLACEHOLDER_RE.sub(replace, template)
+
+    def format_list(self, items: Iterable[str]) -> str:
+        """Join items the way the language writes a list: "A, B and C", "A وB وC", "A، B، اور C".
+
+        A plain ", " reads wrong in many languages (Arabic and Urdu have their own comma and
+        "and"), so every list a resident reads goes through here. The result is plain text:
+        pass it as a placeholder value, which escapes it. In right-to-left languages each item
+        is isolated, so a Latin name or a number in the list keeps its place.
+        """
+        parts = [self.isolate(item) for item in items if item]
+        if len(parts) < 2:
+            return "".join(parts)
+        try:
+            return babel_format_list(parts, style="standard", locale=self.locale)
+        except (KeyError, ValueError):  # a locale without list patterns in Babel's data
+            return ", ".join(parts)
 
     # --- dates and times, in the resident's locale ---
     def date(self, value: date | datetime, tz: tzinfo | None = None, fmt: str = "full") -> str:

@@ -150,8 +150,9 @@ def privacy_text(t: Texts, retention_days: int) -> str:
         [
             t._("<b>Your data</b>"),
             t._(
-                "We store your Telegram number, your first name, your language, and when you last"
-                " wrote to us. If you send a tip, a question or an answer, we store that too."
+                "We store your Telegram ID (the number of your account, not your phone number),"
+                " your first name, your language, and when you last wrote to us. If you send a"
+                " tip, a question or an answer, we store that too."
             ),
             t._("We use it only to answer you and to improve the district's services."),
             t._("Staff see your first name only if you allow it. You can always be anonymous."),

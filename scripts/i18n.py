@@ -48,6 +48,11 @@ def load(path: Path, language: str | None = None) -> Catalog:
 def save(catalog: Catalog, path: Path) -> None:
     # A fuzzy header would be skipped when compiling, and with it the plural rules.
     catalog.fuzzy = False
+    # The plural rule always comes from Babel's table (CLDR's categories in CLDR's order), never
+    # from a hand-written header: a header that numbers the forms differently from how they are
+    # written picks the wrong form for some counts, and nothing else would notice.
+    catalog._num_plurals = None
+    catalog._plural_expr = None
     # Fixed dates keep the files stable, so diffs and merges show only real changes.
     catalog.creation_date = catalog.revision_date = FIXED_DATE
     catalog.header_comment = HEADER

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,8 +14,9 @@ from babel.dates import format_date, format_time
 
 from bot.activities import weekly_digest
 from bot.activities.digest import build_edition
-from bot.activities.importer import import_file
+from bot.activities.importer import import_file, parse_age_groups
 from bot.delivery import delivery_bot
+from bot.i18n import SUPPORTED_LANGUAGES, Catalogs
 from storage import activities, outbox
 from tests.harness import BotHarness, Person
 
@@ -319,7 +321,7 @@ async def test_429_is_honoured_during_the_digest(bot: BotHarness):
 async def test_unsubscribe_stops_the_digest(bot: BotHarness):
     bot.clock.set(NOV_MONDAY - timedelta(days=7))
     await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
-    amina = await subscriber(bot, "Amina", "en", "English", "Everything")
+    amina = await subscriber(bot, "Amina", "en", "English", "All ages")
     assert "Done!" in amina.last.text and "Monday" in amina.last.text
     await amina.says("/unsubscribe")
     assert "not get the weekly list" in amina.last.text
@@ -440,6 +442,52 @@ async def test_organiser_proposal_approved_by_staff_and_then_listed(bot: BotHarn
 
     await amina.says("/activities")
     assert "Familiekafé" in amina.last.text and "Haugenstua" in amina.last.text
+
+
+async def test_arabic_organiser_answers_as_the_prompts_show_with_arabic_digits_and_commas(
+    bot: BotHarness,
+):
+    """The Arabic prompt shows "0-1، 2-5": that answer, and times typed on an Arabic keyboard
+    (١٧:٠٠), are understood instead of being asked for again and again."""
+    bot.clock.set(NOV_MONDAY)
+    kari = bot.staff[0]
+    fatima = bot.resident("Fatima", language_code="ar")
+    await fatima.says("/start")
+    await fatima.presses("العربية")
+    bot.double.send_text(kari.user, f"/organiser_add {fatima.id} Røde Kors", chat=bot.staff_chat)
+    await bot.settle()
+
+    await fatima.says("/propose")
+    await fatima.says("مقهى العائلة")
+    await fatima.says("٢٦.١١ ١٧:٠٠")
+    assert "متى ينتهي" in fatima.last.text  # the start was understood
+    await fatima.says("۱۹:۳۰")  # Extended Arabic-Indic digits, as Urdu and Dari keyboards type
+    await fatima.says("هاوغنستوا")
+    await fatima.says("-")
+    assert "0-1، 2-5" in fatima.last.text  # the prompt itself shows the Arabic comma
+    await fatima.says("0-1، 2-5؛ ١٣-١٨")
+    assert "سيراجعه الموظفون" in fatima.last.text  # received, not asked again
+
+    proposal = bot.staff_messages()[-1]
+    assert "مقهى العائلة" in proposal.text
+    await kari.presses("✅", proposal)
+    [stored] = await activities.listed_between(bot.db, NOV_MONDAY, NOV_MONDAY + timedelta(days=7))
+    assert stored.age_groups == frozenset({"0-1", "2-5", "13-18"})
+    assert stored.starts_at == datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+    assert stored.ends_at == datetime(2026, 11, 26, 18, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("language", list(SUPPORTED_LANGUAGES))
+def test_the_age_example_in_every_language_is_accepted(language: str):
+    """Whatever separator a translation puts between the example ages, the parser takes it."""
+    t = Catalogs().texts(language)
+    for prompt in (
+        "Who is it for? Write one or more of: 0-1, 2-5, 6-12, 13-18, adults, or all.",
+        "Write the ages like this: 0-1, 2-5 (or all).",
+    ):
+        example = re.search(r"0-1\W+2-5", t._(prompt))
+        assert example, f"{language}: the example is missing from {t._(prompt)!r}"
+        assert parse_age_groups(example.group(0)) == {"0-1", "2-5"}
 
 
 async def test_staff_add_and_cancel_an_activity(bot: BotHarness):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.messages.pofile import read_po
 
-from bot.i18n import FSI, PDI, Catalogs, Raw, normalize_language
+from bot.activities.render import age_groups_text
+from bot.i18n import FSI, LOCALES_DIR, PDI, Catalogs, Raw, normalize_language
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -75,3 +78,58 @@ def test_dates_in_the_residents_locale(catalogs):
 def test_summer_time_is_respected(catalogs):
     moment = datetime(2026, 6, 1, 16, 30, tzinfo=UTC)  # 18:30 in Oslo (summer time)
     assert catalogs.texts("nb").time(moment, OSLO) == "18:30"
+
+
+def test_lists_follow_each_languages_own_pattern(catalogs):
+    assert catalogs.texts("en").format_list(["A", "B", "C"]) == "A, B, and C"
+    assert catalogs.texts("nb").format_list(["A", "B", "C"]) == "A, B og C"
+    assert catalogs.texts("pl").format_list(["A", "B"]) == "A i B"
+    assert catalogs.texts("en").format_list(["only"]) == "only"
+    assert catalogs.texts("en").format_list([]) == ""
+
+
+def test_lists_in_right_to_left_text_use_their_own_separators(catalogs):
+    """Arabic joins with "و", Urdu with "،" and "اور": never a Latin ", " in the sentence."""
+    arabic = catalogs.texts("ar")
+    groups = age_groups_text(arabic, frozenset({"0-1", "2-5", "13-18"}))
+    line = arabic._("For: {groups}", groups=groups)
+    assert ", " not in line and " و" in line
+    # Each item keeps its own direction: "0–1" stays a range, not "1–0".
+    assert f"{FSI}0–1 سنة{PDI}" in line
+    urdu = catalogs.texts("ur")
+    names = urdu.format_list(["ناروے", "عربی", "Polski"])
+    assert "،" in names and "اور" in names and ", " not in names
+    assert f"{FSI}Polski{PDI}" in names
+
+
+# Polish weekdays change form after a preposition ("w środę", never "w środa"); Babel gives the
+# nominative, so a translation names the day after a colon instead.
+_PREPOSITION_BEFORE_DAY = {
+    "pl": re.compile(r"\b(?:w|we|każdy|każdą|od|do|na)\s+\{(?:day|weekday)\}")
+}
+
+
+@pytest.mark.parametrize("language", list(_PREPOSITION_BEFORE_DAY))
+def test_weekday_placeholders_stand_where_the_nominative_fits(language, catalogs):
+    with (LOCALES_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    wrong = [
+        m.string
+        for m in catalog
+        if m.id
+        and _PREPOSITION_BEFORE_DAY[language].search(
+            m.string if isinstance(m.string, str) else " ".join(m.string)
+        )
+    ]
+    assert not wrong, wrong
+
+
+def test_polish_digest_confirmation_names_a_wednesday_correctly(catalogs):
+    polish = catalogs.texts("pl")
+    wednesday = polish.locale.days["format"]["wide"][2]
+    text = polish._(
+        "Done! 🎉 Every {weekday} you get the activities for: {groups}.",
+        weekday=wednesday,
+        groups="0–1 lat",
+    )
+    assert f"dzień: {wednesday}" in text and "każdy środa" not in text

@@ -16,7 +16,7 @@ async def test_norwegian_resident_is_greeted_and_gets_the_menu(bot: BotHarness):
     for name in SUPPORTED_LANGUAGES.values():
         assert any(name in label for label in labels), f"{name} missing from {labels}"
     # The app's language is preselected.
-    assert "✅ Norsk" in labels
+    assert "✅ Norsk (bokmål)" in labels
 
     replies = await kari.presses("Norsk")
     texts = "\n".join(m.text for m in replies)

@@ -21,7 +21,7 @@ from bot.activities.importer import (
     parse_age_groups,
     parse_local_datetime,
 )
-from bot.i18n import N_, Texts
+from bot.i18n import N_, Texts, ascii_digits
 
 FORM_KEY = "activity_form"
 
@@ -43,8 +43,9 @@ def _title(text: str, _values: dict, _tz: tzinfo, _now: datetime) -> str:
 
 
 def parse_start(text: str, _values: dict, tz: tzinfo, now: datetime) -> str:
-    """`2026-12-01 17:00`, `01.12.2026 17:00` or `1.12 17:00` (this year or the next)."""
-    text = text.strip()
+    """`2026-12-01 17:00`, `01.12.2026 17:00` or `1.12 17:00` (this year or the next), in any
+    script's digits."""
+    text = ascii_digits(text).strip()
     match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.? (\d{1,2})[:.](\d{2})", text)
     if match:
         day, month, hour, minute = (int(x) for x in match.groups())
@@ -67,7 +68,7 @@ def parse_start(text: str, _values: dict, tz: tzinfo, now: datetime) -> str:
 
 def parse_end(text: str, values: dict, tz: tzinfo, _now: datetime) -> str:
     """An end time (`19:30`) on the same day as the start."""
-    match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", text.strip())
+    match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", ascii_digits(text).strip())
     if not match:
         raise ValueError("end")
     start = datetime.fromisoformat(values["start"])

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import SUPPORTED_LANGUAGES, ascii_digits
 from storage import activities
 from storage.activities import AGE_GROUPS, ImportCounts, Occurrence
 from storage.db import Database
@@ -59,8 +59,7 @@ TRANSLATED_COLUMNS = tuple(
 _YES = {"yes", "ja", "true", "1", "x", "cancelled", "avlyst"}
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M")
 _AGE_ALIASES = {"0-1": "0-1", "2-5": "2-5", "6-12": "6-12", "13-18": "13-18", "adults": "adults"}
-_AGE_ALIASES.update({"voksne": "adults", "adult": "adults", "0–1": "0-1", "2–5": "2-5"})
-_AGE_ALIASES.update({"6–12": "6-12", "13–18": "13-18"})
+_AGE_ALIASES.update({"voksne": "adults", "adult": "adults"})
 
 
 class RowError(ValueError):
@@ -145,9 +144,21 @@ def parse_ics(data: bytes) -> ParseResult:
     return result
 
 
+#: What may stand between age groups: commas and semicolons in Latin, Arabic (، ؛) and CJK (、)
+#: script, slashes and spaces. Arabic and Urdu keyboards type "0-1، 2-5", as the prompt shows.
+_AGE_SEPARATORS = re.compile(r"[\s,;/،؛、]+")
+#: Hyphens and dashes people type for a range ("0–1", "0‐1", "0−1").
+_DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+
+
 def parse_age_groups(value: str) -> frozenset[str]:
+    """Age groups from a cell, an X-AGE-GROUPS field or an organiser's answer.
+
+    Lenient where the intent is clear: any script's digits, any dash, Arabic commas.
+    """
     groups = set()
-    for part in re.split(r"[,;/ ]+", value.strip().lower()):
+    normalized = _DASHES.sub("-", ascii_digits(value)).strip().lower()
+    for part in _AGE_SEPARATORS.split(normalized):
         if not part:
             continue
         if part in ("all", "alle"):

@@ -32,7 +32,7 @@ AGE_GROUP_LABELS = {
     "6-12": N_("6–12 years"),
     "13-18": N_("13–18 years"),
     "adults": N_("Adults"),
-    ALL: N_("Everything"),
+    ALL: N_("All ages"),
 }
 assert set(AGE_GROUPS) | {ALL} == set(AGE_GROUP_LABELS)
 
@@ -59,7 +59,7 @@ def coming_week(now: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
 def age_groups_text(t: Texts, groups: frozenset[str]) -> str:
     if not groups or ALL in groups:
         return t._(AGE_GROUP_LABELS[ALL])
-    return ", ".join(t._(AGE_GROUP_LABELS[code]) for code in AGE_GROUPS if code in groups)
+    return t.format_list(t._(AGE_GROUP_LABELS[code]) for code in AGE_GROUPS if code in groups)
 
 
 def _shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -100,7 +100,7 @@ def render_activity(t: Texts, activity: Activity, tz: tzinfo, number: int | None
     lines.append(t._("👪 {details}", details=" · ".join(details)))
     if activity.languages:
         names = [t.locale.languages.get(code, code) for code in activity.languages]
-        lines.append(t._("🗣 Languages: {languages}", languages=", ".join(names)))
+        lines.append(t._("🗣 Languages: {languages}", languages=t.format_list(names)))
     description = _shorten(activity.description_in(t.language))
     if description:
         lines.append(t._("{description}", description=description))

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def toggle_age_group(selected: frozenset[str], code: str) -> frozenset[str]:
-    """Press on an age group: "Everything" stands alone; a specific group replaces it."""
+    """Press on an age group: "All ages" stands alone; a specific group replaces it."""
     if code == ALL:
         return frozenset() if ALL in selected else frozenset({ALL})
     return (selected - {ALL}) ^ {code}

@@ -62,7 +62,7 @@ async def earlier_cases_part(data: BotData, resident_id: int, t: Texts) -> list[
     earlier = await cases.earlier_cases(data.db, resident_id, before)
     if not earlier:
         return [t._("Earlier cases: none")]
-    numbers = ", ".join(case.number for case in earlier[:5])
+    numbers = t.format_list(case.number for case in earlier[:5])
     return [t._("Earlier cases: {count} ({numbers})", count=len(earlier), numbers=numbers)]
 
 

@@ -140,7 +140,7 @@ def answer_label(question: Question, t: Texts, default_language: str, given: lis
             option = question.option(int(option_id))
             if option is not None:
                 labels.append(localized(option.text, t.language, default_language))
-        return ", ".join(labels)
+        return t.format_list(labels)
     return "✍️"
 
 

@@ -471,7 +471,7 @@ def summary(t: Texts, draft: Draft) -> str:
     if draft.count("video"):
         media.append(t.n_("{count} video", "{count} videos", draft.count("video")))
     if media:
-        lines.append("📎 " + ", ".join(media))
+        lines.append("📎 " + t.format_list(media))
     if draft.place_text:
         lines.append(t._("Place: {place}", place=draft.place_text))
     elif draft.has_location:
