@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError
+from bot.i18n import SUPPORTED_LANGUAGES
 from bot.surveys.answering import Start, decide_start, parse_press
 from bot.surveys.definition import SurveyFileError, localized, parse_survey
 from bot.surveys.staff import load_survey
@@ -25,6 +26,18 @@ def test_the_example_file_is_valid():
     assert [q.kind for q in survey.questions] == ["smiley", "choice", "multiple", "text"]
     assert [q.optional for q in survey.questions] == [False, False, True, True]
     assert survey.opens_on == date(2026, 11, 1) and survey.closes_on == date(2026, 12, 31)
+
+
+def test_the_example_speaks_every_shipped_language():
+    """docs/surveys.md promises a complete example: every text in every language."""
+    survey = parse_survey(EXAMPLE.read_bytes())
+    texts = [("title", survey.title)]
+    for question in survey.questions:
+        texts.append((question.key, question.text))
+        texts += [(f"{question.key}/{option.key}", option.text) for option in question.options]
+    for where, text in texts:
+        missing = set(SUPPORTED_LANGUAGES) - set(text)
+        assert not missing, f"{where} has no text in {sorted(missing)}"
 
 
 @pytest.mark.parametrize(

@@ -160,7 +160,7 @@ async def test_polish_resident_answers_through_the_deep_link_skips_and_stops(bot
     replies = await ewa.presses("⏭")  # the optional multiple choice, skipped
     assert "4/4" in replies[-1].text and "Chcesz coś dodać?" in replies[-1].text
     replies = await ewa.presses("⏹")
-    assert "Zapisaliśmy odpowiedzi" in replies[-1].text
+    assert "odpowiedzi są zapisane" in replies[-1].text
 
     # Partial: two answers stored, the response unfinished, and it counts as answered.
     responses = await store.responses(bot.db, survey.id)
