@@ -3,9 +3,12 @@
     python scripts/i18n.py update          # extract messages.pot from the code, update every .po
     python scripts/i18n.py missing         # print untranslated/fuzzy entries as JSON, per language
     python scripts/i18n.py apply FILE.json # merge {msgid: {lang: text or [plural forms]}}
+    python scripts/i18n.py review LANG     # every text of one language, as JSON for `apply`
 
 `update` is the `pybabel extract` + `pybabel update` workflow described in the README, done in
-one step with the same keywords. `apply` takes translations delivered by translators.
+one step with the same keywords. `apply` takes translations delivered by translators; `review`
+writes one language's texts in the same format, so a reviewer can correct them in any text
+editor and send the file back to be applied.
 """
 
 from __future__ import annotations
@@ -127,6 +130,20 @@ def apply(path: Path) -> None:
         print(f"{language}: {changed} entries set")
 
 
+def review(language: str) -> None:
+    if language not in SUPPORTED_LANGUAGES:
+        print(f"unknown language {language!r}; use {', '.join(SUPPORTED_LANGUAGES)}")
+        sys.exit(2)
+    result: dict[str, dict[str, str | list[str]]] = {}
+    for message in load(po_path(language), language):
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        text = message.string
+        result[key] = {language: list(text) if isinstance(text, tuple) else text}
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "update":
@@ -135,6 +152,8 @@ if __name__ == "__main__":
         missing()
     elif command == "apply" and len(sys.argv) == 3:
         apply(Path(sys.argv[2]))
+    elif command == "review" and len(sys.argv) == 3:
+        review(sys.argv[2])
     else:
         print(__doc__)
         sys.exit(2)

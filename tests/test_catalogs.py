@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, SUPPORTED_LANGUAGES, Catalogs, placeholders
-from scripts.i18n import extract
+from scripts.i18n import extract, review
 
 ROOT = Path(__file__).resolve().parent.parent
 TAG_RE = re.compile(r"</?([a-z-]+)[^>]*>")
@@ -87,3 +88,17 @@ def test_catalogs_load_with_plural_rules():
 def test_missing_catalog_fails_loudly(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="missing translation catalog"):
         Catalogs(locales_dir=tmp_path)
+
+
+def test_review_lists_every_text_of_a_language_in_the_apply_format(capsys):
+    """What a native reviewer gets (scripts/i18n.py review LANG) is what `apply` takes back."""
+    review("ar")
+    texts = json.loads(capsys.readouterr().out)
+    catalog = _catalog("ar")
+    assert len(texts) == len([m for m in catalog if m.id])
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        expected = list(message.string) if isinstance(message.string, tuple) else message.string
+        assert texts[key] == {"ar": expected}

@@ -139,7 +139,7 @@ def cmd_qr(config: Config, args: argparse.Namespace) -> int:
     for code in poster.left_out:
         print(
             f"warning: the {SUPPORTED_LANGUAGES[code]} title was left out: no font has all its"
-            " letters; pass --font with one that does (for example Noto Naskh Arabic)"
+            " letters; pass --font with one that does (for example the Noto font of that script)"
         )
     print(f"poster written to {output} ({link})")
     return 0

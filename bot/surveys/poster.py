@@ -6,9 +6,15 @@ also printed under it for people who type rather than scan.
 Arabic and Urdu must be joined and run right to left to be readable. With Pillow's complex
 text layout (libraqm: HarfBuzz shaping, FriBiDi ordering) the text is laid out properly; where
 Pillow lacks it, the letters are shaped with arabic-reshaper and ordered with python-bidi
-instead. A line is printed only in a font that has every letter it needs (Urdu needs letters
-many fonts lack): a missing glyph would print as empty boxes, so such a line is left out and
-reported, and an operator can pass a font that has them (`--font`, e.g. Noto Naskh Arabic).
+instead. A line is printed only in a font that has every letter it needs: a missing glyph would
+print as empty boxes ("tofu"), so such a line is left out and reported, and an operator can
+pass a font that has them (`--font`).
+
+Fonts are tried in this order: `--font`, Noto fonts installed on the system (Debian:
+`fonts-noto-core`), the Noto fonts the `manimgx-fonts` package ships (Latin, Cyrillic, Arabic
+with every Urdu and Dari letter, Ethiopic for Tigrinya, Tamil and more: a fresh install prints
+every shipped language), then DejaVu Sans. A new script needs a font here that covers it, and
+a test that prints a title in it (tests/test_poster.py).
 """
 
 from __future__ import annotations
@@ -27,12 +33,25 @@ from bot.i18n import RIGHT_TO_LEFT
 #: A4 at 150 dpi: sharp enough to print, small enough to mail.
 PAGE = (1240, 1754)
 MARGIN = 90
-#: Fonts tried in order after `--font`: common system fonts with Arabic, then the DejaVu Sans
-#: that matplotlib ships (always there, covers Arabic but not every Urdu letter).
+#: System fonts tried first after `--font` (Debian's fonts-noto-core puts them here).
 SYSTEM_FONTS = (
     "/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf",
     "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
     "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansTamil-Regular.ttf",
+)
+#: The packaged Noto fonts (manimgx-fonts), one per script, tried after the system's.
+PACKAGED_FONTS = (
+    "NotoSans[wght].ttf",
+    "NotoSansArabic[wght].ttf",
+    "NotoSansEthiopic[wght].ttf",
+    "NotoSansTamil[wght].ttf",
+    "NotoSansDevanagari[wght].ttf",
+    "NotoSansBengali[wght].ttf",
+)
+#: Last resorts: DejaVu Sans from the system (covers Arabic, not every Urdu letter).
+FALLBACK_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
 )
@@ -62,9 +81,19 @@ def bundled_font() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 
 
+def packaged_fonts() -> list[Path]:
+    """The Noto fonts installed with the bot (the `manimgx-fonts` dependency)."""
+    import manimgx_fonts
+
+    folder = Path(manimgx_fonts.__file__).parent
+    return [folder / name for name in PACKAGED_FONTS]
+
+
 def candidate_fonts(extra: Path | None = None) -> list[Path]:
     paths = [extra] if extra else []
     paths += [Path(p) for p in SYSTEM_FONTS]
+    paths += packaged_fonts()
+    paths += [Path(p) for p in FALLBACK_FONTS]
     paths.append(bundled_font())
     return [p for p in paths if p.is_file()]
 
