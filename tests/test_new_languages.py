@@ -199,3 +199,72 @@ text = { nb = "Hvor fornøyd er du?", fa-AF = "چقدر راضی هستید؟", 
     assert localized(survey.questions[0].text, "uk", "nb") == "Наскільки ви задоволені?"
     with pytest.raises(SurveyFileError, match=r"title\.xx"):
         parse_survey(source.replace('ti = "ፓርክ"', 'xx = "?"'))
+
+
+# --- the QR poster ---
+POSTER_SURVEY = """
+slug = "park"
+[title]
+nb = "Hva synes du om parken?"
+ti = "ብዛዕባ እቲ ፓርክ እንታይ ትሓስቡ?"
+ta = "பூங்கா பற்றி நீங்கள் என்ன நினைக்கிறீர்கள்?"
+fa = "دربارهٔ پارک چه فکر می‌کنید؟"
+uk = "Що ви думаєте про парк?"
+[[questions]]
+id = "overall"
+kind = "smiley"
+text = "Hvor fornøyd er du?"
+"""
+
+
+async def test_poster_prints_tigrinya_tamil_and_dari_titles(
+    bot: BotHarness, tmp_path, monkeypatch, capsys
+):
+    import asyncio
+
+    import zxingcpp
+    from PIL import Image
+
+    from bot.__main__ import main as cli
+    from bot.surveys.staff import load_survey
+
+    await load_survey(bot.db, POSTER_SURVEY.encode(), "nb", bot.clock())
+    monkeypatch.setenv("BOT_DATABASE", str(bot.config.database))
+    output = tmp_path / "poster.png"
+    # `fa` names Dari here as in the app.
+    args = ["surveys", "qr", "park", "--output", str(output), "--bot-username", "stikk_test_bot"]
+    code = await asyncio.to_thread(cli, [*args, "--languages", "ti,ta,fa"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "warning" not in printed, printed
+    image = Image.open(output)
+    assert [b.text for b in zxingcpp.read_barcodes(image)] == [
+        "https://t.me/stikk_test_bot?start=survey-park"
+    ]
+
+    # Without --languages: every language the survey has a title in, none left out.
+    code = await asyncio.to_thread(cli, args)
+    printed = capsys.readouterr().out
+    assert code == 0 and "warning" not in printed, printed
+
+
+def test_an_ethiopic_title_with_digits_and_a_question_mark_is_drawn_in_runs():
+    """Noto Sans Ethiopic has no "?" and no digits: they come from another font, same line."""
+    from PIL import Image, ImageDraw
+
+    from bot.surveys.poster import PAGE, _draw_line, _font_runs, candidate_fonts
+
+    fonts = candidate_fonts()
+    title = "ፓርክ 2026 ከመይ ነይሩ?"
+    runs = _font_runs(title, fonts)
+    assert runs is not None and "".join(text for _, text in runs) == title
+    ethiopic = {path for path, text in runs if "ፓርክ" in text}
+    assert len(ethiopic) == 1 and any(path not in ethiopic for path, _ in runs)
+    assert all(text in ("2026", "?") or path in ethiopic for path, text in runs if text.strip())
+
+    image = Image.new("L", PAGE, 255)
+    below = _draw_line(ImageDraw.Draw(image), title, False, fonts, 56, 100, PAGE[0] - 180)
+    assert below is not None and below > 100
+    ink = image.crop((0, 90, PAGE[0], below)).point(lambda v: 255 if v < 128 else 0)
+    left, _, right, _ = ink.getbbox() or (0, 0, 0, 0)
+    # Centred: as much margin on the left as on the right, within a few pixels.
+    assert right > left and abs(left - (PAGE[0] - right)) < 8
