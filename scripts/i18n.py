@@ -139,7 +139,7 @@ def review(language: str) -> None:
         if not message.id:
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
-        text = message.string
+        text = message.string or ""
         result[key] = {language: list(text) if isinstance(text, tuple) else text}
     print(json.dumps(result, ensure_ascii=False, indent=1))
 

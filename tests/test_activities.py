@@ -221,6 +221,10 @@ async def test_norwegian_and_arabic_subscribers_get_filtered_localized_digests_o
     assert format_time(time(11, 0), "short", locale="ar") in arabic.text
     assert format_time(time(12, 0), "short", locale="ar") in arabic.text  # the family day
     assert "Leksehjelp" not in arabic.text  # from 28 October: next week
+    # The Red Cross's age groups are an Arabic list ("A وB وC"), each range isolated so it
+    # reads 0–1, not 1–0, inside the right-to-left line.
+    [ages] = [line for line in arabic.text.splitlines() if "2–5" in line]
+    assert "0–1 سنة\u2069 و\u20682–5 سنوات\u2069 و\u20686–12 سنة" in ages and ", " not in ages
 
     assert nobody.new_messages() == []
     summary = bot.staff_messages()[-1].text

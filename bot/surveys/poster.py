@@ -84,9 +84,15 @@ def bundled_font() -> Path:
 
 
 def packaged_fonts() -> list[Path]:
-    """The Noto fonts installed with the bot (the `manimgx-fonts` dependency)."""
-    import manimgx_fonts
+    """The Noto fonts installed with the bot (the `manimgx-fonts` dependency).
 
+    An installation that predates the dependency still prints what its other fonts cover and
+    reports the rest as left out, instead of failing.
+    """
+    try:
+        import manimgx_fonts
+    except ImportError:
+        return []
     folder = Path(manimgx_fonts.__file__).parent
     return [folder / name for name in PACKAGED_FONTS]
 
