@@ -104,6 +104,8 @@ def test_weekday_dates_in_the_new_locales(catalogs):
     dari = catalogs.texts("fa").weekday_date(moment, OSLO)
     assert dari == "دوشنبه 2 مارچ"  # Dari month names (Persian would write مارس)
     assert catalogs.texts("fa").time(moment, OSLO) == "17:30"
+    assert catalogs.texts("tr").weekday_date(moment, OSLO) == "2 Mart Pazartesi"
+    assert catalogs.texts("ta").weekday_date(moment, OSLO) == "திங்கள், 2 மார்ச்"
 
 
 @pytest.mark.parametrize("language", ["uk", "ti", "fa_AF"])
