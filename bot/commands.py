@@ -8,12 +8,9 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScope
 from telegram.error import TelegramError
 
 from bot.context import BotApplication
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import SUPPORTED_LANGUAGES, client_codes
 
 log = logging.getLogger(__name__)
-
-# Telegram apps report Norwegian as any of these.
-_CLIENT_CODES = {"nb": ("nb", "no", "nn")}
 
 
 async def publish_commands(app: BotApplication) -> None:
@@ -24,7 +21,7 @@ async def publish_commands(app: BotApplication) -> None:
         commands = [
             BotCommand(name, t._(description)) for name, description, _ in resident_commands
         ]
-        for code in _CLIENT_CODES.get(language, (language,)):
+        for code in client_codes(language):
             await app.bot.set_my_commands(
                 commands, scope=BotCommandScopeAllPrivateChats(), language_code=code
             )

@@ -35,11 +35,21 @@ SUPPORTED_LANGUAGES: dict[str, str] = {
     "so": "Soomaali",
     "ur": "اردو",
     "pl": "Polski",
+    "uk": "Українська",
+    "ti": "ትግርኛ",
+    "tr": "Türkçe",
+    "fa_AF": "دری",
+    "ta": "தமிழ்",
 }
-RIGHT_TO_LEFT = frozenset({"ar", "ur"})
+RIGHT_TO_LEFT = frozenset({"ar", "ur", "fa_AF"})
 
-# Telegram clients report Norwegian as `no`, `nb` or `nn`, sometimes with a region.
-_ALIASES = {"no": "nb", "nn": "nb"}
+#: The `language_code`s Telegram clients report for a shipped language, where they differ from
+#: its code: Norwegian as `no`, `nb` or `nn`; Dari as `fa` (Telegram has no code for Dari, and
+#: Persian-speaking residents in Oslo mostly read Dari). Command menus are set for each of them.
+CLIENT_CODES: dict[str, tuple[str, ...]] = {"nb": ("nb", "no", "nn"), "fa_AF": ("fa",)}
+
+# Client codes (with any region stripped) that select a shipped language of another code.
+_ALIASES = {code: language for language, codes in CLIENT_CODES.items() for code in codes}
 
 # Unicode bidi isolates: an embedded value (a reference such as T-0042, a number, a Latin
 # name) keeps its own direction inside a right-to-left sentence instead of scrambling it.
@@ -60,6 +70,11 @@ def normalize_language(code: str | None) -> str | None:
     base = code.replace("_", "-").split("-")[0].lower()
     base = _ALIASES.get(base, base)
     return base if base in SUPPORTED_LANGUAGES else None
+
+
+def client_codes(language: str) -> tuple[str, ...]:
+    """The Telegram `language_code`s that should get `language`'s command menu."""
+    return CLIENT_CODES.get(language, (language,))
 
 
 def ascii_digits(text: str) -> str:
@@ -121,7 +136,7 @@ class Texts:
 
     @property
     def rtl(self) -> bool:
-        """True for right-to-left scripts (Arabic, Urdu)."""
+        """True for right-to-left scripts (Arabic, Urdu, Dari)."""
         return self.language in RIGHT_TO_LEFT
 
     @property
@@ -199,7 +214,8 @@ class Texts:
         )
 
 
-_YEAR_RE = re.compile(r"[\s,،]*\by+\b\.?|\by+\b[\s,،.]*")
+# The year with what belongs to it: separators, and a quoted suffix such as Ukrainian 'р'.
+_YEAR_RE = re.compile(r"[\s,،]*\by+\b(?:\s*'[^']*')?\.?|\by+\b(?:\s*'[^']*')?[\s,،.]*")
 
 
 @cache

@@ -40,6 +40,14 @@ def catalogs() -> Catalogs:
         ("so", "so"),
         ("ur", "ur"),
         ("pl", "pl"),
+        ("uk", "uk"),
+        ("uk-UA", "uk"),
+        ("ti", "ti"),
+        ("tr-TR", "tr"),
+        ("ta", "ta"),
+        ("fa", "fa_AF"),
+        ("fa-AF", "fa_AF"),
+        ("fa_AF", "fa_AF"),
         ("de", None),
         ("", None),
         (None, None),
@@ -65,6 +73,7 @@ def test_right_to_left_values_are_isolated(catalogs):
     assert f"{FSI}T-0042{PDI}" in text
     assert text.startswith("اللغة")
     assert arabic.rtl and catalogs.texts("ur").rtl and not catalogs.texts("pl").rtl
+    assert catalogs.texts("fa").rtl and not catalogs.texts("ti").rtl
     assert FSI not in catalogs.texts("en")._("Language: {name}", name="T-0042")
 
 

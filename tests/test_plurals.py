@@ -56,6 +56,21 @@ GRAMMATICAL: dict[str, list[tuple[str, int, str]]] = {
     "en": [(PHOTOS, 1, "1 photo"), (PHOTOS, 0, "0 photos"), (PHOTOS, 365, "365 photos")],
     "so": [(RETENTION, 1, "1 maalin"), (RETENTION, 365, "365 maalmood")],
     "ur": [(PHOTOS, 1, "1 تصویر"), (PHOTOS, 3, "3 تصاویر")],
+    "uk": [
+        (RETENTION, 1, "через 1 день"),
+        (RETENTION, 3, "через 3 дні"),
+        (RETENTION, 11, "через 11 днів"),
+        (RETENTION, 21, "через 21 день"),
+        (RETENTION, 365, "через 365 днів"),
+        (QUESTIONS, 2, "2 запитання"),
+        (QUESTIONS, 5, "5 запитань"),
+        (REPORTERS, 1, "Ще 1 мешканець повідомляє"),
+        (REPORTERS, 2, "Ще 2 мешканці повідомляють"),
+        (REPORTERS, 12, "Ще 12 мешканців повідомляють"),
+    ],
+    "ti": [(PHOTOS, 1, "1 ስእሊ"), (PHOTOS, 0, "0 ስእሊ"), (PHOTOS, 3, "3 ስእልታት")],
+    # Persian nouns stay singular after a number: both forms read alike.
+    "fa_AF": [(PHOTOS, 1, "1 عکس"), (PHOTOS, 3, "3 عکس"), (RETENTION, 365, "365 روز بعد")],
 }
 
 

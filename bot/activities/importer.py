@@ -53,9 +53,19 @@ CSV_COLUMNS = (
     "repeat",
     "cancelled",
 )
+# Column names are read in lower case (`title_ar`, `title_fa_af` for Dari's `title_fa_AF`).
 TRANSLATED_COLUMNS = tuple(
-    f"{name}_{language}" for language in SUPPORTED_LANGUAGES for name in ("title", "description")
+    f"{name}_{language.lower()}"
+    for language in SUPPORTED_LANGUAGES
+    for name in ("title", "description")
 )
+
+
+def _ical_code(language: str) -> str:
+    """A language code as iCalendar property names allow it: `X-TITLE-FA-AF` for Dari."""
+    return language.upper().replace("_", "-")
+
+
 _YES = {"yes", "ja", "true", "1", "x", "cancelled", "avlyst"}
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M")
 _AGE_ALIASES = {"0-1": "0-1", "2-5": "2-5", "6-12": "6-12", "13-18": "13-18", "adults": "adults"}
@@ -236,9 +246,9 @@ def _series_from_csv(row: dict[str, str], tz: tzinfo) -> SeriesData:
         price=row.get("price", ""),
         translations={
             language: {
-                name: row[f"{name}_{language}"]
+                name: row[f"{name}_{language.lower()}"]
                 for name in ("title", "description")
-                if row.get(f"{name}_{language}")
+                if row.get(f"{name}_{language.lower()}")
             }
             for language in SUPPORTED_LANGUAGES
         },
@@ -305,7 +315,7 @@ def make_event(
     for language, fields in (translations or {}).items():
         for name, value in fields.items():
             if value:
-                event.add(f"X-{name.upper()}-{language.upper()}", value)
+                event.add(f"X-{name.upper()}-{_ical_code(language)}", value)
     return event
 
 
@@ -354,7 +364,7 @@ def _occurrence(event: icalendar.Event, tz: tzinfo) -> Occurrence:
     translations: dict[str, dict[str, str]] = {}
     for language in SUPPORTED_LANGUAGES:
         for name in ("title", "description"):
-            value = str(event.get(f"X-{name.upper()}-{language.upper()}", "")).strip()
+            value = str(event.get(f"X-{name.upper()}-{_ical_code(language)}", "")).strip()
             if value:
                 translations.setdefault(language, {})[name] = value
     categories = event.get("CATEGORIES")

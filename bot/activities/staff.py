@@ -20,7 +20,7 @@ from bot.activities.importer import (
 from bot.activities.render import coming_week, render_activity
 from bot.common import answer, current_resident, send
 from bot.context import BotContext, BotData
-from bot.i18n import SUPPORTED_LANGUAGES, Texts
+from bot.i18n import SUPPORTED_LANGUAGES, Texts, normalize_language
 from bot.staff import answer_in_thread, refuse_admin
 from storage import activities
 
@@ -202,9 +202,10 @@ async def cancel_button(update: Update, context: BotContext) -> None:
 
 async def digest_preview(update: Update, context: BotContext) -> None:
     """`/digest [lang]`: this week's list as a subscriber to everything sees it."""
-    language = (context.args[0].lower() if context.args else "") or context.config.default_language
+    requested = context.args[0] if context.args else context.config.default_language
+    language = normalize_language(requested)  # `fa` and `fa_AF` both mean Dari
     t = staff_texts(context)
-    if language not in SUPPORTED_LANGUAGES:
+    if language is None:
         await answer_in_thread(
             update, context, t._("Languages: {codes}", codes=", ".join(SUPPORTED_LANGUAGES))
         )

@@ -24,7 +24,7 @@ from telegram.error import TelegramError
 
 from bot.cli_output import add_output_argument, check_output, write_export
 from bot.config import Config
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
 from bot.surveys import results
 from bot.surveys.definition import SurveyFileError, localized
 from bot.surveys.staff import deep_link, load_survey
@@ -116,11 +116,12 @@ def cmd_list(config: Config, _args: argparse.Namespace) -> int:
 def cmd_qr(config: Config, args: argparse.Namespace) -> int:
     from bot.surveys.poster import make_poster
 
-    languages = [code.strip() for code in args.languages.split(",") if code.strip()]
-    unknown = [code for code in languages if code not in SUPPORTED_LANGUAGES]
+    requested = [code.strip() for code in args.languages.split(",") if code.strip()]
+    unknown = [code for code in requested if normalize_language(code) is None]
     if unknown:
         print(f"unknown language {unknown[0]!r}; use {', '.join(SUPPORTED_LANGUAGES)}")
         return 2
+    languages = [code for code in map(normalize_language, requested) if code is not None]
     survey = _with_db(config, lambda db: store.by_slug(db, args.slug.lower()))
     if survey is None:
         print(f"no survey {args.slug!r}; load it first (python -m bot surveys load FILE)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
 
 KINDS = ("smiley", "choice", "multiple", "text")
 #: "survey-" plus the slug must fit Telegram's 64-character deep-link payload.
@@ -184,17 +184,19 @@ class _Checker:
                 index, field, 'is missing: write a text, or one per language (nb = "...")'
             )
         texts: dict[str, str] = {}
-        for language, text in raw.items():
-            if language not in SUPPORTED_LANGUAGES:
+        for key, text in raw.items():
+            # Lenient about spelling: `fa` and `fa-AF` mean Dari (`fa_AF`), `no` Norwegian.
+            language = normalize_language(key) if isinstance(key, str) else None
+            if language is None:
                 raise self.fail(
                     index,
-                    f"{field}.{language}",
+                    f"{field}.{key}",
                     f"unknown language; use {', '.join(SUPPORTED_LANGUAGES)}",
                 )
             if not isinstance(text, str) or not text.strip():
-                raise self.fail(index, f"{field}.{language}", "must be a text")
+                raise self.fail(index, f"{field}.{key}", "must be a text")
             if len(text) > limit:
-                raise self.fail(index, f"{field}.{language}", f"is longer than {limit} letters")
+                raise self.fail(index, f"{field}.{key}", f"is longer than {limit} letters")
             texts[language] = text.strip()
         if self.default_language not in texts:
             raise self.fail(

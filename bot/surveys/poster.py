@@ -8,7 +8,8 @@ text layout (libraqm: HarfBuzz shaping, FriBiDi ordering) the text is laid out p
 Pillow lacks it, the letters are shaped with arabic-reshaper and ordered with python-bidi
 instead. A line is printed only in a font that has every letter it needs: a missing glyph would
 print as empty boxes ("tofu"), so such a line is left out and reported, and an operator can
-pass a font that has them (`--font`).
+pass a font that has them (`--font`). A left-to-right line no single font covers (Ethiopic
+letters with "?" or digits, which Noto Sans Ethiopic lacks) is drawn in runs from several fonts.
 
 Fonts are tried in this order: `--font`, Noto fonts installed on the system (Debian:
 `fonts-noto-core`), the Noto fonts the `manimgx-fonts` package ships (Latin, Cyrillic, Arabic
@@ -20,6 +21,7 @@ a test that prints a title in it (tests/test_poster.py).
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -185,6 +187,52 @@ def make_poster(
     return Poster(page, tuple(left_out))
 
 
+def _font_runs(text: str, fonts: Sequence[Path]) -> list[tuple[Path, str]] | None:
+    """A left-to-right line as runs, each in a font that has its characters.
+
+    Script fonts often lack the common characters: Noto Sans Ethiopic has no "?", no "," and no
+    digits, so "ፓርክ 2026?" is in no single font. The letters (and their marks) decide the
+    line's font; anything it lacks is drawn from the first font that has it.
+    """
+    letters = "".join(c for c in text if unicodedata.category(c)[0] in "LM")
+    primary = next((path for path in fonts if _covers(path, letters)), None)
+    if primary is None:
+        return None
+    runs: list[tuple[Path, str]] = []
+    for char in text:
+        path = primary if _covers(primary, char) else None
+        path = path or next((p for p in fonts if _covers(p, char)), None)
+        if path is None:
+            return None
+        if runs and runs[-1][0] == path:
+            runs[-1] = (path, runs[-1][1] + char)
+        else:
+            runs.append((path, char))
+    return runs
+
+
+def _draw_runs(
+    draw: ImageDraw.ImageDraw, runs: list[tuple[Path, str]], size: int, y: int, width: int
+) -> int | None:
+    """Draw runs in several fonts side by side on one baseline, centred, shrinking to fit."""
+    layout = ImageFont.Layout.RAQM if _complex_layout() else ImageFont.Layout.BASIC
+    while size >= 20:
+        parts = [
+            (ImageFont.truetype(str(path), size, layout_engine=layout), s) for path, s in runs
+        ]
+        advance = sum(draw.textlength(s, font=font) for font, s in parts)
+        if advance <= width:
+            boxes = [draw.textbbox((0, 0), s, font=font, anchor="ls") for font, s in parts]
+            top, bottom = min(box[1] for box in boxes), max(box[3] for box in boxes)
+            x = (PAGE[0] - advance) / 2
+            for font, s in parts:
+                draw.text((x, y - top), s, fill="black", font=font, anchor="ls")
+                x += draw.textlength(s, font=font)
+            return y + (bottom - top) + size // 2
+        size -= 4
+    return None
+
+
 def _draw_line(
     draw: ImageDraw.ImageDraw,
     text: str,
@@ -198,7 +246,9 @@ def _draw_line(
     while size >= 20:
         chosen = _line_font(text, rtl, fonts, size)
         if chosen is None:
-            return None
+            # Left to right, a line may still be drawn in runs from several fonts.
+            runs = None if rtl else _font_runs(text, fonts)
+            return _draw_runs(draw, runs, size, y, width) if runs else None
         font, drawn, kwargs = chosen
         left, top, right, bottom = draw.textbbox((0, 0), drawn, font=font, **kwargs)
         if right - left <= width:
