@@ -22,9 +22,9 @@ from storage.db import Database
 
 def _modules() -> list[ModuleType]:
     # Imported here so that feature modules can import storage.privacy without a cycle.
-    from storage import activities, cases, inbox, outbox, surveys, tips
+    from storage import activities, cases, inbox, outbox, surveys, tips, translations
 
-    return [residents, cases, tips, activities, outbox, surveys, inbox]
+    return [residents, cases, tips, activities, outbox, surveys, inbox, translations]
 
 
 async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
