@@ -189,9 +189,7 @@ async def test_without_a_server_only_the_cache_answers(db):
     )
 
 
-async def test_the_cache_holds_no_source_text_and_is_erased_with_the_resident(
-    server, client, db
-):
+async def test_the_cache_holds_no_source_text_and_is_erased_with_the_resident(server, client, db):
     translator = Translator(client, db, clock=lambda: NOW)
     await translator.translate("Secret words", "en", "nb", owner=42)
     await translator.translate("Opening hours", "en", "nb")  # a template: nobody's
