@@ -13,6 +13,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 
 from bot import (
     activities,
+    bridge,
     fallback,
     guard,
     handover,
@@ -35,7 +36,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys)
+FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys, bridge)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [

@@ -4,9 +4,9 @@ key work, and which of the residents' languages can it handle."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from bot.bridge.languages import language_name, transcription_code
+from bot.bridge.service import service_host
 from bot.bridge.transcription import TranscriptionClient, TranscriptionFailed
 from bot.bridge.translation import LibreTranslateClient, Translation, TranslationFailed
 from bot.config import Config
@@ -16,13 +16,6 @@ Say = Callable[[str], None]
 
 #: A short, harmless text for the test translation (no resident's words).
 PROBE = {"nb": "God morgen", "en": "Good morning"}
-
-
-def service_host(url: str) -> str:
-    """What residents and operators are told about a service: its host (and port), no path."""
-    parts = urlsplit(url)
-    host = parts.hostname or url
-    return host if parts.port is None else f"{host}:{parts.port}"
 
 
 def _failure(result: TranslationFailed | TranscriptionFailed) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -110,3 +111,11 @@ def _problem_for(status: int) -> Problem:
     if status >= 500:
         return Problem.SERVER_ERROR
     return Problem.REFUSED
+
+
+def service_host(url: str) -> str:
+    """What residents and operators are told about a service: its host (and port), no path,
+    no password."""
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    return host if parts.port is None else f"{host}:{parts.port}"

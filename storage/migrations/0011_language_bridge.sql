@@ -31,6 +31,7 @@ CREATE TABLE reply_templates (
 CREATE TABLE staff_languages (
     user_id    INTEGER NOT NULL,            -- the staff member's Telegram id
     language   TEXT NOT NULL,
+    position   INTEGER NOT NULL,            -- the order they were given in
     name       TEXT NOT NULL,               -- first name, for the mention in a case header
     updated_at TEXT NOT NULL,
     PRIMARY KEY (user_id, language)
