@@ -101,6 +101,8 @@ async def _post_init(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
+    if app.bot_data.translator is not None:
+        await app.bot_data.translator.close()
     db = getattr(app.bot_data, "db", None)
     if db is not None:
         await db.close()

@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.i18n import Catalogs, Texts
 
 if TYPE_CHECKING:
+    from bot.bridge.translation import Translator
     from bot.config import Config
     from storage.db import Database
 
@@ -70,6 +71,9 @@ class BotData:
         self.staff_commands: list[tuple[str, str, int]] = []
         #: Features may keep small typed state here (e.g. caches); keys are module names.
         self.extras: dict[str, Any] = {}
+        #: Machine translation with its cache (set at start by bot/bridge; without a
+        #: translation server it answers from the cache or with a failure).
+        self.translator: Translator | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

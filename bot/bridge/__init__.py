@@ -17,8 +17,21 @@ from datetime import time, timedelta
 
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
-from bot.registry import add_case_header_part
+from bot.registry import add_case_header_part, add_startup_hook
 from storage import translations
+
+
+async def open_translator(app: BotApplication) -> None:
+    """At start, once the database is open: the translator every feature uses."""
+    from bot.bridge.translation import LibreTranslateClient, Translator
+
+    config, data = app.bot_data.config, app.bot_data
+    client = (
+        LibreTranslateClient(config.translation_url, api_key=config.translation_api_key)
+        if config.translation_url
+        else None
+    )
+    data.translator = Translator(client, data.db, clock=lambda: data.clock())
 
 
 async def purge_translation_cache(context: BotContext) -> None:
@@ -38,6 +51,7 @@ def register(app: BotApplication) -> None:
         order=60,
     )
     add_case_header_part(app, readers_header_part)
+    add_startup_hook(app, open_translator)
     assert app.job_queue is not None
     app.job_queue.run_daily(
         purge_translation_cache,
