@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -79,7 +79,7 @@ async def send_template_button(update: Update, context: BotContext) -> None:
     keyboard_message = query.message
     if (
         case is None
-        or keyboard_message is None
+        or not isinstance(keyboard_message, Message)
         or keyboard_message.message_thread_id != case.topic_id
     ):
         await context.ack(update, t._("This button does not work any more."))
