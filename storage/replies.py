@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,7 +56,7 @@ async def replace_all(db: Database, templates: list[ReplyTemplate], now: datetim
     )
 
 
-def _template(row) -> ReplyTemplate:  # type: ignore[no-untyped-def]
+def _template(row: sqlite3.Row) -> ReplyTemplate:
     return ReplyTemplate(row["key"], row["label"], json.loads(row["texts"]))
 
 

@@ -20,7 +20,7 @@ from storage import replies
 from storage.db import Database
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:
+def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("replies", help="load and list the reply templates")
     replies_sub = parser.add_subparsers(dest="replies_command", required=True)
     load = replies_sub.add_parser(

@@ -54,7 +54,7 @@ def parse_languages(words: list[str]) -> tuple[list[str], list[str]]:
 
 def language_label(t: Texts, code: str) -> str:
     """A language as staff call it, in their own language ("somali")."""
-    return t.locale.languages.get(code, code)
+    return str(t.locale.languages.get(code, code))
 
 
 async def languages_command(update: Update, context: BotContext) -> None:
