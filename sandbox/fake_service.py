@@ -5,11 +5,14 @@ with switchable failure modes and a record of every request.
         server.mode = "timeout"      # "ok", "timeout" (no answer until closed), "error" (500)
         ...
         assert server.count("/translate") == 1
+
+By hand: `python -m sandbox.fake_translate 5000` and `python -m sandbox.fake_whisper 8000`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
@@ -32,6 +35,7 @@ class FakeService:
         self.requests: list[Request] = []
         self._runner: web.AppRunner | None = None
         self._release = asyncio.Event()
+        #: 0 picks a free port at start (tests); the demo sets a fixed one before.
         self.port = 0
 
     def routes(self) -> list[web.RouteDef]:
@@ -53,7 +57,7 @@ class FakeService:
         app.add_routes(self.routes())
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
 
@@ -81,3 +85,16 @@ class FakeService:
 
     def error_response(self, status: int, message: str) -> web.Response:
         return web.json_response({"error": message}, status=status)
+
+
+def serve(service: FakeService, port: int) -> None:
+    """Run `service` on 127.0.0.1:`port` until Ctrl-C (for trying the bot by hand)."""
+
+    async def run() -> None:
+        service.port = port
+        async with service:
+            print(f"{type(service).__name__} listening at {service.url} (Ctrl-C stops it)")
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

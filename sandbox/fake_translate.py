@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.fake_service import FakeService, Request
+from sandbox.fake_service import FakeService, Request, serve
 
 NAMES = {
     "nb": "Norwegian Bokmål",
@@ -145,3 +145,9 @@ class FakeTranslate(FakeService):
             )
         answer["translatedText"] = q if source == target else f"[{source}->{target}] {q}"
         return web.json_response(answer)
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(FakeTranslate(), int(sys.argv[1]) if len(sys.argv) > 1 else 5000)

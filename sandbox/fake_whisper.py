@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from sandbox.fake_service import FakeService, Request
+from sandbox.fake_service import FakeService, Request, serve
 
 #: verbose_json names the language in full, as Whisper does.
 _WHISPER_NAMES = {
@@ -115,3 +115,9 @@ class FakeWhisper(FakeService):
                 {"text": text, "language": _WHISPER_NAMES.get(language, language), "segments": []}
             )
         return web.json_response({"text": text})
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(FakeWhisper(), int(sys.argv[1]) if len(sys.argv) > 1 else 8000)

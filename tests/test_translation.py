@@ -227,3 +227,15 @@ async def test_the_cache_is_purged_after_its_lifetime(client, db):
     # The retention job removes what is older than its cutoff too.
     assert await privacy.expire(db, clock[0] + timedelta(seconds=1)) >= 1
     assert await cache.count(db) == 0
+
+
+async def test_failures_are_logged_without_the_text(server, client, caplog):
+    caplog.set_level("DEBUG")
+    server.mode = "error"
+    await client.translate("Naagtaydu way buka", "so", "nb")
+    server.mode = "ok"
+    await client.translate("Naagtaydu way buka", "zz", "nb")  # unsupported
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("translation failed: server error (HTTP 500)" in m for m in messages), messages
+    assert any("translation failed: unsupported language (HTTP 400)" in m for m in messages)
+    assert not any("Naagtaydu" in m for m in messages)
