@@ -13,6 +13,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 
 from bot import (
     activities,
+    bridge,
     fallback,
     guard,
     handover,
@@ -36,7 +37,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys)
+FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys, bridge)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [
@@ -103,6 +104,8 @@ async def _post_init(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
+    if app.bot_data.translator is not None:
+        await app.bot_data.translator.close()
     db = getattr(app.bot_data, "db", None)
     if db is not None:
         await db.close()

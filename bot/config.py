@@ -60,6 +60,15 @@ class Config:
     reminder_after: timedelta = timedelta(minutes=120)
     #: Add the staff member's first name under replies to residents.
     sign_staff_replies: bool = False
+    #: Root of a LibreTranslate-compatible server (None: no machine translation).
+    translation_url: str | None = None
+    translation_api_key: str | None = field(default=None, repr=False)
+    #: The language staff read and write; residents' words are translated into it.
+    staff_language: str = "nb"
+    #: Base of an OpenAI-compatible speech-to-text API, including /v1 (None: no transcripts).
+    transcription_url: str | None = None
+    transcription_model: str = "whisper-1"
+    transcription_api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.office_hours is None:
@@ -140,6 +149,12 @@ class Config:
                 minutes=_positive_float(env, "BOT_REMINDER_AFTER_MINUTES", 120.0)
             ),
             sign_staff_replies=_flag(env, "BOT_SIGN_STAFF_REPLIES"),
+            translation_url=_service_url(env, "BOT_TRANSLATION_URL"),
+            translation_api_key=env.get("BOT_TRANSLATION_API_KEY", "").strip() or None,
+            staff_language=_staff_language(env),
+            transcription_url=_service_url(env, "BOT_TRANSCRIPTION_URL"),
+            transcription_model=env.get("BOT_TRANSCRIPTION_MODEL", "").strip() or "whisper-1",
+            transcription_api_key=env.get("BOT_TRANSCRIPTION_API_KEY", "").strip() or None,
         )
 
 
@@ -242,3 +257,26 @@ def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in _OFF:
         return False
     raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
+def _service_url(env: Mapping[str, str], name: str) -> str | None:
+    """An optional http(s) URL of an outside service, without a trailing slash."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Not echoed: a URL may carry a password.
+        raise ConfigError(f"{name} must be an http(s) URL such as http://127.0.0.1:5000")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name} must be a plain URL, without ? or #")
+    return raw.rstrip("/")
+
+
+def _staff_language(env: Mapping[str, str]) -> str:
+    language = (env.get("BOT_STAFF_LANGUAGE", "").strip() or "nb").lower()
+    if language not in SUPPORTED_LANGUAGES:
+        raise ConfigError(
+            f"BOT_STAFF_LANGUAGE {language!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}"
+        )
+    return language

@@ -19,6 +19,7 @@ from bot.i18n import Catalogs, Texts
 from bot.telegram_errors import Outcome, classify
 
 if TYPE_CHECKING:
+    from bot.bridge.translation import Translator
     from bot.config import Config
     from bot.outbox import OutboxState
     from storage.db import Database
@@ -65,6 +66,9 @@ class BotData:
         self.extras: dict[str, Any] = {}
         #: Albums already answered, for every feature (bot/albums.py).
         self.albums = AlbumMemory()
+        #: Machine translation with its cache (set at start by bot/bridge; without a
+        #: translation server it answers from the cache or with a failure).
+        self.translator: Translator | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import conversations
+from bot.bridge.service import service_host
 from bot.common import answer, current_resident
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_, SUPPORTED_LANGUAGES, Texts
@@ -143,10 +144,42 @@ def help_text(t: Texts, context: BotContext) -> str:
 async def privacy(update: Update, context: BotContext) -> None:
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
-    await answer(update, context, privacy_text(t, context.config.retention_days), main_menu(t))
+    config = context.config
+    text = privacy_text(
+        t,
+        config.retention_days,
+        translation_host=service_host(config.translation_url) if config.translation_url else None,
+        transcription_host=(
+            service_host(config.transcription_url) if config.transcription_url else None
+        ),
+    )
+    await answer(update, context, text, main_menu(t))
 
 
-def privacy_text(t: Texts, retention_days: int) -> str:
+def privacy_text(
+    t: Texts,
+    retention_days: int,
+    *,
+    translation_host: str | None = None,
+    transcription_host: str | None = None,
+) -> str:
+    """What is stored and why; names the outside services residents' words may go to."""
+    services = []
+    if translation_host:
+        services.append(
+            t._(
+                "Your messages may be translated by a machine at {service}, so that staff can"
+                " understand you.",
+                service=translation_host,
+            )
+        )
+    if transcription_host:
+        services.append(
+            t._(
+                "Your voice messages may be written down by a machine at {service}.",
+                service=transcription_host,
+            )
+        )
     return "\n\n".join(
         [
             t._("<b>Your data</b>"),
@@ -156,6 +189,7 @@ def privacy_text(t: Texts, retention_days: int) -> str:
                 " tip, a question or an answer, we store that too."
             ),
             t._("We use it only to answer you and to improve the district's services."),
+            *services,
             t._("Staff see your first name only if you allow it. You can always be anonymous."),
             t.n_(
                 "We delete tips and conversations {count} day after they are finished.",

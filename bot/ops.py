@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from telegram import Bot, ChatMemberAdministrator
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
+from bot.bridge.check import check_bridge
 from bot.config import Config
 from storage import privacy
 from storage.db import Database
@@ -59,6 +60,9 @@ async def run_checks(config: Config, say: Say) -> int:
         problems += 1
         say(f"FIX   {text}")
 
+    def note(text: str) -> None:
+        say(f"NOTE  {text}")
+
     ok(f"configuration (time zone {config.timezone.key}, language {config.default_language})")
     try:
         db = await Database.open(config.database)
@@ -78,7 +82,15 @@ async def run_checks(config: Config, say: Say) -> int:
             ok(f"token: the bot is @{me.username}")
             await _check_staff_chat(bot, config, ok, fix)
     except TelegramError as error:
-        fix(f"token: Telegram refused it ({error}); check BOT_TOKEN and BOT_API_BASE_URL")
+        if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            # No answer at all (connection refused, DNS, timeout): nothing was refused.
+            fix(
+                f"Telegram could not be reached at {config.api_root} ({error}); check the"
+                " network and BOT_API_BASE_URL"
+            )
+        else:
+            fix(f"token: Telegram refused it ({error}); check BOT_TOKEN and BOT_API_BASE_URL")
+    await check_bridge(config, ok, fix, note)
     return problems
 
 

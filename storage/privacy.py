@@ -17,7 +17,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from storage import activities, cases, inbox, outbox, residents, surveys, tips
+from storage import activities, cases, inbox, outbox, residents, surveys, tips, translations
 from storage.db import Database
 
 #: No storage module imports this one (nothing registers itself here), so the list is plain.
@@ -29,6 +29,7 @@ PERSONAL_DATA: tuple[ModuleType, ...] = (
     outbox,
     surveys,
     inbox,
+    translations,
 )
 
 

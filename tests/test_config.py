@@ -119,3 +119,47 @@ def test_delivery_rate_above_30_only_against_a_local_test_server():
     env = {"BOT_TOKEN": "123:abc", "BOT_DELIVERY_RATE": "300"}
     local = Config.from_env({**env, "BOT_API_BASE_URL": "http://127.0.0.1:8081"})
     assert local.delivery_rate == 300
+
+
+def test_language_bridge_settings():
+    config = Config.from_env(
+        {
+            "BOT_TOKEN": "123:abc",
+            "BOT_TRANSLATION_URL": "http://127.0.0.1:5000/",
+            "BOT_TRANSLATION_API_KEY": "lt-key",
+            "BOT_STAFF_LANGUAGE": "EN",
+            "BOT_TRANSCRIPTION_URL": "https://whisper.example.org/v1/",
+            "BOT_TRANSCRIPTION_MODEL": "Systran/faster-whisper-small",
+            "BOT_TRANSCRIPTION_API_KEY": "w-key",
+        }
+    )
+    assert config.translation_url == "http://127.0.0.1:5000"
+    assert config.translation_api_key == "lt-key"
+    assert config.staff_language == "en"
+    assert config.transcription_url == "https://whisper.example.org/v1"
+    assert config.transcription_model == "Systran/faster-whisper-small"
+    assert config.transcription_api_key == "w-key"
+    # Keys never end up in a log line that prints the configuration.
+    assert "lt-key" not in repr(config) and "w-key" not in repr(config)
+
+
+def test_language_bridge_is_off_by_default():
+    config = Config.from_env({"BOT_TOKEN": "123:abc"})
+    assert config.translation_url is None and config.transcription_url is None
+    assert config.staff_language == "nb"
+    assert config.transcription_model == "whisper-1"
+    assert config.translation_api_key is None and config.transcription_api_key is None
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"BOT_TRANSLATION_URL": "translate.local:5000"}, "BOT_TRANSLATION_URL"),
+        ({"BOT_TRANSLATION_URL": "http://x/?key=1"}, "BOT_TRANSLATION_URL"),
+        ({"BOT_TRANSCRIPTION_URL": "ftp://whisper/v1"}, "BOT_TRANSCRIPTION_URL"),
+        ({"BOT_STAFF_LANGUAGE": "de"}, "BOT_STAFF_LANGUAGE"),
+    ],
+)
+def test_bad_bridge_settings_name_the_variable(env, name):
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({"BOT_TOKEN": "1:a", **env})

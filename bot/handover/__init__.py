@@ -4,6 +4,7 @@
                      case?"
     staff_side.py    the relay back to the resident (an outbox sender), /close, /note,
                      /assign, /cases, /stats
+    reply_templates.py  /reply: a ready-made answer in the resident's language
     topics.py        creating (and re-creating) case topics, the header card
     office_hours.py  when staff are at work (plain rules, no Telegram)
     reminders.py     the repeating job: reminders for waiting cases
@@ -21,7 +22,14 @@ if TYPE_CHECKING:
 
 
 def register(app: BotApplication) -> None:
-    from bot.handover import availability, reminders, resident, staff_side, topics
+    from bot.handover import (
+        availability,
+        reminders,
+        reply_templates,
+        resident,
+        staff_side,
+        topics,
+    )
     from bot.registry import add_case_header_part
 
     availability.register(app)
@@ -29,4 +37,5 @@ def register(app: BotApplication) -> None:
     add_case_header_part(app, topics.earlier_cases_part)
     resident.register(app)
     staff_side.register(app)
+    reply_templates.register(app)
     reminders.register(app)
