@@ -19,7 +19,13 @@ from bot.config import Config, ConfigError
 log = logging.getLogger("bot")
 
 #: Modules that add subcommands, in the order `--help` lists them.
-CLI_MODULES = ("bot.ops", "bot.activities.cli", "bot.surveys.cli", "bot.tips.cli")
+CLI_MODULES = (
+    "bot.ops",
+    "bot.activities.cli",
+    "bot.surveys.cli",
+    "bot.tips.cli",
+    "bot.reports.cli",
+)
 
 
 def configure_logging(level: str) -> None:

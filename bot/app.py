@@ -19,6 +19,7 @@ from bot import (
     inbox,
     onboarding,
     privacy,
+    reports,
     staff,
     surveys,
     tips,
@@ -35,7 +36,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys)
+FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys, reports)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [
