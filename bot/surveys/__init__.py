@@ -26,7 +26,7 @@ from bot.registry import (
     add_staff_message_consumer,
 )
 from bot.staff import add_staff_command
-from bot.surveys import answering, feedback, staff
+from bot.surveys import answering, feedback, share, staff
 
 
 async def _menu(update: Update, context: BotContext) -> None:
@@ -53,6 +53,14 @@ def register(app: BotApplication) -> None:
         N_("Invite residents to a survey: /survey_send SLUG [activity]"),
         admin=True,
         order=41,
+    )
+    add_staff_command(
+        app,
+        "results_share",
+        share.results_share_command,
+        N_("Tell everyone who answered what happens next: /results_share SLUG TEXT"),
+        admin=True,
+        order=42,
     )
     add_staff_message_consumer(app, "survey-upload", staff.upload, priority=20)
     feedback.schedule(app)
