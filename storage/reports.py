@@ -213,31 +213,3 @@ async def mark_summary_posted(db: Database, week: str, message_id: int, now: dat
 async def release_summary(db: Database, week: str) -> None:
     """Give the week back after a failed post, so the next run tries again."""
     await db.execute("DELETE FROM weekly_summaries WHERE week = ? AND posted_at IS NULL", (week,))
-
-
-# --- case labels -------------------------------------------------------------------------------
-async def add_case_label(
-    db: Database, case_id: int, label: str, staff_user_id: int, now: datetime
-) -> bool:
-    """Label a case; False when it already had the label."""
-    rows = await db.write_returning(
-        "INSERT INTO case_labels (case_id, label, added_by, added_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (case_id, label) DO NOTHING RETURNING case_id",
-        (case_id, label, staff_user_id, now.isoformat()),
-    )
-    return bool(rows)
-
-
-async def remove_case_label(db: Database, case_id: int, label: str) -> bool:
-    rows = await db.write_returning(
-        "DELETE FROM case_labels WHERE case_id = ? AND label = ? RETURNING case_id",
-        (case_id, label),
-    )
-    return bool(rows)
-
-
-async def case_labels(db: Database, case_id: int) -> list[str]:
-    rows = await db.fetchall(
-        "SELECT label FROM case_labels WHERE case_id = ? ORDER BY added_at, label", (case_id,)
-    )
-    return [str(row[0]) for row in rows]

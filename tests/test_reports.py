@@ -19,7 +19,7 @@ from bot.context import BotContext
 from bot.i18n import Texts
 from bot.reports import render, weekly
 from bot.reports.cli import period
-from storage import reports
+from storage import case_labels, reports
 from tests.harness import BotHarness, Person
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -98,8 +98,8 @@ async def test_weekly_summary_is_posted_once_with_a_chart(bot: BotHarness):
     thread = await case_with_reply_and_rating(bot, john, "English")
     [case] = await bot.db.fetchall("SELECT id FROM cases")
     staff_member = bot.staff[0].id
-    assert await reports.add_case_label(bot.db, case[0], "paths", staff_member, bot.clock())
-    assert not await reports.add_case_label(bot.db, case[0], "paths", staff_member, bot.clock())
+    assert await case_labels.add(bot.db, case[0], "paths", staff_member, bot.clock())
+    assert not await case_labels.add(bot.db, case[0], "paths", staff_member, bot.clock())
     context = BotContext(bot.app)
 
     bot.clock.set(MONDAY - timedelta(minutes=10))  # 07:55: not yet

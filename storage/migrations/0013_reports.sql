@@ -17,3 +17,13 @@ CREATE TABLE weekly_summaries (
     posted_at   TEXT,
     message_id  INTEGER
 );
+
+-- Staff members as the bot has seen them in the staff chat, so that `/assign @username` can
+-- find a colleague (Telegram gives bots no lookup by username). Only what that needs.
+CREATE TABLE staff_members (
+    user_id     INTEGER PRIMARY KEY,
+    username    TEXT,
+    first_name  TEXT NOT NULL DEFAULT '',
+    last_seen   TEXT NOT NULL
+);
+CREATE INDEX staff_members_username ON staff_members (lower(username));
