@@ -23,7 +23,7 @@ from bot.handover.topics import close_case_topic, post_in_case_topic, staff_text
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook, add_staff_message_consumer
 from bot.staff import add_staff_button, add_staff_command, answer_in_thread
-from storage import cases, residents
+from storage import audit, cases, residents
 from storage.cases import Case, CaseStatus
 
 log = logging.getLogger(__name__)
@@ -289,6 +289,14 @@ async def _assign(update: Update, context: BotContext, case: Case) -> None:
         await answer_in_thread(update, context, t._("This case is already closed."))
         return
     await cases.assign(context.db, case.id, user.id, user.first_name)
+    await audit.record(
+        context.db,
+        audit.Actor.staff(user.id, user.first_name),
+        audit.Action.CASE_ASSIGN,
+        context.now(),
+        subject=case.number,
+        detail=f"to staff {user.id}",
+    )
     await answer_in_thread(
         update,
         context,
