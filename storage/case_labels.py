@@ -36,3 +36,13 @@ async def of_case(db: Database, case_id: int) -> list[str]:
         "SELECT label FROM case_labels WHERE case_id = ? ORDER BY added_at, label", (case_id,)
     )
     return [str(row[0]) for row in rows]
+
+
+async def counts_since(db: Database, since: datetime) -> dict[str, int]:
+    """Cases whose first message came since `since`, by label, most used first."""
+    rows = await db.fetchall(
+        "SELECT l.label, COUNT(*) FROM case_labels l JOIN cases c ON c.id = l.case_id"
+        " WHERE c.first_message_at >= ? GROUP BY l.label ORDER BY COUNT(*) DESC, l.label",
+        (since.isoformat(),),
+    )
+    return {str(row[0]): int(row[1]) for row in rows}

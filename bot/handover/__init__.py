@@ -2,6 +2,7 @@
 
     resident.py      /contact, the relay into the topic, rating, "open a new case?"
     staff_side.py    the relay back to the resident, /close, /note, /assign, /cases, /stats
+    labels.py        /label: what a case is about, for the topic name and the figures
     topics.py        creating (and re-creating) case topics, the header card
     office_hours.py  when staff are at work (plain rules, no Telegram)
     reminders.py     the repeating job: reminders for waiting cases, retries of stuck relays
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def register(app: BotApplication) -> None:
-    from bot.handover import availability, reminders, resident, staff_side, topics
+    from bot.handover import availability, labels, reminders, resident, staff_side, topics
     from bot.registry import add_busy_check, add_case_header_part
 
     availability.register(app)
@@ -30,6 +31,7 @@ def register(app: BotApplication) -> None:
     add_case_header_part(app, topics.earlier_cases_part)
     resident.register(app)
     staff_side.register(app)
+    labels.register(app)
     reminders.register(app)
 
 
