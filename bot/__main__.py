@@ -26,6 +26,7 @@ CLI_MODULES = (
     "bot.surveys.cli",
     "bot.tips.cli",
     "bot.bridge.cli",
+    "bot.reports.cli",
 )
 
 

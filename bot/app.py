@@ -21,6 +21,7 @@ from bot import (
     onboarding,
     outbox,
     privacy,
+    reports,
     staff,
     surveys,
     tips,
@@ -37,7 +38,18 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 #: Feature modules, each exposing `register(app)`. Order matters where handlers overlap.
-FEATURES = (guard, onboarding, staff, privacy, handover, tips, activities, surveys, bridge)
+FEATURES = (
+    guard,
+    onboarding,
+    staff,
+    privacy,
+    handover,
+    tips,
+    activities,
+    surveys,
+    bridge,
+    reports,
+)
 
 #: Updates the bot asks Telegram for (others are never delivered).
 ALLOWED_UPDATES = [

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 #: Export formats whose bytes are not text.
-BINARY_FORMATS = frozenset({"xlsx"})
+BINARY_FORMATS = frozenset({"xlsx", "pdf"})
 
-OUTPUT_HELP = "file to write (default: standard output; required for xlsx)"
+OUTPUT_HELP = "file to write (default: standard output; required for xlsx and pdf)"
 
 
 def add_output_argument(parser: argparse.ArgumentParser) -> None:

@@ -48,6 +48,8 @@ class Config:
     #: When the weekly digest goes out: weekday (0 = Monday) and local time.
     digest_weekday: int = 0
     digest_time: time = time(9, 0)
+    #: When the weekly summary reaches the staff chat (weekday 0 = Monday, local time); None: off.
+    weekly_summary: tuple[int, time] | None = (0, time(8, 0))
     #: Optional public channel that gets the full activity list each week.
     channel_id: int | None = None
     #: Ask residents who said "I'm going" how an activity was, after it ended.
@@ -126,6 +128,7 @@ class Config:
             raise ConfigError(f"BOT_OFFICE_HOURS: {error}") from None
 
         digest_weekday, digest_time = parse_digest_at(env.get("BOT_DIGEST_AT", ""))
+        weekly_summary = parse_weekly_summary(env.get("BOT_WEEKLY_SUMMARY", ""))
 
         return cls(
             token=token,
@@ -141,6 +144,7 @@ class Config:
             delivery_rate=_delivery_rate(env, base_url),
             digest_weekday=digest_weekday,
             digest_time=digest_time,
+            weekly_summary=weekly_summary,
             channel_id=_channel(env),
             activity_feedback=_on_off(env, "BOT_ACTIVITY_FEEDBACK", True),
             retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
@@ -213,9 +217,20 @@ _DIGEST_AT_RE = re.compile(r"^([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})$")
 
 def parse_digest_at(raw: str) -> tuple[int, time]:
     """`mon 09:00` -> (0, 09:00); weekday 0 is Monday (as in Python, unlike PTB's run_daily)."""
-    raw = raw.strip().lower() or "mon 09:00"
+    return _weekday_time(raw, "BOT_DIGEST_AT", "mon 09:00")
+
+
+def parse_weekly_summary(raw: str) -> tuple[int, time] | None:
+    """`mon 08:00` (the default) -> (0, 08:00); `off` -> None."""
+    if raw.strip().lower() in _OFF:
+        return None
+    return _weekday_time(raw, "BOT_WEEKLY_SUMMARY", "mon 08:00")
+
+
+def _weekday_time(raw: str, name: str, default: str) -> tuple[int, time]:
+    raw = raw.strip().lower() or default
     match = _DIGEST_AT_RE.match(raw)
-    problem = "BOT_DIGEST_AT must be a weekday and a time, such as 'mon 09:00'"
+    problem = f"{name} must be a weekday and a time, such as {default!r}"
     if not match or match.group(1) not in _WEEKDAYS:
         raise ConfigError(f"{problem}; got {raw!r}")
     hour, minute = int(match.group(2)), int(match.group(3))

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from telegram import Bot, ChatMemberAdministrator
@@ -13,7 +14,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.bridge.check import check_bridge
 from bot.config import Config
-from storage import privacy
+from storage import audit, privacy
 from storage.db import Database
 
 Say = Callable[[str], None]
@@ -37,6 +38,43 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     )
     forget.add_argument("telegram_id", type=int)
     forget.set_defaults(handler=cmd_forget, needs_token=False)
+
+    trail = sub.add_parser(
+        "audit",
+        help="list exports, erasures, blocks and case assignments (who, what, when; no content)",
+    )
+    trail.add_argument(
+        "--since", type=_date, help="only entries on or after this date (YYYY-MM-DD)"
+    )
+    trail.set_defaults(handler=cmd_audit, needs_token=False)
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
+
+
+def cmd_audit(config: Config, args: argparse.Namespace) -> int:
+    """Print the audit trail, one tab-separated line per entry, times in BOT_TIMEZONE."""
+    if not config.database.exists():
+        print(f"no database at {config.database}", file=sys.stderr)
+        return 1
+    since = datetime.combine(args.since, time(0), tzinfo=config.timezone) if args.since else None
+
+    async def read() -> list[audit.Entry]:
+        db = await Database.open(config.database)
+        try:
+            return await audit.entries(db, since.astimezone(UTC) if since else None)
+        finally:
+            await db.close()
+
+    for entry in asyncio.run(read()):
+        when = entry.at.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M")
+        fields = [when, entry.actor.label, entry.action, entry.subject or "", entry.detail or ""]
+        print("\t".join(fields))
+    return 0
 
 
 def cmd_check(config: Config, _args: argparse.Namespace) -> int:
@@ -142,7 +180,16 @@ def cmd_forget(config: Config, args: argparse.Namespace) -> int:
     async def forget() -> bool:
         db = await Database.open(config.database)
         try:
-            return await privacy.forget_resident(db, args.telegram_id)
+            known = await privacy.forget_resident(db, args.telegram_id)
+            if known:
+                await audit.record(
+                    db,
+                    audit.OPERATOR,
+                    audit.Action.ERASE_RESIDENT,
+                    datetime.now(UTC),
+                    detail="python -m bot residents forget",
+                )
+            return known
         finally:
             await db.close()
 

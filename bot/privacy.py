@@ -14,7 +14,7 @@ from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.registry import add_resident_command
-from storage import privacy
+from storage import audit, privacy
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ async def mydata(update: Update, context: BotContext) -> None:
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
     data = await privacy.export_resident(context.db, resident.telegram_id)
+    await audit.record(context.db, audit.RESIDENT, audit.Action.EXPORT_MYDATA, context.now())
     document = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
     await context.ack(update)
     await context.bot.send_document(
@@ -78,6 +79,9 @@ async def confirm(update: Update, context: BotContext) -> None:
     for hook in context.bot_data.forget_hooks:
         await hook(context, update.effective_user.id)
     await privacy.forget_resident(context.db, update.effective_user.id)
+    await audit.record(
+        context.db, audit.RESIDENT, audit.Action.ERASE_RESIDENT, context.now(), detail="/deleteme"
+    )
     log.info("a resident erased their data")
     if query.message is not None:
         await query.edit_message_reply_markup(None)
@@ -94,6 +98,14 @@ async def retention_job(context: BotContext) -> None:
     touched = await privacy.expire(context.db, cutoff)
     if touched:
         log.info("retention: removed personal data from %d records", touched)
+        await audit.record(
+            context.db,
+            audit.SYSTEM,
+            audit.Action.ERASE_RETENTION,
+            context.now(),
+            detail=f"{touched} records older than {context.config.retention_days} days",
+        )
+    await audit.expire(context.db, context.now())
 
 
 def register(app: BotApplication) -> None:

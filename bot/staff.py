@@ -19,6 +19,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.common import answer, current_resident
 from bot.context import BotApplication, BotContext
 from bot.registry import add_staff_command_description
+from storage import staff_members
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ async def authorize_staff(update: Update, context: BotContext, *, admin: bool = 
     if admin and user.id not in context.config.admin_ids:
         await refuse_admin(update, context)
         return False
+    # Remembered so colleagues can hand a case to them by @username (bots cannot look it up).
+    await staff_members.seen(context.db, user.id, user.username, user.first_name, context.now())
     return True
 
 

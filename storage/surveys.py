@@ -510,6 +510,16 @@ async def _advance(
 
 
 # --- invitations -------------------------------------------------------------------------------
+async def participants(db: Database, survey_id: int) -> list[int]:
+    """Residents who answered at least one question (also of anonymous surveys: who took part
+    is kept apart from what they answered)."""
+    rows = await db.fetchall(
+        "SELECT resident_id FROM survey_participants WHERE survey_id = ? ORDER BY resident_id",
+        (survey_id,),
+    )
+    return [int(row[0]) for row in rows]
+
+
 async def invited_since(db: Database, resident_id: int, since: datetime) -> bool:
     return bool(
         await db.fetchval(

@@ -12,9 +12,9 @@ import pytest
 
 from bot.config import Config
 from bot.ops import run_checks
+from sandbox import BotAPIDouble
 from sandbox.fake_translate import FakeTranslate
 from sandbox.fake_whisper import FakeWhisper
-from sandbox import BotAPIDouble
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@
                      case?"
     staff_side.py    the relay back to the resident (an outbox sender), /close, /note,
                      /assign, /cases, /stats
+    labels.py        /label: what a case is about, for the topic name and the figures
     reply_templates.py  /reply: a ready-made answer in the resident's language
     topics.py        creating (and re-creating) case topics, the header card
     office_hours.py  when staff are at work (plain rules, no Telegram)
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 def register(app: BotApplication) -> None:
     from bot.handover import (
         availability,
+        labels,
         reminders,
         reply_templates,
         resident,
@@ -37,5 +39,6 @@ def register(app: BotApplication) -> None:
     add_case_header_part(app, topics.earlier_cases_part)
     resident.register(app)
     staff_side.register(app)
+    labels.register(app)
     reply_templates.register(app)
     reminders.register(app)

@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from bot.context import BotApplication, BotContext
 from bot.handover.availability import staff_chat_ready
-from bot.handover.staff_side import format_duration
+from bot.handover.staff_side import format_duration, mention_html
 from bot.handover.topics import post_in_case_topic, staff_texts
+from bot.i18n import Raw
 from storage import cases
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,8 @@ async def remind_waiting_cases(context: BotContext) -> int:
                 number=case.number,
                 time=waited,
             ),
-            t._("Taken by {name}.", name=case.assigned_name)
-            if case.assigned_name
+            t._("Taken by {name}.", name=Raw(mention_html(case.assigned_to, case.assigned_name)))
+            if case.assigned_name and case.assigned_to is not None
             else t._("Nobody has taken it yet."),
         ]
         if not await cases.claim_reminder(context.db, case.id, now):

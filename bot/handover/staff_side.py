@@ -7,6 +7,7 @@ BOT_SIGN_STAFF_REPLIES the staff member's first name is added under the reply.
 
 from __future__ import annotations
 
+import html
 import logging
 import statistics
 from dataclasses import dataclass
@@ -21,12 +22,17 @@ from bot import outbox
 from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.handover.resident import message_kind, rating_keyboard
-from bot.handover.topics import close_case_topic, post_in_case_topic, staff_texts
+from bot.handover.topics import (
+    close_case_topic,
+    post_in_case_topic,
+    rename_case_topic,
+    staff_texts,
+)
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook
-from bot.staff import add_staff_button, add_staff_command, answer_in_thread
+from bot.staff import add_staff_button, add_staff_command, answer_in_thread, is_staff_member
 from bot.telegram_errors import Outcome, Verdict
-from storage import cases, residents
+from storage import audit, case_labels, cases, residents, staff_members
 from storage.cases import Case, CaseStatus
 
 log = logging.getLogger(__name__)
@@ -305,14 +311,62 @@ async def note_command(update: Update, context: BotContext) -> None:
 
 
 async def assign_command(update: Update, context: BotContext) -> None:
-    """/assign: the staff member who writes it takes the case."""
+    """/assign: take the case; `/assign @username`, a mention, or /assign as a reply to a
+    colleague's message: give it to them."""
     case = await _case_or_explain(update, context)
-    if case is not None:
-        await _assign(update, context, case)
+    if case is None:
+        return
+    target = await assignee(update, context)
+    if target is None:
+        t = staff_texts(context.bot_data)
+        await answer_in_thread(
+            update,
+            context,
+            t._(
+                "I do not know this colleague yet. Reply to one of their messages with /assign,"
+                " or ask them to write /assign here themselves."
+            ),
+        )
+        return
+    await _assign(update, context, case, target)
+
+
+async def assignee(update: Update, context: BotContext) -> tuple[int, str] | None:
+    """Who /assign gives the case to: (Telegram ID, first name), or None if unknown.
+
+    Telegram gives a bot no lookup by username, so `@username` is found among the staff the bot
+    has seen; a mention of someone without a username carries the user itself; a reply names
+    the colleague who wrote the message replied to. Without any of these, the writer takes it.
+    """
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    for entity in message.entities:
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
+            return await _if_staff(context, entity.user.id, entity.user.first_name)
+        if entity.type == MessageEntity.MENTION:
+            username = message.parse_entity(entity)
+            member = await staff_members.by_username(context.db, username)
+            if member is None:
+                return None
+            return await _if_staff(context, member.user_id, member.first_name)
+    replied = message.reply_to_message
+    if (
+        replied is not None
+        and replied.forum_topic_created is None  # in a topic, every message "replies" to it
+        and replied.from_user is not None
+        and not replied.from_user.is_bot
+        and replied.from_user.id != user.id
+    ):
+        return await _if_staff(context, replied.from_user.id, replied.from_user.first_name)
+    return user.id, user.first_name
+
+
+async def _if_staff(context: BotContext, user_id: int, first_name: str) -> tuple[int, str] | None:
+    return (user_id, first_name) if await is_staff_member(context, user_id) else None
 
 
 async def assign_button(update: Update, context: BotContext) -> None:
-    """`case:assign:<case>` on the header card: same as /assign."""
+    """`case:assign:<case>` on the header card: the presser takes the case."""
     query = update.callback_query
     assert query is not None and query.data is not None
     t = staff_texts(context.bot_data)
@@ -322,22 +376,46 @@ async def assign_button(update: Update, context: BotContext) -> None:
         await context.ack(update, t._("This case is closed."))
         return
     await context.ack(update, t._("You have taken case {number}.", number=case.number))
-    await _assign(update, context, case)
+    user = update.effective_user
+    assert user is not None
+    await _assign(update, context, case, (user.id, user.first_name))
 
 
-async def _assign(update: Update, context: BotContext, case: Case) -> None:
+async def _assign(
+    update: Update, context: BotContext, case: Case, target: tuple[int, str]
+) -> None:
     t = staff_texts(context.bot_data)
     user = update.effective_user
     assert user is not None
     if not case.is_open:
         await answer_in_thread(update, context, t._("This case is already closed."))
         return
-    await cases.assign(context.db, case.id, user.id, user.first_name)
-    await answer_in_thread(
-        update,
-        context,
-        t._("🙋 {name} takes case {number}.", name=user.first_name, number=case.number),
+    target_id, target_name = target
+    await cases.assign(context.db, case.id, target_id, target_name)
+    await audit.record(
+        context.db,
+        audit.Actor.staff(user.id, user.first_name),
+        audit.Action.CASE_ASSIGN,
+        context.now(),
+        subject=case.number,
+        detail=f"to staff {target_id}",
     )
+    if target_id == user.id:
+        text = t._("🙋 {name} takes case {number}.", name=user.first_name, number=case.number)
+    else:
+        text = t._(
+            "🙋 {name} gave case {number} to {colleague}.",
+            name=user.first_name,
+            number=case.number,
+            colleague=Raw(mention_html(target_id, target_name)),
+        )
+    await answer_in_thread(update, context, text)
+    await rename_case_topic(context, case.id)
+
+
+def mention_html(user_id: int, first_name: str) -> str:
+    """A mention that notifies the staff member, also when they have no @username."""
+    return f'<a href="tg://user?id={user_id}">{html.escape(first_name)}</a>'
 
 
 # --- overview ---
@@ -448,7 +526,12 @@ async def stats_command(update: Update, context: BotContext) -> None:
     now = context.now()
     recent = await cases.cases_since(context.db, now - timedelta(days=30))
     periods = [period_stats(recent, now, days) for days in (7, 30)]
-    await answer_in_thread(update, context, stats_text(t, periods))
+    text = stats_text(t, periods)
+    labelled = await case_labels.counts_since(context.db, now - timedelta(days=30))
+    if labelled:
+        tags = ", ".join(f"#{label} {count}" for label, count in labelled.items())
+        text += "\n\n" + t._("<b>Labels, last 30 days</b>: {labels}", labels=tags)
+    await answer_in_thread(update, context, text)
 
 
 def register(app: BotApplication) -> None:
@@ -456,7 +539,13 @@ def register(app: BotApplication) -> None:
     add_staff_command(
         app, "note", note_command, N_("Internal note (the resident does not see it)"), order=11
     )
-    add_staff_command(app, "assign", assign_command, N_("Take the case in this topic"), order=12)
+    add_staff_command(
+        app,
+        "assign",
+        assign_command,
+        N_("Take the case in this topic, or give it: /assign @colleague"),
+        order=12,
+    )
     add_staff_command(
         app, "cases", cases_command, N_("Open cases and how long they wait"), order=13
     )

@@ -7,7 +7,7 @@ Staff-facing text is in the district's default language.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -18,7 +18,7 @@ from bot.handover.availability import mark_unusable
 from bot.i18n import Texts
 from bot.outbox import in_topic
 from bot.telegram_errors import Outcome, classify
-from storage import cases, residents
+from storage import case_labels, cases, residents
 from storage.cases import Case
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,15 @@ def language_name(t: Texts, code: str) -> str:
     return t.locale.languages.get(code, code)
 
 
-def topic_name(case: Case, first_name: str | None, t: Texts) -> str:
-    """`S-0042 · urdu · Amina`: enough to find a case in the topic list at a glance."""
+def topic_name(case: Case, first_name: str | None, t: Texts, labels: Sequence[str] = ()) -> str:
+    """`S-0042 · urdu · Amina · 🙋 Kari · #paths`: the topic's header, enough to find a case
+    in the topic list at a glance and to see who has it and what it is about."""
     who = first_name if first_name and not case.anonymous else t._("anonymous")
     name = f"{case.number} · {language_name(t, case.language)} · {who}"
+    if case.assigned_name:
+        name += f" · 🙋 {case.assigned_name}"
+    if labels:
+        name += " · " + " ".join(f"#{label}" for label in labels)
     if not case.is_open:
         name = CLOSED_MARK + name
     return name[:TOPIC_NAME_LIMIT]
@@ -201,11 +206,12 @@ async def rename_case_topic(context: BotContext, case_id: int) -> None:
         return
     t = staff_texts(context.bot_data)
     resident = await residents.get(context.db, case.resident_id) if case.resident_id else None
+    labels = await case_labels.of_case(context.db, case.id)
     try:
         await context.bot.edit_forum_topic(
             chat_id,
             case.topic_id,
-            name=topic_name(case, resident.first_name if resident else None, t),
+            name=topic_name(case, resident.first_name if resident else None, t, labels),
         )
     except TelegramError as error:
         if classify(error).outcome is not Outcome.NOT_MODIFIED:

@@ -20,7 +20,7 @@ from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.registry import add_deep_link, add_resident_command
 from bot.staff import add_staff_command
-from bot.surveys import answering, feedback, staff
+from bot.surveys import answering, feedback, share, staff
 
 
 async def _menu(update: Update, context: BotContext) -> None:
@@ -45,5 +45,13 @@ def register(app: BotApplication) -> None:
         N_("Invite residents to a survey: /survey_send SLUG [activity]"),
         admin=True,
         order=41,
+    )
+    add_staff_command(
+        app,
+        "results_share",
+        share.results_share_command,
+        N_("Tell everyone who answered what happens next: /results_share SLUG TEXT"),
+        admin=True,
+        order=42,
     )
     feedback.schedule(app)

@@ -28,6 +28,7 @@ from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
 from bot.surveys import results
 from bot.surveys.definition import SurveyFileError, localized
 from bot.surveys.staff import deep_link, load_survey
+from storage import audit
 from storage import surveys as store
 from storage.db import Database
 
@@ -181,6 +182,15 @@ def cmd_results(config: Config, args: argparse.Namespace) -> int:
         survey = await store.by_slug(db, args.slug.lower(), all_questions=True)
         if survey is None:
             return None, []
+        if not survey.anonymous:
+            await audit.record(
+                db,
+                audit.OPERATOR,
+                audit.Action.EXPORT_SURVEY,
+                datetime.now(UTC),
+                subject=survey.slug,
+                detail=f"format={args.format}",
+            )
         return survey, await store.responses(db, survey.id)
 
     survey, rows = _with_db(config, work)

@@ -17,7 +17,7 @@ from bot.i18n import Texts
 from bot.staff import answer_in_thread, authorize_staff
 from bot.surveys import invitations, results
 from bot.surveys.definition import SurveyFileError, localized, parse_survey
-from storage import activities
+from storage import activities, audit
 from storage import surveys as store
 from storage.db import Database
 from storage.surveys import Survey, SurveyChangeError
@@ -112,6 +112,16 @@ async def results_command(update: Update, context: BotContext) -> None:
         )
         return
     summary = await results.summarize(context.db, survey)
+    user = update.effective_user
+    if not survey.anonymous and user is not None:
+        await audit.record(
+            context.db,
+            audit.Actor.staff(user.id, user.first_name),
+            audit.Action.EXPORT_SURVEY,
+            context.now(),
+            subject=survey.slug,
+            detail="/results",
+        )
     chart = await asyncio.to_thread(results.smiley_chart, t, summary)
     message = update.effective_message
     thread_id = message.message_thread_id if message and message.is_topic_message else None

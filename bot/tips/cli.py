@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 
 from bot.cli_output import add_output_argument, check_output, write_export
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.tips import export
+from storage import audit
 from storage.db import Database
 
 
@@ -54,7 +55,15 @@ def cmd_export(config: Config, args: argparse.Namespace) -> int:
         db = await Database.open(config.database)
         try:
             texts = Catalogs(default_language=config.default_language).texts(None)
-            return await export.export_bytes(db, args.format, args.since, config, texts)
+            data = await export.export_bytes(db, args.format, args.since, config, texts)
+            await audit.record(
+                db,
+                audit.OPERATOR,
+                audit.Action.EXPORT_TIPS,
+                datetime.now(UTC),
+                detail=export.export_detail(args.format, args.since),
+            )
+            return data
         finally:
             await db.close()
 

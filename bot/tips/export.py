@@ -169,6 +169,11 @@ def since_datetime(since: date | None, config: Config) -> datetime | None:
     return datetime.combine(since, time(0), tzinfo=config.timezone)
 
 
+def export_detail(fmt: str, since: date | None) -> str:
+    """What the audit trail says about a tips export (never what was in it)."""
+    return f"format={fmt}" + (f" since={since.isoformat()}" if since else "")
+
+
 async def export_bytes(
     db: Database, fmt: str, since: date | None, config: Config, t: Texts
 ) -> bytes:

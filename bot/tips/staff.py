@@ -16,6 +16,7 @@ from bot.tips import export, senders
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
 from bot.tips.topics import label_of
+from storage import audit
 from storage import tips as store
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,15 @@ async def export_command(update: Update, context: BotContext) -> None:
             )
             return
     data = await export.export_bytes(context.db, fmt, since, context.config, t)
+    user = update.effective_user
+    assert user is not None
+    await audit.record(
+        context.db,
+        audit.Actor.staff(user.id, user.first_name),
+        audit.Action.EXPORT_TIPS,
+        context.now(),
+        detail=export.export_detail(fmt, since),
+    )
     message = update.effective_message
     thread = message.message_thread_id if message and message.is_topic_message else None
     chat = update.effective_chat
