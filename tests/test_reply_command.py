@@ -84,11 +84,11 @@ async def test_a_template_in_polish_machine_translated(
         "✉️ «Kom innom på kontoret» sendt på polsk, maskinoversatt:"
     )
     # The same keyboard sends once: a second press changes nothing.
-    count = len(ewa.inbox)
+    count = len(ewa.received)
     case = await cases.by_topic(bot.db, thread)
     assert case is not None
     await bot.staff[0].presses_data(record, f"reply:send:{case.id}:come-by")
-    assert len(ewa.inbox) == count
+    assert len(ewa.received) == count
     assert translate.count("/translate") == 1
 
 
@@ -117,4 +117,4 @@ async def test_reply_without_templates_or_outside_a_case(bot: BotHarness):
     thread = await open_case(bot, john)
     await staff_says(bot, thread, "/reply")
     assert "python -m bot replies load FILE" in (bot.staff_messages(thread)[-1].text or "")
-    assert all("replies load" not in (m.text or "") for m in john.inbox)
+    assert all("replies load" not in (m.text or "") for m in john.received)
