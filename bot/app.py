@@ -22,7 +22,7 @@ from bot import (
     outbox,
     privacy,
     reports,
-    staff,
+    staff_chat,
     surveys,
     tips,
 )
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 FEATURES = (
     guard,
     onboarding,
-    staff,
+    staff_chat,
     privacy,
     handover,
     tips,

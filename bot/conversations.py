@@ -31,15 +31,15 @@ from dataclasses import dataclass
 
 from telegram import Update
 
-from bot.activities import staff as activity_staff
+from bot.activities import management as activity_management
 from bot.context import BotContext, BotData
 from bot.handover import resident as handover_resident
 from bot.handover import staff_side as handover_staff
 from bot.surveys import answering as survey_answering
-from bot.surveys import staff as survey_staff
+from bot.surveys import management as survey_management
+from bot.tips import handling as tip_handling
 from bot.tips import messages as tip_messages
 from bot.tips import questions as tip_questions
-from bot.tips import staff as tip_staff
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,9 @@ RESIDENT_CONVERSATIONS: tuple[Conversation, ...] = (
     ),
     Conversation(
         "activity proposal",
-        activity_staff.is_proposing,
-        activity_staff.organiser_form_message,
-        activity_staff.cancel_form,
+        activity_management.is_proposing,
+        activity_management.organiser_form_message,
+        activity_management.cancel_form,
     ),
     Conversation(
         "answer to a staff question on a tip",
@@ -108,11 +108,11 @@ RESIDENT_CONVERSATIONS: tuple[Conversation, ...] = (
 #: What the staff chat's messages can be for, first match wins.
 STAFF_CHAT_ROUTES: tuple[StaffChatRoute, ...] = (
     # A staff member filling in /activity_add answers it in the chat and topic they started in.
-    StaffChatRoute("activity form", activity_staff.staff_form_message),
-    StaffChatRoute("reply to a tip card", tip_staff.consume_staff_reply),
+    StaffChatRoute("activity form", activity_management.staff_form_message),
+    StaffChatRoute("reply to a tip card", tip_handling.consume_staff_reply),
     StaffChatRoute("case topic", handover_staff.relay_from_staff),
-    StaffChatRoute("survey file", survey_staff.upload),
-    StaffChatRoute("activity file", activity_staff.upload_consumer),
+    StaffChatRoute("survey file", survey_management.upload),
+    StaffChatRoute("activity file", activity_management.upload_consumer),
 )
 
 

@@ -18,7 +18,7 @@ from bot import conversations
 from bot.common import answer, current_resident
 from bot.context import BotApplication, BotContext
 from bot.menu import main_menu
-from bot.staff import in_staff_chat
+from bot.staff_chat import in_staff_chat
 
 log = logging.getLogger(__name__)
 

@@ -168,7 +168,7 @@ async def seed(demo: Demo) -> None:
         log.warning("demo activities: %s", summary.errors)
     survey_file = PROJECT_ROOT / "surveys" / "example.toml"
     if survey_file.is_file():
-        from bot.surveys.staff import load_survey
+        from bot.surveys.management import load_survey
 
         await load_survey(db, survey_file.read_bytes(), config.default_language, now)
     for user in demo.residents:

@@ -12,7 +12,7 @@ import pytest
 from bot.__main__ import main
 from bot.context import BotContext
 from bot.privacy import retention_job
-from bot.surveys.staff import load_survey
+from bot.surveys.management import load_survey
 from storage import audit
 from tests.harness import BotHarness
 

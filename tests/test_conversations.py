@@ -16,7 +16,7 @@ from bot.handover.steps import CASE
 from bot.i18n import Catalogs, Texts
 from bot.steps import StepError
 from bot.surveys.answering import SURVEY_SESSION
-from bot.surveys.staff import load_survey
+from bot.surveys.management import load_survey
 from bot.tips.steps import TIP_DRAFT, TipStep
 from storage import activities
 from storage import tips as tip_store

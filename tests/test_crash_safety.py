@@ -40,7 +40,7 @@ from bot.activities.digest import build_edition, edition_name
 from bot.config import Config
 from bot.delivery import enqueue
 from bot.i18n import Catalogs
-from bot.surveys.staff import load_survey
+from bot.surveys.management import load_survey
 from sandbox import BotAPIDouble
 from sandbox.models import FakeChat, FakeUser
 from storage import activities, residents

@@ -228,7 +228,7 @@ async def test_poster_prints_tigrinya_tamil_and_dari_titles(
     from PIL import Image
 
     from bot.__main__ import main as cli
-    from bot.surveys.staff import load_survey
+    from bot.surveys.management import load_survey
 
     await load_survey(bot.db, POSTER_SURVEY.encode(), "nb", bot.clock())
     monkeypatch.setenv("BOT_DATABASE", str(bot.config.database))

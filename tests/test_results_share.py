@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.surveys.staff import load_survey
+from bot.surveys.management import load_survey
 from tests.harness import BotHarness, Person
 
 BENCHES = b"""

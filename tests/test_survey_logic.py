@@ -11,7 +11,7 @@ from bot.config import Config, ConfigError
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.surveys.answering import Start, decide_start, parse_press
 from bot.surveys.definition import SurveyFileError, localized, parse_survey
-from bot.surveys.staff import load_survey
+from bot.surveys.management import load_survey
 from storage import privacy, residents
 from storage import surveys as store
 from storage.db import Database

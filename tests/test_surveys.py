@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot.__main__ import main as cli
 from bot.surveys import feedback
-from bot.surveys.staff import load_survey
+from bot.surveys.management import load_survey
 from storage import activities, cases
 from storage import surveys as store
 from storage.activities import Occurrence

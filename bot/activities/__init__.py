@@ -13,13 +13,13 @@ import logging
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.activities import resident, staff
+from bot.activities import management, resident
 from bot.activities.digest import send_digest
 from bot.context import BotApplication, BotContext
 from bot.delivery import deliver, delivery_bot
 from bot.i18n import N_
 from bot.registry import add_resident_command
-from bot.staff import add_staff_button, add_staff_command
+from bot.staff_chat import add_staff_button, add_staff_command
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("activities", resident.show_activities, filters=private))
     app.add_handler(CommandHandler("subscribe", resident.subscribe, filters=private))
     app.add_handler(CommandHandler("unsubscribe", resident.unsubscribe, filters=private))
-    app.add_handler(CommandHandler("propose", staff.propose, filters=private))
+    app.add_handler(CommandHandler("propose", management.propose, filters=private))
     app.add_handler(CallbackQueryHandler(resident.show_activities, pattern=r"^menu:activities$"))
     app.add_handler(CallbackQueryHandler(resident.toggle_button, pattern=r"^act:age:"))
     app.add_handler(CallbackQueryHandler(resident.save_button, pattern=r"^act:save$"))
@@ -68,25 +68,31 @@ def register(app: BotApplication) -> None:
     add_resident_command(app, "subscribe", N_("Get the activities every week"), 11)
     add_resident_command(app, "unsubscribe", N_("Stop the weekly activities"), 12)
 
-    add_staff_command(app, "activity_add", staff.activity_add, N_("Add one activity"), order=20)
     add_staff_command(
-        app, "activity_cancel", staff.activity_cancel, N_("Cancel an activity"), order=21
+        app, "activity_add", management.activity_add, N_("Add one activity"), order=20
     )
     add_staff_command(
-        app, "digest", staff.digest_preview, N_("Preview the weekly digest [language]"), order=22
+        app, "activity_cancel", management.activity_cancel, N_("Cancel an activity"), order=21
+    )
+    add_staff_command(
+        app,
+        "digest",
+        management.digest_preview,
+        N_("Preview the weekly digest [language]"),
+        order=22,
     )
     add_staff_command(
         app,
         "organiser_add",
-        staff.organiser_add,
+        management.organiser_add,
         N_("Let a volunteer organiser suggest activities"),
         order=23,
     )
     add_staff_command(
-        app, "organiser_remove", staff.organiser_remove, N_("Remove an organiser"), order=24
+        app, "organiser_remove", management.organiser_remove, N_("Remove an organiser"), order=24
     )
-    add_staff_button(app, r"^act:cancel:\d+$", staff.cancel_button)
-    add_staff_button(app, r"^act:(ok|no):[A-Za-z0-9-]+$", staff.review_button)
+    add_staff_button(app, r"^act:cancel:\d+$", management.cancel_button)
+    add_staff_button(app, r"^act:(ok|no):[A-Za-z0-9-]+$", management.review_button)
 
     config = app.bot_data.config
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"

@@ -41,7 +41,7 @@ async def purge_translation_cache(context: BotContext) -> None:
 
 def register(app: BotApplication) -> None:
     from bot.bridge.readers import languages_command, readers_header_part
-    from bot.staff import add_staff_command
+    from bot.staff_chat import add_staff_command
 
     add_staff_command(
         app,

@@ -12,7 +12,7 @@ from telegram.helpers import mention_html
 from bot.bridge.languages import LANGUAGES
 from bot.context import BotContext, BotData
 from bot.i18n import SUPPORTED_LANGUAGES, Raw, Texts
-from bot.staff import answer_in_thread
+from bot.staff_chat import answer_in_thread
 from storage import residents, staff_languages
 
 #: Words that clear the list.

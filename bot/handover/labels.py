@@ -19,8 +19,8 @@ from bot.context import BotApplication, BotContext
 from bot.handover.staff_side import case_here
 from bot.handover.topics import rename_case_topic, staff_texts
 from bot.i18n import N_
-from bot.staff import add_staff_command, answer_in_thread
-from bot.tips.topics import TOPICS
+from bot.staff_chat import add_staff_command, answer_in_thread
+from bot.tips.categories import CATEGORIES
 from storage import case_labels
 
 #: A label is one short word: letters of any script, digits, - and _.
@@ -69,11 +69,11 @@ async def label_command(update: Update, context: BotContext) -> None:
         lines.append(
             t._(
                 "Add one: /label {example} (or any word). Remove one: /label -{example}",
-                example=TOPICS[0].key,
+                example=CATEGORIES[0].key,
             )
         )
         lines.append(
-            t._("Tip categories: {keys}", keys=" ".join(topic.key for topic in TOPICS))
+            t._("Tip categories: {keys}", keys=" ".join(item.key for item in CATEGORIES))
         )
     await answer_in_thread(update, context, "\n".join(lines))
     if added or removed:

@@ -22,7 +22,7 @@ from bot.context import BotApplication, BotContext
 from bot.handover.staff_side import case_here
 from bot.handover.topics import staff_texts
 from bot.i18n import N_
-from bot.staff import add_staff_button, add_staff_command, answer_in_thread
+from bot.staff_chat import add_staff_button, add_staff_command, answer_in_thread
 from storage import cases, replies, residents
 
 log = logging.getLogger(__name__)

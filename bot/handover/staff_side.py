@@ -30,7 +30,7 @@ from bot.handover.topics import (
 )
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook
-from bot.staff import add_staff_button, add_staff_command, answer_in_thread, is_staff_member
+from bot.staff_chat import add_staff_button, add_staff_command, answer_in_thread, is_staff_member
 from bot.telegram_errors import Outcome, Verdict
 from storage import audit, case_labels, cases, residents, staff_members
 from storage.cases import Case, CaseStatus

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from bot.handover.staff_side import format_duration
 from bot.handover.topics import language_name
 from bot.i18n import N_, Texts
+from bot.tips.categories import label_of
 from bot.tips.status import LABELS as STATUS_LABELS
-from bot.tips.topics import label_of
 from storage.reports import Figures
 from storage.tips import TipStatus
 

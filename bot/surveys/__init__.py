@@ -7,7 +7,7 @@ invitation, or the question after an activity.
     feedback.py     the smiley question after an activity
     results.py      counts, chart, CSV and XLSX
     poster.py       the printable QR poster
-    staff.py        upload, /results, /survey_send
+    management.py   upload, /results, /survey_send
     cli.py          `python -m bot surveys ...`
 """
 
@@ -19,8 +19,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.registry import add_deep_link, add_resident_command
-from bot.staff import add_staff_command
-from bot.surveys import answering, feedback, share, staff
+from bot.staff_chat import add_staff_command
+from bot.surveys import answering, feedback, management, share
 
 
 async def _menu(update: Update, context: BotContext) -> None:
@@ -36,12 +36,16 @@ def register(app: BotApplication) -> None:
     add_deep_link(app, "survey", answering.deep_link)
     add_resident_command(app, "survey", N_("Answer a short survey"), 40)
     add_staff_command(
-        app, "results", staff.results_command, N_("Results of a survey: /results SLUG"), order=40
+        app,
+        "results",
+        management.results_command,
+        N_("Results of a survey: /results SLUG"),
+        order=40,
     )
     add_staff_command(
         app,
         "survey_send",
-        staff.send_command,
+        management.send_command,
         N_("Invite residents to a survey: /survey_send SLUG [activity]"),
         admin=True,
         order=41,

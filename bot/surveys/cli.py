@@ -27,7 +27,7 @@ from bot.config import Config
 from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
 from bot.surveys import results
 from bot.surveys.definition import SurveyFileError, localized
-from bot.surveys.staff import deep_link, load_survey
+from bot.surveys.management import deep_link, load_survey
 from storage import audit
 from storage import surveys as store
 from storage.db import Database

@@ -15,7 +15,7 @@ from telegram import Update
 from bot.context import BotContext
 from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
 from bot.i18n import Texts
-from bot.staff import answer_in_thread
+from bot.staff_chat import answer_in_thread
 from bot.surveys import results
 from bot.surveys.definition import localized
 from storage import residents

@@ -8,7 +8,7 @@ triage them in one forum topic per category; residents hear of every status chan
     keyboards.py  the flow's keyboards
     questions.py  the resident answering a staff question
     mytips.py     /mytips
-    staff.py   status buttons, merging, follow-up questions, /tipsexport
+    handling.py status buttons, merging, follow-up questions, /tipsexport
     senders.py what the outbox sends for tips: cards, status news, questions, answers
     card.py    the staff card of a tip (text and status buttons)
     topics.py  the topics a district offers (edit there), with "whose job is it" links
@@ -26,8 +26,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.registry import add_case_header_part, add_deep_link, add_resident_command
-from bot.staff import add_staff_button, add_staff_command
-from bot.tips import buttons, drafting, mytips, senders, staff
+from bot.staff_chat import add_staff_button, add_staff_command
+from bot.tips import buttons, drafting, handling, mytips, senders
 from storage import tip_drafts
 
 log = logging.getLogger(__name__)
@@ -53,18 +53,18 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(drafting.tip_menu, pattern=r"^menu:tip$"))
     app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=buttons.BUTTON_PATTERN))
     senders.register(app)
-    add_staff_button(app, r"^tip:st:", staff.on_status_button)
-    add_staff_button(app, r"^tip:merge:", staff.on_merge_button)
+    add_staff_button(app, r"^tip:st:", handling.on_status_button)
+    add_staff_button(app, r"^tip:merge:", handling.on_merge_button)
     add_staff_command(
         app,
         "tipsexport",
-        staff.export_command,
+        handling.export_command,
         N_("Export tips: /tipsexport [csv|xlsx|open311] [YYYY-MM-DD]"),
         admin=True,
         order=20,
     )
     add_deep_link(app, "tip", drafting.tip_deep_link)
-    add_case_header_part(app, staff.open_tips_header)
+    add_case_header_part(app, handling.open_tips_header)
     add_resident_command(app, "tip", N_("Send a tip or report a problem"), 10)
     add_resident_command(app, "mytips", N_("Your tips and their status"), 11)
     if app.job_queue is not None:

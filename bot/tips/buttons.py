@@ -15,8 +15,9 @@ from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
 from bot.tips import senders
+from bot.tips.categories import find_category
 from bot.tips.drafting import (
-    after_topic,
+    after_category,
     ask_confirmation,
     ask_description,
     ask_identity,
@@ -30,7 +31,6 @@ from bot.tips.drafting import (
 from bot.tips.keyboards import describe_keyboard
 from bot.tips.messages import cancel_draft
 from bot.tips.steps import TipStep
-from bot.tips.topics import topic
 from storage import tip_drafts as store
 from storage import tips
 from storage.tip_drafts import Draft
@@ -79,16 +79,18 @@ async def on_button(update: Update, context: BotContext) -> None:
     await button.handler(update, context, t, draft, value)
 
 
-async def _choose_topic(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
-    chosen = topic(value)
+async def _choose_category(
+    update: Update, context: BotContext, t: Texts, draft: Draft, value: str
+):
+    chosen = find_category(value)
     if chosen is None:
         await context.ack(update, t._("This button does not work any more."))
         return
-    await after_topic(update, context, t, chosen)
+    await after_category(update, context, t, chosen)
 
 
 async def _send_here(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
-    chosen = topic(draft.category)
+    chosen = find_category(draft.category)
     if chosen is None:
         await context.ack(update, t._("This button does not work any more."))
         return
@@ -245,7 +247,7 @@ class Button:
 S = TipStep
 #: Every button of the flow, listed once (`cancel` works in every step).
 BUTTONS: dict[str, Button] = {
-    "cat": Button(_choose_topic, frozenset({S.CATEGORY, S.EXTERNAL, S.PLACE})),
+    "cat": Button(_choose_category, frozenset({S.CATEGORY, S.EXTERNAL, S.PLACE})),
     "here": Button(_send_here, frozenset({S.EXTERNAL})),
     "done": Button(_done_describing, frozenset({S.DESCRIBE, S.IDENTITY})),
     "name": Button(_choose_identity, frozenset({S.IDENTITY, S.CONFIRM})),

@@ -10,9 +10,9 @@ from datetime import datetime, tzinfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
+from bot.tips.categories import find_category
 from bot.tips.status import CODE_OF
 from bot.tips.status import label as status_label
-from bot.tips.topics import topic
 from storage import tips as store
 from storage.tips import Tip, TipStatus
 
@@ -28,7 +28,7 @@ def card_text(
     last_change: tuple[str, datetime] | None = None,
 ) -> str:
     """The staff card of a tip, in the district's language; every value escaped by `Texts`."""
-    chosen = topic(tip.category)
+    chosen = find_category(tip.category)
     description = (tip.description or "").strip()
     if len(description) > CARD_DESCRIPTION_LIMIT:
         description = description[: CARD_DESCRIPTION_LIMIT - 1] + "…"

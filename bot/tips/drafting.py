@@ -18,18 +18,18 @@ from bot.common import answer, current_resident
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
+from bot.tips.categories import Category, find_category
 from bot.tips.keyboards import (
+    category_keyboard,
     confirm_keyboard,
     describe_keyboard,
     external_keyboard,
     identity_keyboard,
     me_too_keyboard,
     place_keyboard,
-    topic_keyboard,
 )
 from bot.tips.status import label as status_label
 from bot.tips.steps import TIP_DRAFT, TipStep
-from bot.tips.topics import Topic, topic
 from storage import tip_drafts as store
 from storage import tips
 from storage.tip_drafts import Draft
@@ -87,7 +87,7 @@ async def start_tip(update: Update, context: BotContext, category: str | None = 
     if await over_flood_limit(context, resident.telegram_id):
         await answer(update, context, flood_text(t), main_menu(t))
         return
-    chosen = topic(category)
+    chosen = find_category(category)
     await store.start_draft(
         context.db,
         resident.telegram_id,
@@ -97,10 +97,13 @@ async def start_tip(update: Update, context: BotContext, category: str | None = 
     )
     if chosen is None:
         await answer(
-            update, context, t._("📝 What is your tip about? Choose a topic:"), topic_keyboard(t)
+            update,
+            context,
+            t._("📝 What is your tip about? Choose a topic:"),
+            category_keyboard(t),
         )
     else:
-        await after_topic(update, context, t, chosen)
+        await after_category(update, context, t, chosen)
 
 
 def flood_text(t: Texts) -> str:
@@ -123,7 +126,7 @@ async def tip_menu(update: Update, context: BotContext) -> None:
     await start_tip(update, context)
 
 
-async def after_topic(update: Update, context: BotContext, t: Texts, chosen: Topic) -> None:
+async def after_category(update: Update, context: BotContext, t: Texts, chosen: Category) -> None:
     """Show "whose job is it" for topics that belong to a city agency; else ask where."""
     resident_id = _user_id(update)
     if chosen.external_url and chosen.external_note:
@@ -151,7 +154,7 @@ def _user_id(update: Update) -> int:
 
 
 async def ask_place(
-    update: Update, context: BotContext, t: Texts, telegram_id: int, chosen: Topic
+    update: Update, context: BotContext, t: Texts, telegram_id: int, chosen: Category
 ) -> None:
     """Where first (as FixMyStreet does): a place lets us offer "me too" before any writing."""
     await move_to(context, telegram_id, TipStep.PLACE)
@@ -239,7 +242,7 @@ async def offer_me_too(
     another resident's and stay with staff.
     """
     await move_to(context, draft.telegram_id, TipStep.SIMILAR, similar_tip_id=similar.id)
-    chosen = topic(similar.category)
+    chosen = find_category(similar.category)
     text = (
         t._(
             "Someone has already sent a tip like this near the same place: {reference}"
@@ -263,7 +266,7 @@ async def ask_confirmation(update: Update, context: BotContext, t: Texts, draft:
 
 def summary(t: Texts, draft: Draft) -> str:
     """What the resident is about to send, so nothing goes out that they did not see."""
-    chosen = topic(draft.category)
+    chosen = find_category(draft.category)
     lines = [
         t._("<b>Your tip</b>"),
         t._("Topic: {topic}", topic=t._(chosen.label) if chosen else ""),

@@ -17,8 +17,8 @@ from typing import Any
 
 from bot.config import Config
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
+from bot.tips.categories import find_category, label_of
 from bot.tips.status import LABELS, open311_status
-from bot.tips.topics import label_of, topic
 from storage import tips as store
 from storage.db import Database
 from storage.tips import Tip
@@ -133,7 +133,7 @@ def to_open311(tips: list[Tip], t: Texts, config: Config) -> bytes:
     tz = config.timezone
     requests = []
     for tip in tips:
-        chosen = topic(tip.category)
+        chosen = find_category(tip.category)
         requests.append(
             {
                 "service_request_id": tip.reference,

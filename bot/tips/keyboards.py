@@ -10,21 +10,21 @@ from telegram import (
 )
 
 from bot.i18n import Texts
-from bot.tips.topics import TOPICS, Topic
+from bot.tips.categories import CATEGORIES, Category
 
 
 def cancel_button(t: Texts) -> InlineKeyboardButton:
     return InlineKeyboardButton("✖️ " + t._("Cancel"), callback_data="tip:cancel")
 
 
-def topic_keyboard(t: Texts) -> InlineKeyboardMarkup:
+def category_keyboard(t: Texts) -> InlineKeyboardMarkup:
     rows = [
         [
             InlineKeyboardButton(
                 f"{item.icon} {t._(item.label)}", callback_data=f"tip:cat:{item.key}"
             )
         ]
-        for item in TOPICS
+        for item in CATEGORIES
     ]
     rows.append([cancel_button(t)])
     return InlineKeyboardMarkup(rows)
@@ -77,7 +77,7 @@ def confirm_keyboard(t: Texts) -> InlineKeyboardMarkup:
     )
 
 
-def external_keyboard(t: Texts, chosen: Topic) -> InlineKeyboardMarkup:
+def external_keyboard(t: Texts, chosen: Category) -> InlineKeyboardMarkup:
     """A category that is the city's job: their service, or send it to the district anyway."""
     assert chosen.external_url is not None
     return InlineKeyboardMarkup(

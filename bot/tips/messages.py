@@ -9,6 +9,7 @@ from bot.albums import first_of_album
 from bot.common import answer, current_resident
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
+from bot.tips.categories import find_category
 from bot.tips.drafting import (
     MAX_DESCRIPTION,
     after_place,
@@ -22,10 +23,9 @@ from bot.tips.drafting import (
     shorten,
     summary,
 )
-from bot.tips.keyboards import confirm_keyboard, describe_keyboard, skip_label, topic_keyboard
+from bot.tips.keyboards import category_keyboard, confirm_keyboard, describe_keyboard, skip_label
 from bot.tips.media import MAX_MEDIA_PER_TIP, Attachment, Unsupported, attachment_of
 from bot.tips.steps import DESCRIBING, TipStep
-from bot.tips.topics import topic
 from storage import tip_drafts as store
 from storage.tip_drafts import Draft
 
@@ -63,7 +63,7 @@ async def take_instead_of_here(
 ) -> None:
     """A message after "whose job is it": the intent is clear, the tip is for us. A place is
     the answer to "where?"; text or media is the description, and "where?" comes next."""
-    chosen = topic(draft.category)
+    chosen = find_category(draft.category)
     if chosen is None:
         await remind_step(update, context, t, draft)
         return
@@ -131,7 +131,7 @@ async def take_draft_input(
         await answer(update, context, unsupported_text(t, "unsupported"))
         return
     if draft.step == TipStep.PLACE:
-        chosen = topic(draft.category)
+        chosen = find_category(draft.category)
         if _is_description_again(draft, text) and chosen is not None:
             # The description written instead of «Send it to us anyway», handled a second
             # time (a crash cut the answer short): it is not the place; ask where again.
@@ -224,7 +224,7 @@ def unsupported_text(t: Texts, reason: str) -> str:
 async def remind_step(update: Update, context: BotContext, t: Texts, draft: Draft) -> None:
     """A message while the flow waits for a button: show the question again."""
     if draft.step == TipStep.CATEGORY:
-        await answer(update, context, t._("Please choose a topic first:"), topic_keyboard(t))
+        await answer(update, context, t._("Please choose a topic first:"), category_keyboard(t))
     elif draft.step == TipStep.IDENTITY:
         await ask_identity(update, context, t, draft.telegram_id)
     elif draft.step == TipStep.CONFIRM:

@@ -8,8 +8,8 @@ from bot.common import answer, current_resident
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
+from bot.tips.categories import find_category
 from bot.tips.status import label as status_label
-from bot.tips.topics import topic
 from storage import tips as store
 
 
@@ -27,7 +27,7 @@ def my_tips_text(t: Texts, tips: list[store.Tip], telegram_id: int, context: Bot
         return t._("You have not sent any tips yet. Press «Report a tip or problem» to send one.")
     lines = [t._("<b>Your tips</b>"), ""]
     for tip in tips:
-        chosen = topic(tip.category)
+        chosen = find_category(tip.category)
         name = t._(chosen.label) if chosen else tip.category
         lines.append(t._("<b>{reference}</b> · {topic}", reference=tip.reference, topic=name))
         details = t._(

@@ -26,9 +26,9 @@ from bot.i18n import Texts
 from bot.outbox import Task, in_topic, send_pending
 from bot.telegram_errors import Outcome, Verdict, classify
 from bot.tips.card import card_keyboard, card_text
+from bot.tips.categories import find_category
 from bot.tips.media import strip_metadata
 from bot.tips.status import LABELS, NEWS
-from bot.tips.topics import topic
 from storage import residents
 from storage import tips as store
 from storage.tips import Question, Tip, TipStatus
@@ -56,7 +56,7 @@ async def ensure_topic(context: BotContext, category: str) -> int | None:
     if thread is not None:
         return thread
     t = staff_texts(context)
-    chosen = topic(category)
+    chosen = find_category(category)
     name = f"{chosen.icon} {t._(chosen.label)}" if chosen else category
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
@@ -232,7 +232,7 @@ async def news_not_delivered(context: BotContext, task: Task, verdict: Verdict) 
 
 
 def news_text(t: Texts, tip: Tip, status: TipStatus) -> str:
-    chosen = topic(tip.category)
+    chosen = find_category(tip.category)
     head = t._(
         "🔔 News about tip {reference} ({topic}):",
         reference=tip.reference,

@@ -1,16 +1,16 @@
-"""The tip topics: the one place a district edits to change what residents can report on.
+"""The tip categories: the one place a district edits to change what residents can report on.
 
-Each topic has a stable `key` (stored with every tip, used in exports as the Open311
+Each category has a stable `key` (stored with every tip, used in exports as the Open311
 `service_code` and in deep links such as `t.me/<bot>?start=tip-traffic`), an icon, and a label
 marked with `N_` so it is translated through the catalogs like every other text.
 
-"Whose job is it": a topic that usually belongs to a city agency rather than the district can
+"Whose job is it": a category that usually belongs to a city agency rather than the district can
 carry `external_url` and `external_note`. The resident sees the note and a button to the
 agency's own service before writing, and may still send the tip to the district.
 `agency` names who acts on it (Open311 `agency_responsible`).
 
-To change the topics: edit `TOPICS`, run `python scripts/i18n.py update`, translate the new
-labels (`python scripts/i18n.py missing` lists them), and restart. Keep the keys of topics
+To change the categories: edit `CATEGORIES`, run `python scripts/i18n.py update`, translate the new
+labels (`python scripts/i18n.py missing` lists them), and restart. Keep the keys of categories
 that already have tips; a removed key still shows in exports under its key.
 """
 
@@ -22,7 +22,7 @@ from bot.i18n import N_
 
 
 @dataclass(frozen=True)
-class Topic:
+class Category:
     key: str
     icon: str
     label: str
@@ -34,8 +34,8 @@ class Topic:
 #: Oslo's own reporting service for roads, street lights, litter on city land and more.
 OSLO_BYMELDING = "https://www.oslo.kommune.no/bymelding/"
 
-TOPICS: tuple[Topic, ...] = (
-    Topic(
+CATEGORIES: tuple[Category, ...] = (
+    Category(
         "traffic",
         "🚦",
         N_("Traffic and road safety"),
@@ -46,7 +46,7 @@ TOPICS: tuple[Topic, ...] = (
         ),
         agency="Oslo kommune, Bymiljøetaten",
     ),
-    Topic(
+    Category(
         "littering",
         "🗑️",
         N_("Littering and waste"),
@@ -57,22 +57,22 @@ TOPICS: tuple[Topic, ...] = (
         ),
         agency="Oslo kommune, Bymiljøetaten",
     ),
-    Topic("buildings", "🏗️", N_("Buildings and physical upgrades")),
-    Topic("sports", "⚽", N_("Sports fields and playgrounds")),
-    Topic("paths", "🌳", N_("Walking paths and green areas")),
-    Topic("services", "🏛️", N_("Municipal services")),
-    Topic("idea", "💡", N_("Idea or suggestion")),
-    Topic("other", "📝", N_("Other")),
+    Category("buildings", "🏗️", N_("Buildings and physical upgrades")),
+    Category("sports", "⚽", N_("Sports fields and playgrounds")),
+    Category("paths", "🌳", N_("Walking paths and green areas")),
+    Category("services", "🏛️", N_("Municipal services")),
+    Category("idea", "💡", N_("Idea or suggestion")),
+    Category("other", "📝", N_("Other")),
 )
 
-_BY_KEY = {topic.key: topic for topic in TOPICS}
+_BY_KEY = {item.key: item for item in CATEGORIES}
 
 
-def topic(key: str | None) -> Topic | None:
+def find_category(key: str | None) -> Category | None:
     return _BY_KEY.get(key or "")
 
 
 def label_of(key: str) -> str:
-    """The untranslated label of a topic key (the key itself for a removed topic)."""
-    found = topic(key)
+    """The untranslated label of a category key (the key itself for a removed category)."""
+    found = find_category(key)
     return found.label if found else key

@@ -21,7 +21,7 @@ from bot.activities.render import coming_week, render_activity
 from bot.common import answer, current_resident, send
 from bot.context import BotContext, BotData
 from bot.i18n import SUPPORTED_LANGUAGES, Texts, normalize_language
-from bot.staff import answer_in_thread, refuse_admin
+from bot.staff_chat import answer_in_thread, refuse_admin
 from storage import activities
 
 log = logging.getLogger(__name__)

@@ -11,11 +11,11 @@ from telegram import InputFile, Update
 from bot import outbox
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
-from bot.staff import answer_in_thread
+from bot.staff_chat import answer_in_thread
 from bot.tips import export, senders
+from bot.tips.categories import label_of
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
-from bot.tips.topics import label_of
 from storage import audit
 from storage import tips as store
 

@@ -14,7 +14,7 @@ from telegram import InputFile, Update
 
 from bot.context import BotContext
 from bot.i18n import Texts
-from bot.staff import answer_in_thread, authorize_staff
+from bot.staff_chat import answer_in_thread, authorize_staff
 from bot.surveys import invitations, results
 from bot.surveys.definition import SurveyFileError, localized, parse_survey
 from storage import activities, audit
