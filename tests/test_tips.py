@@ -8,6 +8,10 @@ import csv
 import functools
 import io
 import json
+import logging
+import struct
+import threading
+import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +22,7 @@ from PIL import Image
 
 from bot.i18n import Texts
 from bot.tips import export
-from bot.tips.media import strip_metadata
+from bot.images import clean_image, strip_metadata
 from bot.tips.status import label as status_label
 from storage import privacy, residents
 from storage import tips as store
@@ -498,11 +502,90 @@ def test_strip_metadata_keeps_pixels_and_transparency():
     image = Image.new("RGBA", (10, 10), (0, 128, 0, 100))
     out = io.BytesIO()
     image.save(out, format="PNG")
-    clean, extension = strip_metadata(out.getvalue(), "image/png")
-    assert extension == "png"
-    assert Image.open(io.BytesIO(clean)).getpixel((5, 5)) == (0, 128, 0, 100)
-    with pytest.raises(ValueError):
-        strip_metadata(b"not an image", "image/jpeg")
+    clean = strip_metadata(out.getvalue(), "image/png")
+    assert clean is not None and clean.extension == "png"
+    assert Image.open(io.BytesIO(clean.data)).getpixel((5, 5)) == (0, 128, 0, 100)
+    assert strip_metadata(b"not an image", "image/jpeg") is None
+
+
+def broken_png() -> bytes:
+    """A PNG whose EXIF block has a damaged TIFF header ('MM\\0t' for 'MM\\0*'): Pillow opens it,
+    then raises SyntaxError while turning the picture upright."""
+    exif = Image.Exif()
+    exif[0x0112] = 3  # orientation: upside down, so the EXIF block is read
+    raw = bytearray(exif.tobytes())
+    raw[raw.index(b"MM") + 3] = ord("t")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(out, format="PNG", exif=bytes(raw))
+    return out.getvalue()
+
+
+def png_bomb(width: int = 13000, height: int = 13000) -> bytes:
+    """A 69-byte PNG that declares width x height pixels (169 million: gigabytes decoded)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_damaged_images_give_none_instead_of_raising():
+    with pytest.raises(SyntaxError):  # what used to escape and stop the outbox
+        with Image.open(io.BytesIO(broken_png())) as image:
+            from PIL import ImageOps
+
+            ImageOps.exif_transpose(image)
+    assert strip_metadata(broken_png(), "image/png") is None
+    assert strip_metadata(png_bomb(), "image/png") is None
+    assert strip_metadata(b"\x89PNG\r\n\x1a\n", "image/png") is None
+
+
+async def test_image_work_runs_off_the_event_loop(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.WARNING, logger="bot.images")
+    assert await clean_image(png_bomb(), "image/png") is None
+    [refused] = [r for r in caplog.records if "13000x13000" in r.getMessage()]
+    assert refused.thread != threading.get_ident()  # decided in a worker thread
+
+
+async def test_a_damaged_picture_in_one_tip_does_not_hold_up_other_tips_or_news(bot: BotHarness):
+    en = texts(bot, "en")
+    john = bot.resident("John", language_code="en")
+    await john.says("/tip")
+    await john.presses(en._("Walking paths and green areas"))
+    await john.says("Stovnerskogen")
+    await john.says("Fallen tree")
+    await john.does("send_document", broken_png(), "tree.png", "image/png")
+    await john.does("send_document", png_bomb(), "bomb.png", "image/png")
+    await john.presses(en._("Done, next step"))
+    await john.presses(en._("No, keep me anonymous"))
+    await john.presses(en._("Send the tip"))
+    placeholder = texts(bot, "nb")._(
+        "⚠️ One picture could not be opened, so it was not forwarded."
+    )
+    assert [m.text for m in bot.staff_messages()].count(placeholder) == 2
+    assert (await first_tip(bot)).posted_at is not None
+    # The next tip and the status news go out as usual.
+    amina = bot.resident("Amina", language_code="en")
+    await report(bot, amina, place="Vestli")
+    assert len(cards(bot)) == 2
+    await bot.staff[0].presses(
+        status_label(texts(bot, "nb"), store.TipStatus.IN_PROGRESS), cards(bot)[0]
+    )
+    assert "T-0001" in john.last.text
+    # Nothing is left to retry, and the job sends nothing twice.
+    before = len(bot.staff_messages())
+    from bot.tips import outbox_job
+
+    await outbox_job(_job_context(bot))
+    assert len(bot.staff_messages()) == before
+    assert not [m for m in bot.staff_messages() if m.media_kind == "document"]
 
 
 # --------------------------------------------------------------------------- /mytips

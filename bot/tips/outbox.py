@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.common import answer, current_resident, send
 from bot.context import BotContext
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
-from bot.tips.media import strip_metadata
+from bot.images import clean_image
 from bot.tips.status import CODE_OF, LABELS, NEWS
 from bot.tips.status import label as status_label
 from bot.tips.topics import topic
@@ -54,14 +54,22 @@ async def flush(context: BotContext) -> None:
                 except TelegramError as error:
                     log.warning("tip %s not posted yet: %s", tip_id, error)
                     break  # Telegram is unwell: the job retries later, in order
+                except Exception:
+                    # A fault in one tip (a bug, a hostile file) must not hold up the others.
+                    log.exception("tip %s could not be posted; the next ones go on", tip_id)
             for item in await store.unrelayed_answers(context.db):
                 try:
                     await relay_answer(context, item)
                 except TelegramError as error:
                     log.warning("answer %s not relayed yet: %s", item.id, error)
                     break
+                except Exception:
+                    log.exception("answer %s could not be relayed; the next ones go on", item.id)
         for change in await store.unnotified_changes(context.db):
-            await notify_change(context, change)
+            try:
+                await notify_change(context, change)
+            except Exception:
+                log.exception("news of status change %s could not be sent", change.id)
 
 
 # --------------------------------------------------------------------------- staff topics
@@ -275,11 +283,16 @@ async def _send_clean_image(
 ) -> Message | None:
     """Download an image sent as a file, strip its hidden data, upload the clean copy."""
     t = staff_texts(context)
-    file = await context.bot.get_file(item.file_id)
-    data = bytes(await file.download_as_bytearray())
     try:
-        clean, extension = strip_metadata(data, item.mime_type)
-    except ValueError:
+        file = await context.bot.get_file(item.file_id)
+        data = bytes(await file.download_as_bytearray())
+    except BadRequest as error:  # e.g. "file is too big": asking again will not help
+        log.warning("tip %s: an image could not be downloaded: %s", tip.id, error)
+        clean = None
+    else:
+        clean = await clean_image(data, item.mime_type)
+    if clean is None:
+        # Never the original instead: it may carry the resident's GPS position.
         log.warning("tip %s: an image could not be read; not forwarded", tip.id)
         return await send(
             context,
@@ -289,7 +302,7 @@ async def _send_clean_image(
         )
     return await context.bot.send_document(
         chat_id,
-        InputFile(clean, filename=f"{tip.reference}-{number}.{extension}"),
+        InputFile(clean.data, filename=f"{tip.reference}-{number}.{clean.extension}"),
         **where,
     )
 
