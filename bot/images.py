@@ -51,7 +51,7 @@ def strip_metadata(data: bytes, mime_type: str | None = None) -> CleanImage | No
     """
     try:
         return _strip(data)
-    except Exception as error:  # noqa: BLE001 - Pillow raises anything on damaged input
+    except Exception as error:  # Pillow raises almost anything on damaged input
         log.warning("an image (%s) could not be read: %s", mime_type, type(error).__name__)
         return None
 

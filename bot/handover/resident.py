@@ -13,15 +13,19 @@ from datetime import datetime, timedelta
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
+    MessageId,
     ReplyParameters,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
+from bot.handover import marking
 from bot.handover.availability import first_of_album, staff_chat_ready
 from bot.handover.topics import (
     close_case_topic,
@@ -31,6 +35,7 @@ from bot.handover.topics import (
     staff_texts,
 )
 from bot.i18n import N_, Texts
+from bot.images import clean_image, is_cleanable
 from bot.menu import SMILEYS, main_menu
 from bot.registry import add_cancel_hook, add_message_consumer, add_resident_command
 from storage import cases
@@ -55,6 +60,12 @@ MESSAGE_KINDS = (
     "location",
     "contact",
 )
+
+
+#: Kinds whose copy can carry a caption (the label and the resident's quoted caption).
+CAPTIONED_KINDS = ("photo", "video", "document", "audio", "animation", "voice")
+#: The Bot API lets bots download files up to 20 MB.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def message_kind(message: Message) -> str:
@@ -256,7 +267,7 @@ async def take_message(
         pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
         if pending is not None and staff_chat_ready(context.bot_data):
             await relay_to_topic(
-                context, case, pending, message_id, _replied_to(update, message_id)
+                context, case, pending, message_id, _replied_to(update, message_id), message
             )
         return
     first = case.first_message_at is None
@@ -267,7 +278,7 @@ async def take_message(
             t._("Thank you, your message is saved.") + "\n" + not_available_text(t),
         )
         return
-    await relay_to_topic(context, case, row, message_id, _replied_to(update, message_id))
+    await relay_to_topic(context, case, row, message_id, _replied_to(update, message_id), message)
     album = message.media_group_id if message and message.message_id == message_id else None
     if album and not first_of_album(context.bot_data, album):
         return
@@ -292,9 +303,18 @@ def _replied_to(update: Update, message_id: int) -> int | None:
 
 
 async def relay_to_topic(
-    context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
+    context: BotContext,
+    case: Case,
+    row: int,
+    message_id: int,
+    reply_to: int | None,
+    message: Message | None = None,
 ) -> bool:
-    """Copy one resident message into the case topic; record the outcome. True if delivered."""
+    """Relay one resident message into the case topic; record the outcome. True if delivered.
+
+    With the `message` in hand its text is quoted under a label and an image file is cleaned
+    of its hidden data (`relay_marked`).
+    """
     chat_id = context.config.staff_chat_id
     assert chat_id is not None and case.resident_id is not None
     resident_id = case.resident_id
@@ -304,10 +324,17 @@ async def relay_to_topic(
         if target is not None:
             reply = ReplyParameters(target, allow_sending_without_reply=True)
 
-    async def copy(thread_id: int):
-        return await context.bot.copy_message(
-            chat_id, resident_id, message_id, message_thread_id=thread_id, reply_parameters=reply
-        )
+    async def copy(thread_id: int) -> Message | MessageId:
+        if message is None or message.message_id != message_id:
+            # A retry after Telegram failed: only the id is known, so it goes as a plain copy.
+            return await context.bot.copy_message(
+                chat_id,
+                resident_id,
+                message_id,
+                message_thread_id=thread_id,
+                reply_parameters=reply,
+            )
+        return await relay_marked(context, chat_id, message, thread_id, reply)
 
     try:
         copied = await send_to_case_topic(context, case.id, copy)
@@ -318,6 +345,91 @@ async def relay_to_topic(
         return False
     await cases.mark_delivered(context.db, row, staff_message_id=copied.message_id)
     return True
+
+
+async def relay_marked(
+    context: BotContext,
+    chat_id: int,
+    message: Message,
+    thread_id: int,
+    reply: ReplyParameters | None,
+) -> Message | MessageId:
+    """Send a resident's message into the topic so it cannot pass for the bot's own words.
+
+    Text is quoted under a label (`bot.handover.marking`); media are copied with the label and
+    the quoted caption; an image sent as a file is re-encoded without its EXIF data (GPS
+    position, camera, time), as for tips. Kinds without a caption (a location, a sticker) are
+    copied as they are: they carry no text to imitate a notice with.
+    """
+    t = staff_texts(context.bot_data)
+    where = {"message_thread_id": thread_id, "reply_parameters": reply}
+    if message.text is not None:
+        first: Message | None = None
+        for part in marking.quoted_text(t, message.text):
+            sent = await context.bot.send_message(
+                chat_id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, **where
+            )
+            first = first or sent
+        assert first is not None
+        return first
+    document = message.document
+    if document is not None and (document.mime_type or "").lower().startswith("image/"):
+        return await _relay_clean_image(context, chat_id, message, where)
+    if message_kind(message) not in CAPTIONED_KINDS:
+        return await context.bot.copy_message(
+            chat_id, message.chat_id, message.message_id, **where
+        )
+    caption, rest = marking.quoted_caption(t, message.caption)
+    copied = await context.bot.copy_message(
+        chat_id,
+        message.chat_id,
+        message.message_id,
+        caption=caption,
+        parse_mode=ParseMode.HTML,
+        **where,
+    )
+    if rest is not None:
+        await context.bot.send_message(chat_id, rest, parse_mode=ParseMode.HTML, **where)
+    return copied
+
+
+async def _relay_clean_image(
+    context: BotContext, chat_id: int, message: Message, where: dict
+) -> Message:
+    """An image file: its pixels only, or a notice to staff; never the original bytes."""
+    t = staff_texts(context.bot_data)
+    document = message.document
+    assert document is not None
+    clean = None
+    if is_cleanable(document.mime_type) and (document.file_size or 0) <= MAX_FILE_BYTES:
+        try:
+            file = await document.get_file()
+            clean = await clean_image(bytes(await file.download_as_bytearray()))
+        except BadRequest as error:  # too big for bots to download, or gone
+            log.warning("an image file of a case could not be downloaded: %s", error)
+    if clean is None:
+        return await context.bot.send_message(
+            chat_id,
+            marking.label(t)
+            + "\n"
+            + t._(
+                "⚠️ A picture sent as a file could not be opened, so it was not passed on."
+                " Ask the resident to send it as a photo."
+            ),
+            parse_mode=ParseMode.HTML,
+            **where,
+        )
+    caption, rest = marking.quoted_caption(t, message.caption)
+    sent = await context.bot.send_document(
+        chat_id,
+        InputFile(clean.data, filename=f"picture.{clean.extension}"),
+        caption=caption,
+        parse_mode=ParseMode.HTML,
+        **where,
+    )
+    if rest is not None:
+        await context.bot.send_message(chat_id, rest, parse_mode=ParseMode.HTML, **where)
+    return sent
 
 
 # --- after a case was closed ---
