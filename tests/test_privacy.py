@@ -128,6 +128,30 @@ async def test_a_flood_is_answered_once_and_cut_off(bot: BotHarness):
     assert answered < 45
 
 
+async def test_a_flood_of_500_does_not_hold_up_another_resident(bot: BotHarness):
+    # Telegram's limit per private chat makes each answer to the flood take its time.
+    bot.double.set_limits(private_chat_per_second=5)
+    spammer = bot.resident("Bot-like", language_code="en")
+    other = bot.resident("Amina", language_code="en")
+    started = time.monotonic()
+    for i in range(500):
+        bot.double.send_text(spammer.user, f"message {i}")
+    bot.double.send_text(other.user, "hello")
+    await bot.settle()
+    elapsed = time.monotonic() - started
+    order = [m.chat_id for m in bot.double.sent if m.chat_id in (spammer.id, other.id)]
+    assert other.id in order
+    # Amina is answered while the flood's answers still go out, not after all 500 were looked
+    # at (the first 30 would all have been answered before her).
+    assert order[: order.index(other.id)].count(spammer.id) < 30
+    # The guard counted the waiting messages: the burst of 30 and what refilled, one warning.
+    replies = spammer.new_messages()
+    assert len([m for m in replies if "sending very fast" in m.text]) == 1
+    assert len(replies) - 1 <= 30 + math.ceil(elapsed)
+    unhandled = await bot.db.fetchval("SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL")
+    assert unhandled == 0, "every refused message is marked handled, none is left to retry"
+
+
 async def test_bot_leaves_groups_it_was_not_meant_for(bot: BotHarness):
     stranger = bot.double.add_user("Stranger")
     group = bot.double.add_supergroup("Random group", is_forum=False, members=[stranger])
