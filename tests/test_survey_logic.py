@@ -52,6 +52,9 @@ def test_the_example_file_is_valid():
         ('slug = "p"\ntitle = "T"\nquestions = []', "questions: the survey needs at least one"),
         ('slug = "p"\ntitle = "T\n', "the file is not valid TOML"),
         (b"\xff\xfe", "not UTF-8"),
+        ("a = " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('slug = "abc\\n"\ntitle = "T"', "slug: is missing or not a short name"),
+        ('slug = "p"\ntitle = "T"\n[[questions]]\nid = "q\\n"\nkind = "text"\ntext = "Q"', "id"),
     ],
 )
 def test_broken_files_name_the_problem(source, problem):

@@ -14,10 +14,14 @@ docs/activities-template.csv.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+import logging
 import re
+import sqlite3
+import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -31,12 +35,23 @@ from storage import activities
 from storage.activities import AGE_GROUPS, ImportCounts, Occurrence
 from storage.db import Database
 
+log = logging.getLogger(__name__)
 #: How far ahead recurring series are expanded (the weekly job expands further as time goes).
 HORIZON = timedelta(days=180)
 SINGLE_HORIZON = timedelta(days=3 * 365)
 #: Past occurrences are left alone by an import.
 PAST_MARGIN = timedelta(days=1)
 DEFAULT_DURATION = timedelta(hours=1)
+#: Bounds that keep a hostile or mistaken repeat rule from freezing the bot: an activity repeats
+#: at most daily; a series has at most this many dates in the horizon (daily for half a year is
+#: 181), at most this many RDATE/EXDATE values, and its expansion gets this much time.
+ALLOWED_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+MAX_INTERVAL = 1000
+MAX_OCCURRENCES = 1000
+MAX_LISTED_DATES = 1000
+EXPANSION_SECONDS = 2.0
+#: The longest an activity may last (a summer camp, not a year).
+MAX_DURATION = timedelta(days=31)
 
 CSV_COLUMNS = (
     "uid",
@@ -110,8 +125,8 @@ def parse_ics(data: bytes) -> ParseResult:
     result = ParseResult()
     try:
         calendar = icalendar.Calendar.from_ical(data)
-    except ValueError as error:
-        result.errors.append((1, f"not a readable calendar file ({error})"))
+    except (ValueError, TypeError, IndexError, KeyError, RecursionError) as error:
+        result.errors.append((1, f"not a readable calendar file ({str(error)[:200]})"))
         return result
     text = data.decode("utf-8", errors="replace")
     begin_lines = [n for n, line in enumerate(text.splitlines(), 1) if line == "BEGIN:VEVENT"]
@@ -132,6 +147,7 @@ def parse_ics(data: bytes) -> ParseResult:
             continue
         try:
             parse_age_groups(str(event.get("X-AGE-GROUPS", "")))
+            check_event(event)
         except RowError as error:
             result.errors.append((line, str(error)))
             continue
@@ -143,6 +159,59 @@ def parse_ics(data: bytes) -> ParseResult:
             SeriesData(uid, "ics", events, timezones, cancelled, cancel_only=cancel_method)
         )
     return result
+
+
+def check_event(event: icalendar.Event) -> None:
+    """Refuse what would crash or freeze the expansion: doubled or impossible times and
+    durations, repeat rules more often than daily or without an end in sight, endless date
+    lists. Raises RowError worded for the staff member who made the file."""
+    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
+        value = event.get(name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            raise RowError(f"the event has more than one {name}")
+        try:
+            moment = value.dt
+        except Exception:  # icalendar raises several kinds for a broken value
+            raise RowError(f"the {name} is not valid") from None
+        if name == "DURATION" and (
+            not isinstance(moment, timedelta) or not timedelta(0) <= moment <= MAX_DURATION
+        ):
+            raise RowError(f"the DURATION must be between 0 and {MAX_DURATION.days} days")
+    if event.get("DTEND") is not None and event.get("DURATION") is not None:
+        raise RowError("the event has both DTEND and DURATION")
+    for rule in _as_list(event.get("RRULE")):
+        check_rule(rule)
+    for name in ("RDATE", "EXDATE"):
+        try:
+            count = sum(len(getattr(value, "dts", [value])) for value in _as_list(event.get(name)))
+        except Exception:  # a broken date list
+            raise RowError(f"the {name} is not valid") from None
+        if count > MAX_LISTED_DATES:
+            raise RowError(f"the event lists more than {MAX_LISTED_DATES} dates in {name}")
+
+
+def check_rule(rule: icalendar.vRecur) -> None:
+    """A repeat rule an activity can have: at most daily, a sane interval, one time a day."""
+    frequency = str((rule.get("FREQ") or [""])[0]).upper()
+    if frequency not in ALLOWED_FREQUENCIES:
+        raise RowError(
+            "the repeat rule must repeat daily, weekly, monthly or yearly (FREQ=WEEKLY),"
+            f" not {frequency or 'without FREQ'}"
+        )
+    for interval in rule.get("INTERVAL") or [1]:
+        if not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL:
+            raise RowError(f"the repeat rule's INTERVAL must be between 1 and {MAX_INTERVAL}")
+    for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        if len(rule.get(part) or []) > 1:
+            raise RowError(f"the repeat rule may give one {part} only (one time a day)")
+
+
+def _as_list(value: object) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def parse_age_groups(value: str) -> frozenset[str]:
@@ -173,10 +242,21 @@ def parse_csv(data: bytes, tz: tzinfo) -> ParseResult:
     if missing:
         result.errors.append((1, f"missing column(s): {', '.join(sorted(missing))}"))
         return result
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # e.g. a field longer than the csv module takes (128 KB)
+            line = reader.line_num + 1  # the line that failed was not counted yet
+            result.errors.append((line, f"the file cannot be read from here ({error})"))
+            break
         line = reader.line_num
         cleaned = {
-            (key or "").strip().lower(): (value or "").strip() for key, value in row.items() if key
+            (key or "").strip().lower(): (value or "").strip()
+            for key, value in row.items()
+            if isinstance(key, str)
         }
         if not any(cleaned.values()):
             continue
@@ -188,6 +268,14 @@ def parse_csv(data: bytes, tz: tzinfo) -> ParseResult:
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (what Excel's "Unicode text" writes), or cp1252."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    head = data[:200]
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+        return data.decode("utf-16-le", errors="replace")  # UTF-16 without a BOM
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4:
+        return data.decode("utf-16-be", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -235,10 +323,14 @@ def _series_from_csv(row: dict[str, str], tz: tzinfo) -> SeriesData:
     repeat = row.get("repeat", "")
     if repeat:
         try:
-            event.add("RRULE", icalendar.vRecur.from_ical(repeat.upper().removeprefix("RRULE:")))
+            rule = icalendar.vRecur.from_ical(repeat.upper().removeprefix("RRULE:"))
+            event.add("RRULE", rule)
             icalendar.Event.from_ical(event.to_ical())
         except (ValueError, TypeError):
-            raise RowError(f"the repeat rule {repeat!r} is not valid (e.g. FREQ=WEEKLY)") from None
+            raise RowError(
+                f"the repeat rule {repeat[:100]!r} is not valid (e.g. FREQ=WEEKLY)"
+            ) from None
+        check_rule(rule)
     cancelled = row.get("cancelled", "").lower() in _YES
     return SeriesData(str(event["UID"]), "csv", [event], cancelled=cancelled)
 
@@ -312,11 +404,26 @@ def series_calendar(series: SeriesData) -> str:
 
 
 def expand(ical: str, tz: tzinfo, start: datetime, end: datetime) -> list[Occurrence]:
-    """The occurrences of a stored series that start in [start, end)."""
+    """The occurrences of a stored series that start in [start, end).
+
+    Bounded whatever the rule says: more than `MAX_OCCURRENCES` dates, or more than
+    `EXPANSION_SECONDS` of work, raise RowError instead of freezing the bot.
+    """
     calendar = icalendar.Calendar.from_ical(ical)
     found = []
-    for event in recurring_ical_events.of(calendar).between(start, end):
-        found.append(_occurrence(event, tz))
+    deadline = clock.monotonic() + EXPANSION_SECONDS
+    for event in recurring_ical_events.of(calendar).after(start):
+        occurrence = _occurrence(event, tz)
+        if occurrence.starts_at >= end:
+            break
+        found.append(occurrence)
+        if len(found) > MAX_OCCURRENCES:
+            raise RowError(
+                f"the repeat rule makes more than {MAX_OCCURRENCES} dates in the next"
+                f" {HORIZON.days} days"
+            )
+        if clock.monotonic() > deadline:
+            raise RowError("the repeat rule takes too long to work out; make it simpler")
     return found
 
 
@@ -442,8 +549,14 @@ async def import_file(
     for series in parsed.series:
         try:
             counts = await store_series(db, series, tz, now)
-        except (ValueError, TypeError, KeyError) as error:
-            summary.errors.append((0, f"{series.uid}: {error}"))
+        except sqlite3.Error:
+            raise  # the database, not the file: not a problem to report by line
+        except RowError as error:
+            summary.errors.append((0, f"{series.uid[:100]}: {error}"))
+            continue
+        except Exception as error:  # a file can break the calendar libraries in many ways
+            log.warning("a series could not be imported: %s", type(error).__name__)
+            summary.errors.append((0, f"{series.uid[:100]}: the event could not be read"))
             continue
         summary.series += 1
         summary.added += counts.added
