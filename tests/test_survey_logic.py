@@ -54,7 +54,10 @@ def test_the_example_file_is_valid():
         (b"\xff\xfe", "not UTF-8"),
         ("a = " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
         ('slug = "abc\\n"\ntitle = "T"', "slug: is missing or not a short name"),
-        ('slug = "p"\ntitle = "T"\n[[questions]]\nid = "q\\n"\nkind = "text"\ntext = "Q"', "id"),
+        (
+            'slug = "p"\ntitle = "T"\n[[questions]]\nid = "q\\n"\nkind = "text"\ntext = "Q"',
+            "questions[1].id (line 3)",
+        ),
     ],
 )
 def test_broken_files_name_the_problem(source, problem):
