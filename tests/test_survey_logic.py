@@ -161,3 +161,19 @@ async def test_stale_sessions_end_and_old_answers_lose_their_name(tmp_path):
         assert [row["resident_id"] for row in names] == [None, None]
     finally:
         await db.close()
+
+
+def test_control_characters_in_answers_do_not_break_the_xlsx_results():
+    import io
+
+    from openpyxl import load_workbook
+
+    from bot.surveys import results
+
+    data = results.to_xlsx(
+        [["answer"], ["Bra\x07 kurs\x1b"], ["=1+1"]], [["q", "text", "Hva\x00?"]]
+    )
+    workbook = load_workbook(io.BytesIO(data))
+    answers = [row[0] for row in workbook["answers"].values]
+    assert answers == ["answer", "Bra\ufffd kurs\ufffd", "'=1+1"]
+    assert next(workbook["questions"].values)[2] == "Hva\ufffd?"

@@ -648,6 +648,22 @@ async def test_xlsx_export_reads_back(bot: BotHarness):
     assert row2["name"] in (None, "")
 
 
+async def test_control_characters_in_a_tip_do_not_break_the_xlsx_export(bot: BotHarness):
+    amina = bot.resident("Amina", language_code="so")
+    await seed_tip(bot, amina, text="Lampen\x07 er\x1b[31m knust\x00", place="Vei\x0b 3")
+    data = await export.export_bytes(bot.db, "xlsx", None, bot.config, texts(bot, "nb"))
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    header, first = list(sheet.values)[:2]
+    row = dict(zip(header, first, strict=True))
+    assert row["description"] == "Lampen\ufffd er\ufffd[31m knust\ufffd"
+    assert row["place"] == "Vei\ufffd 3"
+    # The administrator's command posts the file (before, it answered nothing at all).
+    await bot.staff[0].does("send_text", "/tipsexport xlsx", chat=bot.staff_chat)
+    [document] = [m for m in bot.staff_messages() if m.media_kind == "document"]
+    assert document.filename and document.filename.endswith(".xlsx")
+
+
 async def test_open311_export(bot: BotHarness):
     await _two_tips(bot)
     data = await export.export_bytes(bot.db, "open311", None, bot.config, texts(bot, "nb"))
