@@ -14,7 +14,7 @@ from bot.handover.reminders import remind_waiting_cases
 from bot.i18n import Texts
 from storage import cases, privacy
 from tests.double.models import SentMessage
-from tests.harness import BotHarness, Person, make_harness
+from tests.harness import BotHarness, Person, make_harness, shown_to_staff
 
 OSLO = ZoneInfo("Europe/Oslo")
 JPEG = b"\xff\xd8\xff\xe0 a photo of a broken street lamp"
@@ -49,18 +49,12 @@ async def staff_says(bot: BotHarness, thread_id: int, text: str, who: int = 0) -
 
 def quoted(message: SentMessage) -> str | None:
     """The words inside a message's blockquote (how a resident's text reaches staff), if any."""
-    text = message.text or ""
-    units = text.encode("utf-16-le")
-    for entity in message.entities:
-        if entity["type"] == "blockquote":
-            start, end = 2 * entity["offset"], 2 * (entity["offset"] + entity["length"])
-            return units[start:end].decode("utf-16-le")
-    return None
+    return shown_to_staff(message) if message.entities else None
 
 
 def topic_texts(bot: BotHarness, thread_id: int) -> list[str]:
     """What staff read in a topic: a resident's quoted words, or the whole text of a notice."""
-    return [quoted(m) or m.text or "" for m in bot.staff_messages(thread_id)]
+    return [shown_to_staff(m) for m in bot.staff_messages(thread_id)]
 
 
 def reminder_context(bot: BotHarness) -> BotContext:
