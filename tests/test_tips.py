@@ -545,6 +545,24 @@ def test_damaged_images_give_none_instead_of_raising():
     assert strip_metadata(b"\x89PNG\r\n\x1a\n", "image/png") is None
 
 
+async def test_a_file_telegram_refuses_in_one_tip_does_not_hold_up_the_next(bot: BotHarness):
+    john = bot.resident("John", language_code="en")
+    now = bot.clock()
+    await residents.touch(bot.db, john.id, "en", "John", now)
+    await store.start_draft(bot.db, john.id, now, "sports")
+    await store.update_draft(bot.db, john.id, now, description="Broken", step="confirm")
+    await store.add_draft_media(bot.db, john.id, "voice", "no-such-file", None, now)
+    assert await store.submit_draft(bot.db, john.id, "en", "John", None, now) == 1
+    amina = bot.resident("Amina", language_code="en")
+    await seed_tip(bot, amina, text="Graffiti")
+    from bot.tips import outbox_job
+
+    await outbox_job(_job_context(bot))
+    assert any("T-0002" in (m.text or "") for m in cards(bot))
+    assert (await store.get_tip(bot.db, 2)).posted_at is not None  # type: ignore[union-attr]
+    assert (await first_tip(bot)).posted_at is None  # tried again later
+
+
 async def test_image_work_runs_off_the_event_loop(caplog: pytest.LogCaptureFixture):
     caplog.set_level(logging.WARNING, logger="bot.images")
     assert await clean_image(png_bomb(), "image/png") is None

@@ -51,6 +51,9 @@ async def flush(context: BotContext) -> None:
             for tip_id in await store.unposted_tips(context.db):
                 try:
                     await post_tip(context, tip_id)
+                except BadRequest as error:
+                    # About this tip only (a file Telegram refuses): the others still go.
+                    log.warning("tip %s not posted yet: %s", tip_id, error)
                 except TelegramError as error:
                     log.warning("tip %s not posted yet: %s", tip_id, error)
                     break  # Telegram is unwell: the job retries later, in order
@@ -60,6 +63,8 @@ async def flush(context: BotContext) -> None:
             for item in await store.unrelayed_answers(context.db):
                 try:
                     await relay_answer(context, item)
+                except BadRequest as error:
+                    log.warning("answer %s not relayed yet: %s", item.id, error)
                 except TelegramError as error:
                     log.warning("answer %s not relayed yet: %s", item.id, error)
                     break
