@@ -1,7 +1,9 @@
 """Before any feature sees an update: keep floods and foreign chats out.
 
 - A resident who sends very many messages very fast is asked to slow down, once, and the
-  excess is dropped, so one person (or a script) cannot starve everybody else.
+  excess is dropped, so one person (or a script) cannot starve everybody else. Messages are
+  counted when they arrive (`admit`, asked by `bot.processing`), not when their turn comes:
+  a flood waiting behind its own first messages is cut off at once.
 - The bot belongs in private chats and in the staff chat. Added to any other group or channel,
   it leaves; messages from such chats are ignored.
 """
@@ -104,8 +106,8 @@ def admit(data: BotData, update: Update) -> bool:
     """The flood check, made when an update arrives (see `bot.processing`): a resident's
     messages count while they still wait for their turn, so a flood is cut off at once."""
     chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None or chat.type != Chat.PRIVATE:
-        return True
+    if chat is None or user is None or chat.type != Chat.PRIVATE or update.my_chat_member:
+        return True  # the guard lets these through without asking (see `guard`)
     return flood_gate(data).allow(user.id, time.monotonic())
 
 
