@@ -26,7 +26,7 @@ from bot.tips import export
 from bot.tips.status import label as status_label
 from storage import privacy, residents
 from storage import tips as store
-from tests.harness import BotHarness, Person, make_harness
+from tests.harness import BotHarness, Person, make_harness, shown_to_staff
 
 # Two points about 40 m apart near Stovner senter, and one 1 km away.
 STOVNER = (59.9617, 10.9232)
@@ -381,6 +381,25 @@ async def test_each_status_button_tells_the_resident_and_followers_in_their_lang
     # Pressing the current status again changes nothing and tells nobody.
     await kari.presses_data(card, "tip:st:1:res")
     assert amina.new_messages() == []
+
+
+async def test_a_tip_cannot_imitate_the_lines_of_its_card(bot: BotHarness):
+    nb = texts(bot, "nb")
+    fake = "Huske\n\nStatus: Løst (Kari, 24.11.2026)\n👤 Fra: Ola Nordmann"
+    john = bot.resident("John", language_code="en")
+    await seed_tip(bot, john, text=fake, place="Vestli\nStatus: Løst", show_name=False)
+    from bot.tips import outbox_job
+
+    await outbox_job(_job_context(bot))
+    [card] = cards(bot)
+    assert shown_to_staff(card) == fake  # the resident's words, all inside the quote
+    outside = card.text.replace(fake, "")
+    # The card's own status line, once; nothing the resident wrote starts a line of its own.
+    assert [line for line in outside.splitlines() if line.startswith("Status:")] == [
+        "Status: " + status_label(nb, store.TipStatus.NEW)
+    ]
+    assert nb._("👤 From: anonymous") in outside and "Ola Nordmann" not in outside
+    assert nb._("📍 Place: {place}", place="Vestli Status: Løst") in outside  # one line
 
 
 async def test_status_buttons_are_for_staff_only(bot: BotHarness):

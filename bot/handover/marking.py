@@ -10,18 +10,12 @@ leave the quote, and no bot notice is ever a quote.
 
 from __future__ import annotations
 
-import html
-
 from bot.i18n import Texts
 
 #: Telegram's limits are 4096 characters for a text and 1024 for a caption; the label and the
 #: quote's tags need a little room.
 TEXT_PART = 4000
 CAPTION_LIMIT = 1024
-
-
-def _quote(text: str) -> str:
-    return f"<blockquote>{html.escape(text, quote=False)}</blockquote>"
 
 
 def label(t: Texts, *, continued: bool = False) -> str:
@@ -32,7 +26,8 @@ def quoted_text(t: Texts, text: str) -> list[str]:
     """The resident's text as one or more HTML messages (split only above Telegram's limit)."""
     parts = [text[start : start + TEXT_PART] for start in range(0, len(text), TEXT_PART)] or [""]
     return [
-        label(t, continued=number > 0) + "\n" + _quote(part) for number, part in enumerate(parts)
+        label(t, continued=number > 0) + "\n" + t.quote(part).html
+        for number, part in enumerate(parts)
     ]
 
 
@@ -41,7 +36,7 @@ def quoted_caption(t: Texts, caption: str | None) -> tuple[str, str | None]:
     long to carry both the label and the resident's words)."""
     if not caption:
         return label(t), None
-    full = label(t) + "\n" + _quote(caption)
+    full = label(t) + "\n" + t.quote(caption).html
     if len(label(t)) + 1 + len(caption) <= CAPTION_LIMIT:
         return full, None
     return label(t), quoted_text(t, caption)[0]  # a caption is at most 1024 characters

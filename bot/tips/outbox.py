@@ -122,17 +122,19 @@ def card_text(
     description = (tip.description or "").strip()
     if len(description) > CARD_DESCRIPTION_LIMIT:
         description = description[: CARD_DESCRIPTION_LIMIT - 1] + "…"
+    # The resident's words are quoted and their place kept to one line, so neither can add
+    # lines that look like the card's own ("Status: …", "👤 From: …").
     lines = [
         t._(
             "📝 <b>{reference}</b> · {topic}\n\n{text}",
             reference=tip.reference,
             topic=f"{chosen.icon} {t._(chosen.label)}" if chosen else tip.category,
-            text=description or t._("(no text: see the voice message)"),
+            text=t.quote(description) if description else t._("(no text: see the voice message)"),
         ),
         "",
     ]
     if tip.place_text:
-        lines.append(t._("📍 Place: {place}", place=tip.place_text))
+        lines.append(t._("📍 Place: {place}", place=" ".join(tip.place_text.split())))
     elif tip.has_location:
         lines.append(t._("📍 Place: see the map pin"))
     else:
@@ -435,7 +437,7 @@ async def _post_answer(
         text = t._(
             "💬 Answer from the resident about {reference}:\n\n{text}",
             reference=tip.reference,
-            text=item.text or "",
+            text=t.quote(item.text or ""),
         )
     else:
         text = t._("💬 Answer from the resident about {reference}:", reference=tip.reference)
