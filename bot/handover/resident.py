@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -362,7 +363,7 @@ async def relay_marked(
     copied as they are: they carry no text to imitate a notice with.
     """
     t = staff_texts(context.bot_data)
-    where = {"message_thread_id": thread_id, "reply_parameters": reply}
+    where: dict[str, Any] = {"message_thread_id": thread_id, "reply_parameters": reply}
     if message.text is not None:
         first: Message | None = None
         for part in marking.quoted_text(t, message.text):
