@@ -603,6 +603,25 @@ def test_expansion_is_bounded_in_count_even_for_a_stored_rule():
         expand(ical, UTC, start, start + timedelta(days=180))
 
 
+async def test_a_stored_unbounded_rule_does_not_stop_the_weekly_extension(bot: BotHarness):
+    """A series stored before the bounds existed (MINUTELY) is skipped; the others go on."""
+    from bot.activities.importer import extend_recurring
+
+    now = bot.clock()
+    await activities.save_series(
+        bot.db, "old@stovner", "ics", [], now, ical=_ics("RRULE:FREQ=MINUTELY").decode()
+    )
+    weekly = _ics("RRULE:FREQ=WEEKLY", "DTEND;TZID=Europe/Oslo:20261201T180000", uid="good")
+    summary = await import_file(bot.db, "k.ics", weekly, bot.config.timezone, now)
+    assert summary.errors == []
+    before = len(await activities.series_activities(bot.db, "good"))
+    # Months later the weekly job expands the good series further, past the bad one.
+    added = await extend_recurring(bot.db, bot.config.timezone, now + timedelta(days=60))
+    assert added > 0
+    assert len(await activities.series_activities(bot.db, "good")) == before + added
+    assert await activities.series_activities(bot.db, "old@stovner") == []
+
+
 async def test_broken_csv_files_get_clear_problems(bot: BotHarness):
     now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     # Excel's "Unicode text": UTF-16 with a BOM, tab-separated.

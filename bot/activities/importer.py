@@ -635,6 +635,13 @@ async def extend_recurring(db: Database, tz: tzinfo, now: datetime) -> int:
         calendar = icalendar.Calendar.from_ical(ical)
         events = list(calendar.walk("VEVENT"))
         zones = list(calendar.walk("VTIMEZONE"))
-        counts = await store_series(db, SeriesData(uid, source, events, zones), tz, now)
+        try:
+            counts = await store_series(db, SeriesData(uid, source, events, zones), tz, now)
+        except sqlite3.Error:
+            raise
+        except Exception as error:  # e.g. a rule stored before today's bounds existed
+            # One series that cannot be expanded must not stop all the others.
+            log.warning("a stored series could not be extended: %s", error)
+            continue
         added += counts.added
     return added
