@@ -37,6 +37,7 @@ from storage.activities import AGE_GROUPS, ImportCounts, Occurrence
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
 #: How far ahead recurring series are expanded (the weekly job expands further as time goes).
 HORIZON = timedelta(days=180)
 SINGLE_HORIZON = timedelta(days=3 * 365)
@@ -196,8 +197,8 @@ def parse_ics(data: bytes) -> ParseResult:
 
 def check_event(event: icalendar.Event) -> None:
     """Refuse what would crash or freeze the expansion: doubled or impossible times and
-    durations, repeat rules more often than daily or without an end in sight, endless date
-    lists. Raises RowError worded for the staff member who made the file."""
+    durations, repeat rules more often than daily or with a zero interval, endless date lists.
+    (A rule without an end is fine: only the coming months are expanded.) Raises RowError."""
     for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
         value = event.get(name)
         if value is None:
