@@ -1,7 +1,9 @@
 """Before any feature sees an update: keep floods and foreign chats out.
 
 - A resident who sends very many messages very fast is asked to slow down, once, and the
-  excess is dropped, so one person (or a script) cannot starve everybody else.
+  excess is dropped, so one person (or a script) cannot starve everybody else. Messages are
+  counted when they arrive (`admit`, asked by `bot.processing`), not when their turn comes:
+  a flood waiting behind its own first messages is cut off at once.
 - The bot belongs in private chats and in the staff chat. Added to any other group or channel,
   it leaves; messages from such chats are ignored.
 """
@@ -17,7 +19,8 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
 from bot.common import current_resident, send
-from bot.context import BotApplication, BotContext
+from bot.context import BotApplication, BotContext, BotData
+from bot.processing import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +83,32 @@ async def guard(update: Update, context: BotContext) -> None:
             raise ApplicationHandlerStop
         return
     user = update.effective_user
-    if user is None:
+    processor = context.application.update_processor
+    if user is None or not isinstance(processor, PerChatUpdateProcessor):
         return
-    gate: FloodGate = context.bot_data.extras.setdefault("flood_gate", FloodGate())
-    now = time.monotonic()
-    if gate.allow(user.id, now):
+    if not processor.take_refusal(update):
         return
-    if gate.should_warn(user.id, now):
+    gate = flood_gate(context.bot_data)
+    if gate.should_warn(user.id, time.monotonic()):
         log.info("flood limit reached by a resident")
         resident, _ = await current_resident(update, context)
         t = context.texts(resident.language)
         await send(context, chat.id, t._("You are sending very fast. Please wait a minute."))
     raise ApplicationHandlerStop
+
+
+def flood_gate(data: BotData) -> FloodGate:
+    gate: FloodGate = data.extras.setdefault("flood_gate", FloodGate())
+    return gate
+
+
+def admit(data: BotData, update: Update) -> bool:
+    """The flood check, made when an update arrives (see `bot.processing`): a resident's
+    messages count while they still wait for their turn, so a flood is cut off at once."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != Chat.PRIVATE or update.my_chat_member:
+        return True  # the guard lets these through without asking (see `guard`)
+    return flood_gate(data).allow(user.id, time.monotonic())
 
 
 async def leave_foreign_chats(update: Update, context: BotContext) -> None:
@@ -112,6 +129,9 @@ async def leave_foreign_chats(update: Update, context: BotContext) -> None:
 
 
 def register(app: BotApplication) -> None:
+    processor = app.update_processor
+    if isinstance(processor, PerChatUpdateProcessor):
+        processor.admission = lambda update: admit(app.bot_data, update)
     app.add_handler(TypeHandler(Update, guard), group=GUARD_GROUP)
     app.add_handler(
         ChatMemberHandler(leave_foreign_chats, ChatMemberHandler.MY_CHAT_MEMBER),

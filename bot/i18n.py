@@ -157,6 +157,11 @@ class Texts:
         translated = self.translations.ngettext(singular, plural, count)
         return self._fill(translated, {"count": count, **values})
 
+    def quote(self, value: str) -> Raw:
+        """Someone else's words (a resident's) as an escaped blockquote, for a `{placeholder}`:
+        set apart from the bot's own lines, so a message cannot imitate them."""
+        return Raw(f"<blockquote>{self.isolate(html.escape(value, quote=False))}</blockquote>")
+
     def isolate(self, value: str) -> str:
         """Keep an embedded value's direction intact inside right-to-left text."""
         return f"{FSI}{value}{PDI}" if self.rtl else value

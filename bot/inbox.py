@@ -11,14 +11,21 @@ when the bot died is handled again from the start; the features' own records (a 
 relayed is stored with its id, an answer moves the survey on) make the second run skip what
 the first one finished. The one window no bot can close: a reply Telegram accepted in the
 instant before the crash, before the bot could record it, may go out once more.
+
+When the database cannot be written (locked by another process for longer than the busy
+timeout, a full disk), `put` waits and tries again, with a growing pause, until it can: the
+update is not acknowledged to Telegram meanwhile, so nothing is lost, and the poller keeps
+running instead of ending quietly. A stop (SIGTERM) cancels the wait.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 
@@ -34,6 +41,43 @@ MAX_ATTEMPTS = 5
 #: Handled ids are kept this long to recognise an update Telegram delivers a second time.
 KEEP_HANDLED = timedelta(days=2)
 PRUNE_EVERY = timedelta(hours=6)
+#: Pauses between attempts to write to a database that refuses: 1 s, doubling up to 30 s.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
+
+T = TypeVar("T")
+
+
+async def _until_written(
+    what: str, write: Callable[[], Awaitable[T]], keep_trying: Callable[[], bool] = lambda: True
+) -> T:
+    """Run `write` until the database takes it; log each refusal (ids and errors only).
+
+    Raises the database's error once `keep_trying()` says no (the bot is stopping).
+    """
+    pause = RETRY_FIRST_SECONDS
+    failures = 0
+    while True:
+        try:
+            result = await write()
+        except sqlite3.Error as error:  # locked past the busy timeout, disk full, I/O error
+            failures += 1
+            if not keep_trying():
+                log.error("%s: the database refused (%s); the bot is stopping", what, error)
+                raise
+            log.error(
+                "%s: the database refused (%s); trying again in %.0f s (attempt %d)",
+                what,
+                error,
+                pause,
+                failures,
+            )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_MAX_SECONDS)
+            continue
+        if failures:
+            log.warning("%s: written after %d failed attempts", what, failures)
+        return result
 
 
 class DurableUpdateQueue(asyncio.Queue[Any]):
@@ -57,13 +101,27 @@ class DurableUpdateQueue(asyncio.Queue[Any]):
         data = self.bot_data
         if data is None or not hasattr(data, "db"):
             return True  # not running yet (never the case while polling)
-        return await inbox.store(data.db, update.update_id, update.to_dict(), data.clock())
+        payload = update.to_dict()
+        return await _until_written(
+            f"update {update.update_id}",
+            lambda: inbox.store(data.db, update.update_id, payload, data.clock()),
+        )
 
 
-async def mark_handled(data: BotData, update: object) -> None:
-    """Called by the update processor once every handler of `update` is done."""
+async def mark_handled(
+    data: BotData, update: object, keep_trying: Callable[[], bool] = lambda: True
+) -> None:
+    """Called by the update processor once every handler of `update` is done.
+
+    If the bot is stopping while the database refuses, the update stays unhandled in the inbox
+    and is handled again after the restart, rather than holding up the stop.
+    """
     if isinstance(update, Update) and hasattr(data, "db"):
-        await inbox.mark_handled(data.db, update.update_id, data.clock())
+        await _until_written(
+            f"update {update.update_id} handled",
+            lambda: inbox.mark_handled(data.db, update.update_id, data.clock()),
+            keep_trying,
+        )
 
 
 async def requeue_unhandled(app: BotApplication) -> None:
@@ -90,7 +148,7 @@ def install(
 ) -> None:
     """Wire the inbox into an Application built with `queue` and `processor`."""
     queue.bot_data = app.bot_data
-    processor.on_handled = lambda update: mark_handled(app.bot_data, update)
+    processor.on_handled = lambda update: mark_handled(app.bot_data, update, lambda: app.running)
     add_startup_hook(app, requeue_unhandled)
     assert app.job_queue is not None
     app.job_queue.run_repeating(_prune, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="inbox")

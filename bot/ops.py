@@ -15,7 +15,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from bot.bridge.check import check_bridge
 from bot.config import Config
 from storage import audit, privacy
-from storage.db import Database
+from storage.db import BackupError, Database, backup_file
 
 Say = Callable[[str], None]
 
@@ -29,6 +29,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
     backup = sub.add_parser("backup", help="write a consistent online backup of the database")
     backup.add_argument("path", type=Path, help="file to write (must not exist)")
+    backup.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="give up after this many seconds if the database stays locked (default 60)",
+    )
     backup.set_defaults(handler=cmd_backup, needs_token=False)
 
     residents = sub.add_parser("residents", help="manage residents' data")
@@ -163,15 +169,12 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
         print(f"no database at {config.database}", file=sys.stderr)
         return 1
 
-    async def backup() -> None:
-        db = await Database.open(config.database)
-        try:
-            await db.backup(target)
-        finally:
-            await db.close()
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    asyncio.run(backup())
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        backup_file(config.database, target, timeout=args.timeout)
+    except (BackupError, OSError) as error:
+        print(f"no backup written: {error}", file=sys.stderr)
+        return 1
     print(f"backup written to {target}")
     return 0
 

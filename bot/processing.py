@@ -5,6 +5,12 @@ Residents must not wait for each other, so updates are handled concurrently; but
 In a forum (the staff chat) the lock is per topic: each case is its own conversation, and staff
 answering five residents at once must not wait for each other's relays.
 The processor also knows when it is idle, which clean shutdown and the tests rely on.
+
+Fairness: a chat waits for its turn *before* it takes one of the concurrency slots. The other
+way round, one resident sending 500 messages filled every slot with updates that only waited
+for their own chat's lock, and everybody else waited behind them for minutes. And the flood
+guard decides when an update arrives (`admission`), not when its turn comes, so it sees the
+messages that are still waiting.
 """
 
 from __future__ import annotations
@@ -16,12 +22,21 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+#: The base class takes its slot before `do_process_update`, i.e. before the chat's turn; its
+#: limit is set out of reach and the real one (`_slots`) is taken after the turn.
+_NO_LIMIT = 1 << 30
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Process updates concurrently across chats, sequentially within one chat."""
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_NO_LIMIT)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        #: Asked once per update as it arrives, before it waits for its chat's turn; an update
+        #: it refuses is still passed to the handlers (the guard answers it), marked refused.
+        self.admission: Callable[[Update], bool] | None = None
+        self._refused: set[int] = set()
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._waiting: dict[Hashable, int] = {}
         self._in_flight = 0
@@ -37,19 +52,34 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def wait_idle(self) -> None:
         await self._idle.wait()
 
+    def take_refusal(self, update: Update) -> bool:
+        """True (once) if `admission` refused this update when it arrived."""
+        try:
+            self._refused.remove(update.update_id)
+        except KeyError:
+            return False
+        return True
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         self._in_flight += 1
         self._idle.clear()
+        if (
+            isinstance(update, Update)
+            and self.admission is not None
+            and not self.admission(update)
+        ):
+            self._refused.add(update.update_id)
         try:
             if key is None:
-                await coroutine
-                await self._handled(update)
+                async with self._slots:
+                    await coroutine
+                    await self._handled(update)
                 return
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiting[key] = self._waiting.get(key, 0) + 1
             try:
-                async with lock:
+                async with lock, self._slots:
                     await coroutine
                     await self._handled(update)
             finally:

@@ -17,11 +17,13 @@ import asyncio
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -30,6 +32,51 @@ log = logging.getLogger(__name__)
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 Params = Sequence[Any] | dict[str, Any]
+
+
+class BackupError(Exception):
+    """The backup could not be made; the message says why, for an operator."""
+
+
+def backup_file(source: Path, target: Path, timeout: float = 30.0) -> None:
+    """Copy the database at `source` to `target` with SQLite's online backup, reading only.
+
+    The source is opened read-only (a backup never migrates or writes the live database, so a
+    read-only file or mount works) and the copy gives up after `timeout` seconds if another
+    process keeps the database locked; Python's backup loop would otherwise wait forever.
+    A partial `target` is removed. Raises BackupError.
+    """
+    deadline = time.monotonic() + timeout
+
+    def give_up_when_late(status: int, remaining: int, total: int) -> None:
+        if time.monotonic() > deadline:
+            raise BackupError(f"the database stayed locked for {timeout:.0f} s; try again later")
+
+    uri = f"file:{quote(str(source.resolve()))}?mode=ro"
+    try:
+        live = sqlite3.connect(uri, uri=True, timeout=timeout)
+    except sqlite3.Error as error:
+        raise BackupError(f"cannot open the database: {error}") from None
+    try:
+        try:
+            live.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as error:
+            raise BackupError(f"cannot read the database: {error}") from None
+        try:
+            copy = sqlite3.connect(target)
+        except sqlite3.Error as error:
+            raise BackupError(f"cannot write {target}: {error}") from None
+        try:
+            live.backup(copy, pages=256, progress=give_up_when_late, sleep=0.1)
+        except sqlite3.Error as error:
+            raise BackupError(f"the backup failed: {error}") from None
+        finally:
+            copy.close()
+    except BackupError:
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        live.close()
 
 
 class Database:

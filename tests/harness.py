@@ -180,3 +180,15 @@ async def make_harness(tmp_path: Path, **config_overrides: Any) -> AsyncIterator
             yield harness
         finally:
             await harness.stop()
+
+
+def shown_to_staff(message: SentMessage) -> str:
+    """What staff read in a message: a resident's words inside the quote the relay puts them
+    in (`bot.handover.marking`), or the whole text of anything else."""
+    text = message.text or ""
+    for entity in message.entities:
+        if entity["type"] == "blockquote":
+            units = text.encode("utf-16-le")
+            start, end = 2 * entity["offset"], 2 * (entity["offset"] + entity["length"])
+            return units[start:end].decode("utf-16-le")
+    return text

@@ -145,7 +145,7 @@ async def test_csv_with_one_bad_row_reports_its_line_and_imports_the_rest(bot: B
     assert summary.added == 2
     assert len(summary.errors) == 1
     line, problem = summary.errors[0]
-    assert line == 3 and "24.13.2026" in problem
+    assert line == 3 and "24.13.2026" in str(problem)
     day = (await activities.series_activities(bot.db, "famdag-1"))[0]
     assert day.starts_at == datetime(2026, 10, 24, 10, 0, tzinfo=UTC)
     assert day.ends_at == datetime(2026, 10, 24, 13, 0, tzinfo=UTC)
@@ -590,3 +590,114 @@ async def test_public_channel_gets_the_full_list(bot: BotHarness):
     assert "Babytreff" in text and "Leksehjelp" in text  # babies and schoolchildren alike
     assert "mandag" in text or "tirsdag" in text  # Norwegian dates
     assert all(not post.buttons for post in posts)
+
+
+# --- hostile and broken files ---
+def _ics(*lines: str, uid: str = "x@stovner") -> bytes:
+    body = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//test//EN",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "SUMMARY:Leksehjelp",
+        "DTSTART;TZID=Europe/Oslo:20261201T170000",
+        *lines,
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return ("\r\n".join(body) + "\r\n").encode()
+
+
+def _hours_from_2027(count: int) -> list[str]:
+    first = datetime(2027, 1, 1, 17, 0)
+    return [(first + timedelta(hours=n)).strftime("%Y%m%dT%H%M%S") for n in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        (["RRULE:FREQ=DAILY;INTERVAL=0"], "INTERVAL must be between 1 and"),
+        (["RRULE:FREQ=MINUTELY"], "daily, weekly, monthly or yearly"),
+        (["RRULE:FREQ=SECONDLY;COUNT=100000000"], "daily, weekly, monthly or yearly"),
+        (["RRULE:FREQ=DAILY;BYHOUR=1,2,3,4;BYMINUTE=0,30"], "one BYHOUR only"),
+        (["RDATE:" + ",".join(_hours_from_2027(5000))], "more than 1000 dates in RDATE"),
+        (["RDATE:2027010"], "the RDATE is not valid"),
+        (["DURATION:PT1H", "DURATION:PT2H"], "more than one DURATION"),
+        (["DURATION:P99999999W"], "DURATION must be between 0 and 31 days"),
+        (["DURATION:P999999999999D"], "the DURATION is not valid"),
+    ],
+)
+async def test_hostile_calendar_entries_get_a_clear_problem_not_a_freeze(
+    bot: BotHarness, lines: list[str], problem: str
+):
+    summary = await import_file(bot.db, "k.ics", _ics(*lines), bot.config.timezone, bot.clock())
+    assert summary.series == 0 and summary.added == 0
+    [(line, found)] = summary.errors
+    assert line == 4 and problem in str(found)
+
+
+async def test_long_repeat_rules_are_bounded_and_still_imported(bot: BotHarness):
+    # A huge COUNT or a far UNTIL is fine: only the coming months are expanded.
+    for number, rule in enumerate(["FREQ=DAILY;COUNT=100000000", "FREQ=WEEKLY;UNTIL=99991231"]):
+        data = _ics(f"RRULE:{rule}", "DTEND;TZID=Europe/Oslo:20261201T180000", uid=f"u{number}")
+        summary = await import_file(bot.db, "k.ics", data, bot.config.timezone, bot.clock())
+        assert summary.errors == [] and 0 < summary.added <= 200
+
+
+def test_expansion_is_bounded_in_count_even_for_a_stored_rule():
+    """A series stored before the checks existed (MINUTELY) cannot freeze the weekly job."""
+    from bot.activities.importer import RowError, expand
+
+    ical = _ics("RRULE:FREQ=MINUTELY").decode()
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    with pytest.raises(RowError, match="more than 1000 dates"):
+        expand(ical, UTC, start, start + timedelta(days=180))
+
+
+async def test_a_stored_unbounded_rule_does_not_stop_the_weekly_extension(bot: BotHarness):
+    """A series stored before the bounds existed (MINUTELY) is skipped; the others go on."""
+    from bot.activities.importer import extend_recurring
+
+    now = bot.clock()
+    await activities.save_series(
+        bot.db, "old@stovner", "ics", [], now, ical=_ics("RRULE:FREQ=MINUTELY").decode()
+    )
+    weekly = _ics("RRULE:FREQ=WEEKLY", "DTEND;TZID=Europe/Oslo:20261201T180000", uid="good")
+    summary = await import_file(bot.db, "k.ics", weekly, bot.config.timezone, now)
+    assert summary.errors == []
+    before = len(await activities.series_activities(bot.db, "good"))
+    # Months later the weekly job expands the good series further, past the bad one.
+    added = await extend_recurring(bot.db, bot.config.timezone, now + timedelta(days=60))
+    assert added > 0
+    assert len(await activities.series_activities(bot.db, "good")) == before + added
+    assert await activities.series_activities(bot.db, "old@stovner") == []
+
+
+async def test_broken_csv_files_get_clear_problems(bot: BotHarness):
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    # Excel's "Unicode text": UTF-16 with a BOM, tab-separated.
+    utf16 = "title\tstart\nLeksehjelp\t2026-12-01 17:00\n".encode("utf-16")
+    summary = await import_file(bot.db, "a.csv", utf16, bot.config.timezone, now)
+    assert summary.errors == [] and summary.added == 1
+    # A field longer than the csv module reads: the rows before it are kept, its line named.
+    huge = ("title,start\nA,2026-12-02 17:00\n" + "x" * 131_100 + ",2026-12-03 17:00\n").encode()
+    summary = await import_file(bot.db, "b.csv", huge, bot.config.timezone, now)
+    assert summary.added == 1
+    [(line, problem)] = summary.errors
+    assert line == 3 and "cannot be read from here" in str(problem)
+
+
+async def test_a_hostile_file_in_the_staff_chat_gets_an_answer_and_the_bot_goes_on(
+    bot: BotHarness,
+):
+    kari = bot.staff[0]
+    data = _ics("RRULE:FREQ=DAILY;INTERVAL=0")
+    bot.double.send_document(kari.user, data, "kalender.ics", "text/calendar", chat=bot.staff_chat)
+    await bot.settle()
+    report = bot.staff_messages()[-1].text or ""
+    nb = bot.app.bot_data.catalogs.texts("nb")  # type: ignore[union-attr]
+    assert nb._("Line {line}: {problem}", line=4, problem="") in report
+    assert nb._("the repeat rule's INTERVAL must be between 1 and {most}", most=1000) in report
+    amina = bot.resident("Amina", language_code="en")
+    assert await amina.says("/start")  # still answering

@@ -46,6 +46,7 @@ from sandbox.models import FakeChat, FakeUser
 from storage import activities, residents
 from storage.activities import Occurrence
 from storage.db import Database
+from tests.harness import shown_to_staff
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))
@@ -456,7 +457,7 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
             assert not twice, (user.first_name, twice)
         for talk in talks:
             in_topic = Counter(
-                m.text for m in double.messages_to(staff_chat, thread_id=talk.topic_id)
+                shown_to_staff(m) for m in double.messages_to(staff_chat, thread_id=talk.topic_id)
             )
             for text in talk.written:
                 assert in_topic[text] == 1, (text, in_topic[text])
@@ -478,12 +479,12 @@ class _Always:
 
 
 def _in_topic(double: BotAPIDouble, chat: FakeChat, topic_id: int, text: str) -> bool:
-    return any(m.text == text for m in double.messages_to(chat, thread_id=topic_id))
+    return any(shown_to_staff(m) == text for m in double.messages_to(chat, thread_id=topic_id))
 
 
 def _missing(double: BotAPIDouble, chat: FakeChat, talk: CaseTalk) -> list[str]:
     """Messages of the case not (yet) on the other side."""
-    in_topic = {m.text for m in double.messages_to(chat, thread_id=talk.topic_id)}
+    in_topic = {shown_to_staff(m) for m in double.messages_to(chat, thread_id=talk.topic_id)}
     at_resident = {m.text for m in double.messages_to(talk.resident)}
     return [text for text in talk.written if text not in in_topic] + [
         text for text in talk.replied if text not in at_resident

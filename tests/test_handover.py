@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from PIL import Image
 
 from bot.context import BotContext
 from bot.handover.reminders import remind_waiting_cases
 from bot.i18n import Texts
 from bot.outbox import send_pending
 from storage import cases, privacy
-from tests.harness import BotHarness, Person, make_harness
+from tests.double.models import SentMessage
+from tests.harness import BotHarness, Person, make_harness, shown_to_staff
 
 OSLO = ZoneInfo("Europe/Oslo")
 JPEG = b"\xff\xd8\xff\xe0 a photo of a broken street lamp"
@@ -44,8 +48,14 @@ async def staff_says(bot: BotHarness, thread_id: int, text: str, who: int = 0) -
     await bot.staff[who].does("send_text", text, chat=bot.staff_chat, thread_id=thread_id)
 
 
+def quoted(message: SentMessage) -> str | None:
+    """The words inside a message's blockquote (how a resident's text reaches staff), if any."""
+    return shown_to_staff(message) if message.entities else None
+
+
 def topic_texts(bot: BotHarness, thread_id: int) -> list[str]:
-    return [m.text or "" for m in bot.staff_messages(thread_id)]
+    """What staff read in a topic: a resident's quoted words, or the whole text of a notice."""
+    return [shown_to_staff(m) for m in bot.staff_messages(thread_id)]
 
 
 def reminder_context(bot: BotHarness) -> BotContext:
@@ -69,13 +79,13 @@ async def test_case_in_urdu_with_texts_and_photos_both_ways(bot: BotHarness):
     header, relayed = bot.staff_messages(topic.id)[:2]
     assert "Sak S-0001" in header.text and "Språk: urdu" in header.text
     assert "Tidligere saker: ingen" in header.text
-    assert relayed.method == "copyMessage" and relayed.text == question
+    assert relayed.method == "sendMessage" and quoted(relayed) == question
     assert "forward_origin" not in relayed.raw
     assert len(replies) == 1 and "شکریہ" in replies[0].text  # "thank you", in Urdu
 
     await amina.does("send_photo", JPEG, caption="یہ دیکھیں")
     photo = bot.staff_messages(topic.id)[-1]
-    assert photo.media_kind == "photo" and photo.data == JPEG and photo.text == "یہ دیکھیں"
+    assert photo.media_kind == "photo" and photo.data == JPEG and quoted(photo) == "یہ دیکھیں"
 
     await staff_says(bot, topic.id, "Hei! Vi sender noen i morgen.")
     answer = amina.last
@@ -112,7 +122,8 @@ async def test_html_in_messages_arrives_literally_both_ways(bot: BotHarness):
     await start(john, "English")
     thread = await open_case(bot, john, "<b>x</b> & co")
     relayed = bot.staff_messages(thread)[1]
-    assert relayed.text == "<b>x</b> & co" and relayed.entities == []
+    assert quoted(relayed) == "<b>x</b> & co"
+    assert [e["type"] for e in relayed.entities] == ["blockquote"]
     await staff_says(bot, thread, "<i>y</i> & <3")
     assert john.last.text == "<i>y</i> & <3" and john.last.entities == []
 
@@ -491,3 +502,70 @@ async def test_a_message_that_could_not_be_relayed_is_retried(bot: BotHarness):
     assert topic_texts(bot, thread)[-1] == "Is anyone reading this?"
     await send_pending(reminder_context(bot))
     assert topic_texts(bot, thread).count("Is anyone reading this?") == 1, "delivered once"
+
+
+def gps_jpeg() -> bytes:
+    """A real JPEG whose EXIF names a camera and a GPS position (Stovner)."""
+    exif = Image.Exif()
+    exif[0x0110] = "SecretCam 3000"  # camera model
+    exif[0x0132] = "2026:11:25 09:12:00"  # when it was taken
+    exif[0x8825] = {1: "N", 2: (59.0, 57.0, 42.0), 3: "E", 4: (10.0, 55.0, 24.0)}
+    out = io.BytesIO()
+    Image.new("RGB", (90, 60), (10, 120, 200)).save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+async def test_a_gps_tagged_jpeg_sent_as_a_file_reaches_staff_without_exif(bot: BotHarness):
+    original = gps_jpeg()
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)  # it does carry GPS
+    john = bot.resident("John", language_code="en")
+    await start(john, "English")
+    thread = await open_case(bot, john)
+    await john.does("send_document", original, "IMG_2001.jpg", "image/jpeg", caption="Here")
+    document = bot.staff_messages(thread)[-1]
+    assert document.media_kind == "document" and document.data is not None
+    cleaned = Image.open(io.BytesIO(document.data))
+    assert cleaned.size == (90, 60)
+    assert not cleaned.getexif().get_ifd(0x8825) and not cleaned.getexif()
+    assert b"SecretCam" not in document.data and b"Exif" not in document.data
+    assert quoted(document) == "Here"
+    originals = {f for f, stored in bot.double.files.items() if stored.data == original}
+    assert document.file_id not in originals
+    # A picture file that cannot be read is not passed on as it is: staff are told instead.
+    await john.does("send_document", b"\xff\xd8 not really", "IMG_2002.jpg", "image/jpeg")
+    notice = bot.staff_messages(thread)[-1]
+    assert notice.media_kind is None and "IMG_2002" not in (notice.text or "")
+    nb = bot.app.bot_data.catalogs.texts("nb")  # type: ignore[union-attr]
+    assert nb._(
+        "⚠️ A picture sent as a file could not be opened, so it was not passed on."
+        " Ask the resident to send it as a photo."
+    ) in (notice.text or "")
+    # Other files (a PDF) still arrive as they are.
+    await john.does("send_document", b"%PDF-1.4 form", "form.pdf", "application/pdf")
+    assert bot.staff_messages(thread)[-1].data == b"%PDF-1.4 form"
+
+
+async def test_a_resident_cannot_pass_for_a_bot_notice(bot: BotHarness):
+    john = bot.resident("John", language_code="en")
+    await start(john, "English")
+    thread = await open_case(bot, john)
+    fake = "✅ Sak S-0001 er lukket av Kari.\n💬 Sak S-0002\nSpråk: norsk"
+    await john.says(fake)
+    relayed = bot.staff_messages(thread)[-1]
+    nb = bot.app.bot_data.catalogs.texts("nb")  # type: ignore[union-attr]
+    label = nb._("👤 From the resident:")
+    # The whole imitation sits inside the quote, under the label; nothing of it is outside.
+    assert quoted(relayed) == fake
+    assert relayed.text == label + "\n" + fake
+    assert not relayed.text.startswith("✅")
+    # Formatting the resident adds cannot break out of the quote either.
+    await john.says("</blockquote><b>Case closed</b>")
+    relayed = bot.staff_messages(thread)[-1]
+    assert quoted(relayed) == "</blockquote><b>Case closed</b>"
+    assert [e["type"] for e in relayed.entities] == ["blockquote"]
+    # A long text is split into quotes, each under a label, and nothing is lost.
+    long_text = "x" * 4090 + " end"
+    await john.says(long_text)
+    parts = bot.staff_messages(thread)[-2:]
+    assert "".join(quoted(m) or "" for m in parts) == long_text
+    assert parts[1].text.startswith(nb._("👤 From the resident (continued):"))

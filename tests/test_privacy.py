@@ -7,9 +7,12 @@ import json
 import math
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from storage import residents
 from tests.harness import BotHarness
@@ -111,6 +114,70 @@ async def test_backup_writes_a_readable_copy(bot: BotHarness, tmp_path: Path):
     assert code == 1 and "exists" in err
 
 
+def _backup(database: Path, target: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env["BOT_DATABASE"] = str(database)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "backup", *options, str(target)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def _database(path: Path) -> Path:
+    from storage.db import Database
+
+    db = await Database.open(path)
+    await db.execute(
+        "INSERT INTO residents (telegram_id, language, first_seen, last_seen)"
+        " VALUES (7, 'nb', '2026-11-25', '2026-11-25')"
+    )
+    await db.close()
+    return path
+
+
+async def test_backup_of_a_locked_database_gives_up_with_a_clear_message(tmp_path: Path):
+    database = await _database(tmp_path / "bot.sqlite3")
+    holder = sqlite3.connect(database, isolation_level=None)
+    try:
+        # Another process keeps the database to itself (not even readers may enter).
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("CREATE TABLE IF NOT EXISTS held (x)")
+        holder.execute("COMMIT")
+        result = _backup(database, tmp_path / "copy.sqlite3", "--timeout", "1")
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert "no backup written" in result.stderr and "locked" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "copy.sqlite3").exists()
+    # Once it is free again, the same command works.
+    result = _backup(database, tmp_path / "copy.sqlite3", "--timeout", "1")
+    assert result.returncode == 0, result.stderr
+
+
+async def test_backup_of_a_read_only_or_broken_database(tmp_path: Path):
+    database = await _database(tmp_path / "bot.sqlite3")
+    with database.open("r+b") as raw:
+        raw.seek(18)
+        raw.write(bytes([3, 2]))  # a file format SQLite may read but never write
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        sqlite3.connect(database).execute("CREATE TABLE t (x)")
+    result = _backup(database, tmp_path / "copy.sqlite3")
+    assert result.returncode == 0, result.stderr  # a backup only reads
+    with sqlite3.connect(tmp_path / "copy.sqlite3") as copy:
+        assert copy.execute("SELECT telegram_id FROM residents").fetchall() == [(7,)]
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(b"this is not a database" * 100)
+    result = _backup(broken, tmp_path / "copy2.sqlite3")
+    assert result.returncode == 1 and "no backup written" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_a_flood_is_answered_once_and_cut_off(bot: BotHarness):
     bot.double.set_limits(private_chat_per_second=None)
     spammer = bot.resident("Bot-like", language_code="en")
@@ -126,6 +193,30 @@ async def test_a_flood_is_answered_once_and_cut_off(bot: BotHarness):
     answered = len(replies) - len(warnings)
     assert 30 <= answered <= 30 + math.ceil(elapsed)
     assert answered < 45
+
+
+async def test_a_flood_of_500_does_not_hold_up_another_resident(bot: BotHarness):
+    # Telegram's limit per private chat makes each answer to the flood take its time.
+    bot.double.set_limits(private_chat_per_second=5)
+    spammer = bot.resident("Bot-like", language_code="en")
+    other = bot.resident("Amina", language_code="en")
+    started = time.monotonic()
+    for i in range(500):
+        bot.double.send_text(spammer.user, f"message {i}")
+    bot.double.send_text(other.user, "hello")
+    await bot.settle()
+    elapsed = time.monotonic() - started
+    order = [m.chat_id for m in bot.double.sent if m.chat_id in (spammer.id, other.id)]
+    assert other.id in order
+    # Amina is answered while the flood's answers still go out, not after all 500 were looked
+    # at (the first 30 would all have been answered before her).
+    assert order[: order.index(other.id)].count(spammer.id) < 30
+    # The guard counted the waiting messages: the burst of 30 and what refilled, one warning.
+    replies = spammer.new_messages()
+    assert len([m for m in replies if "sending very fast" in m.text]) == 1
+    assert len(replies) - 1 <= 30 + math.ceil(elapsed)
+    unhandled = await bot.db.fetchval("SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL")
+    assert unhandled == 0, "every refused message is marked handled, none is left to retry"
 
 
 async def test_bot_leaves_groups_it_was_not_meant_for(bot: BotHarness):

@@ -57,3 +57,43 @@ async def test_two_topics_run_at_once_one_topic_runs_in_order() -> None:
     release.set()
     await asyncio.gather(a, same_topic)
     assert order == ["a start", "b", "a end", "c"]
+
+
+async def test_one_chat_flooding_does_not_take_every_slot() -> None:
+    """500 updates from one resident, then one from another: the other is not stuck behind
+    them (each update is dispatched the way python-telegram-bot does, one task apiece)."""
+    processor = PerChatUpdateProcessor(max_concurrent_updates=8)
+    flooder = {"id": 42, "type": "private", "first_name": "Flood"}
+    other = {"id": 43, "type": "private", "first_name": "Amina"}
+    done: list[int] = []
+
+    async def handle(chat_id: int) -> None:
+        await asyncio.sleep(0.001)
+        done.append(chat_id)
+
+    tasks = [
+        asyncio.create_task(processor.process_update(_update(n, flooder), handle(42)))
+        for n in range(1, 501)
+    ]
+    await asyncio.sleep(0)  # the flood is queued first
+    tasks.append(asyncio.create_task(processor.process_update(_update(501, other), handle(43))))
+    await asyncio.gather(*tasks)
+    assert len(done) == 501
+    assert done.index(43) < 20, "the other resident waited behind the flood"
+    await processor.wait_idle()
+
+
+async def test_admission_is_decided_on_arrival_in_order() -> None:
+    processor = PerChatUpdateProcessor()
+    private = {"id": 42, "type": "private", "first_name": "Amina"}
+    allowed = iter([True, False, True])
+    processor.admission = lambda update: next(allowed)
+    seen: list[tuple[int, bool]] = []
+
+    async def handle(update: Update) -> None:
+        seen.append((update.update_id, processor.take_refusal(update)))
+
+    updates = [_update(n, private) for n in (1, 2, 3)]
+    await asyncio.gather(*(processor.process_update(u, handle(u)) for u in updates))
+    assert seen == [(1, False), (2, True), (3, False)]
+    assert not processor.take_refusal(updates[1]), "told once"

@@ -65,6 +65,12 @@ def test_the_example_speaks_every_shipped_language():
         ('slug = "p"\ntitle = "T"\nquestions = []', "questions: the survey needs at least one"),
         ('slug = "p"\ntitle = "T\n', "the file is not valid TOML"),
         (b"\xff\xfe", "not UTF-8"),
+        ("a = " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('slug = "abc\\n"\ntitle = "T"', "slug: is missing or not a short name"),
+        (
+            'slug = "p"\ntitle = "T"\n[[questions]]\nid = "q\\n"\nkind = "text"\ntext = "Q"',
+            "questions[1].id (line 3)",
+        ),
     ],
 )
 def test_broken_files_name_the_problem(source, problem):
@@ -168,3 +174,19 @@ async def test_stale_sessions_end_and_old_answers_lose_their_name(tmp_path):
         assert [row["resident_id"] for row in names] == [None, None]
     finally:
         await db.close()
+
+
+def test_control_characters_in_answers_do_not_break_the_xlsx_results():
+    import io
+
+    from openpyxl import load_workbook
+
+    from bot.surveys import results
+
+    data = results.to_xlsx(
+        [["answer"], ["Bra\x07 kurs\x1b"], ["=1+1"]], [["q", "text", "Hva\x00?"]]
+    )
+    workbook = load_workbook(io.BytesIO(data))
+    answers = [row[0] for row in workbook["answers"].values]
+    assert answers == ["answer", "Bra\ufffd kurs\ufffd", "'=1+1"]
+    assert next(workbook["questions"].values)[2] == "Hva\ufffd?"

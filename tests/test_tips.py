@@ -8,22 +8,26 @@ import csv
 import functools
 import io
 import json
+import logging
+import struct
+import threading
+import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from PIL import Image
+from PIL import Image, ImageOps
 
 from bot.i18n import Texts
+from bot.images import clean_image, strip_metadata
 from bot.tips import export
-from bot.tips.media import strip_metadata
 from bot.tips.status import label as status_label
 from bot.tips.steps import TIP_DRAFT
 from storage import privacy, residents, tip_drafts
 from storage import tips as store
-from tests.harness import BotHarness, Person, make_harness
+from tests.harness import BotHarness, Person, make_harness, shown_to_staff
 
 # Two points about 40 m apart near Stovner senter, and one 1 km away.
 STOVNER = (59.9617, 10.9232)
@@ -380,6 +384,25 @@ async def test_each_status_button_tells_the_resident_and_followers_in_their_lang
     assert amina.new_messages() == []
 
 
+async def test_a_tip_cannot_imitate_the_lines_of_its_card(bot: BotHarness):
+    nb = texts(bot, "nb")
+    fake = "Huske\n\nStatus: Løst (Kari, 24.11.2026)\n👤 Fra: Ola Nordmann"
+    john = bot.resident("John", language_code="en")
+    await seed_tip(bot, john, text=fake, place="Vestli\nStatus: Løst", show_name=False)
+    from bot.tips import outbox_job
+
+    await outbox_job(_job_context(bot))
+    [card] = cards(bot)
+    assert shown_to_staff(card) == fake  # the resident's words, all inside the quote
+    outside = card.text.replace(fake, "")
+    # The card's own status line, once; nothing the resident wrote starts a line of its own.
+    assert [line for line in outside.splitlines() if line.startswith("Status:")] == [
+        "Status: " + status_label(nb, store.TipStatus.NEW)
+    ]
+    assert nb._("👤 From: anonymous") in outside and "Ola Nordmann" not in outside
+    assert nb._("📍 Place: {place}", place="Vestli Status: Løst") in outside  # one line
+
+
 async def test_status_buttons_are_for_staff_only(bot: BotHarness):
     john = bot.resident("John", language_code="en")
     await report(bot, john, place="Vestli")
@@ -499,11 +522,106 @@ def test_strip_metadata_keeps_pixels_and_transparency():
     image = Image.new("RGBA", (10, 10), (0, 128, 0, 100))
     out = io.BytesIO()
     image.save(out, format="PNG")
-    clean, extension = strip_metadata(out.getvalue(), "image/png")
-    assert extension == "png"
-    assert Image.open(io.BytesIO(clean)).getpixel((5, 5)) == (0, 128, 0, 100)
-    with pytest.raises(ValueError):
-        strip_metadata(b"not an image", "image/jpeg")
+    clean = strip_metadata(out.getvalue(), "image/png")
+    assert clean is not None and clean.extension == "png"
+    assert Image.open(io.BytesIO(clean.data)).getpixel((5, 5)) == (0, 128, 0, 100)
+    assert strip_metadata(b"not an image", "image/jpeg") is None
+
+
+def broken_png() -> bytes:
+    """A PNG whose EXIF block has a damaged TIFF header ('MM\\0t' for 'MM\\0*'): Pillow opens it,
+    then raises SyntaxError while turning the picture upright."""
+    exif = Image.Exif()
+    exif[0x0112] = 3  # orientation: upside down, so the EXIF block is read
+    raw = bytearray(exif.tobytes())
+    raw[raw.index(b"MM") + 3] = ord("t")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(out, format="PNG", exif=bytes(raw))
+    return out.getvalue()
+
+
+def png_bomb(width: int = 13000, height: int = 13000) -> bytes:
+    """A 69-byte PNG that declares width x height pixels (169 million: gigabytes decoded)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_damaged_images_give_none_instead_of_raising():
+    # What used to escape from the old code and stop the outbox:
+    with pytest.raises(SyntaxError), Image.open(io.BytesIO(broken_png())) as image:
+        ImageOps.exif_transpose(image)
+    assert strip_metadata(broken_png(), "image/png") is None
+    assert strip_metadata(png_bomb(), "image/png") is None
+    assert strip_metadata(b"\x89PNG\r\n\x1a\n", "image/png") is None
+
+
+async def test_a_file_telegram_refuses_in_one_tip_does_not_hold_up_the_next(bot: BotHarness):
+    john = bot.resident("John", language_code="en")
+    now = bot.clock()
+    await residents.touch(bot.db, john.id, "en", "John", now)
+    await store.start_draft(bot.db, john.id, now, "sports")
+    await store.update_draft(bot.db, john.id, now, description="Broken", step="confirm")
+    await store.add_draft_media(bot.db, john.id, "voice", "no-such-file", None, now)
+    assert await store.submit_draft(bot.db, john.id, "en", "John", None, now) == 1
+    amina = bot.resident("Amina", language_code="en")
+    await seed_tip(bot, amina, text="Graffiti")
+    from bot.tips import outbox_job
+
+    await outbox_job(_job_context(bot))
+    assert any("T-0002" in (m.text or "") for m in cards(bot))
+    assert (await store.get_tip(bot.db, 2)).posted_at is not None  # type: ignore[union-attr]
+    assert (await first_tip(bot)).posted_at is None  # tried again later
+
+
+async def test_image_work_runs_off_the_event_loop(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.WARNING, logger="bot.images")
+    assert await clean_image(png_bomb(), "image/png") is None
+    [refused] = [r for r in caplog.records if "13000x13000" in r.getMessage()]
+    assert refused.thread != threading.get_ident()  # decided in a worker thread
+
+
+async def test_a_damaged_picture_in_one_tip_does_not_hold_up_other_tips_or_news(bot: BotHarness):
+    en = texts(bot, "en")
+    john = bot.resident("John", language_code="en")
+    await john.says("/tip")
+    await john.presses(en._("Walking paths and green areas"))
+    await john.says("Stovnerskogen")
+    await john.says("Fallen tree")
+    await john.does("send_document", broken_png(), "tree.png", "image/png")
+    await john.does("send_document", png_bomb(), "bomb.png", "image/png")
+    await john.presses(en._("Done, next step"))
+    await john.presses(en._("No, keep me anonymous"))
+    await john.presses(en._("Send the tip"))
+    placeholder = texts(bot, "nb")._(
+        "⚠️ One picture could not be opened, so it was not forwarded."
+    )
+    assert [m.text for m in bot.staff_messages()].count(placeholder) == 2
+    assert (await first_tip(bot)).posted_at is not None
+    # The next tip and the status news go out as usual.
+    amina = bot.resident("Amina", language_code="en")
+    await report(bot, amina, place="Vestli")
+    assert len(cards(bot)) == 2
+    await bot.staff[0].presses(
+        status_label(texts(bot, "nb"), store.TipStatus.IN_PROGRESS), cards(bot)[0]
+    )
+    assert "T-0001" in john.last.text
+    # Nothing is left to retry, and the job sends nothing twice.
+    before = len(bot.staff_messages())
+    from bot.tips import outbox_job
+
+    await outbox_job(_job_context(bot))
+    assert len(bot.staff_messages()) == before
+    assert not [m for m in bot.staff_messages() if m.media_kind == "document"]
 
 
 # --------------------------------------------------------------------------- /mytips
@@ -566,6 +684,22 @@ async def test_xlsx_export_reads_back(bot: BotHarness):
     assert row1["description"] == '=HYPERLINK("http://x")'  # stored as text
     assert sheet.cell(row=2, column=header.index("description") + 1).data_type == "s"
     assert row2["name"] in (None, "")
+
+
+async def test_control_characters_in_a_tip_do_not_break_the_xlsx_export(bot: BotHarness):
+    amina = bot.resident("Amina", language_code="so")
+    await seed_tip(bot, amina, text="Lampen\x07 er\x1b[31m knust\x00", place="Vei\x0b 3")
+    data = await export.export_bytes(bot.db, "xlsx", None, bot.config, texts(bot, "nb"))
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    header, first = list(sheet.values)[:2]
+    row = dict(zip(header, first, strict=True))
+    assert row["description"] == "Lampen\ufffd er\ufffd[31m knust\ufffd"
+    assert row["place"] == "Vei\ufffd 3"
+    # The administrator's command posts the file (before, it answered nothing at all).
+    await bot.staff[0].does("send_text", "/tipsexport xlsx", chat=bot.staff_chat)
+    [document] = [m for m in bot.staff_messages() if m.media_kind == "document"]
+    assert document.filename and document.filename.endswith(".xlsx")
 
 
 async def test_open311_export(bot: BotHarness):

@@ -14,22 +14,29 @@ docs/activities-template.csv.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import html
 import io
+import logging
 import re
+import sqlite3
+import time as clock
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
 
-from bot.i18n import SUPPORTED_LANGUAGES, ascii_digits
+from bot.i18n import N_, SUPPORTED_LANGUAGES, Texts, ascii_digits
 from storage import activities
 from storage.activities import AGE_GROUPS, ImportCounts, Occurrence
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 #: How far ahead recurring series are expanded (the weekly job expands further as time goes).
 HORIZON = timedelta(days=180)
@@ -37,6 +44,16 @@ SINGLE_HORIZON = timedelta(days=3 * 365)
 #: Past occurrences are left alone by an import.
 PAST_MARGIN = timedelta(days=1)
 DEFAULT_DURATION = timedelta(hours=1)
+#: Bounds that keep a hostile or mistaken repeat rule from freezing the bot: an activity repeats
+#: at most daily; a series has at most this many dates in the horizon (daily for half a year is
+#: 181), at most this many RDATE/EXDATE values, and its expansion gets this much time.
+ALLOWED_FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+MAX_INTERVAL = 1000
+MAX_OCCURRENCES = 1000
+MAX_LISTED_DATES = 1000
+EXPANSION_SECONDS = 2.0
+#: The longest an activity may last (a summer camp, not a year).
+MAX_DURATION = timedelta(days=31)
 
 CSV_COLUMNS = (
     "uid",
@@ -72,8 +89,37 @@ _AGE_ALIASES = {"0-1": "0-1", "2-5": "2-5", "6-12": "6-12", "13-18": "13-18", "a
 _AGE_ALIASES.update({"voksne": "adults", "adult": "adults"})
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A problem in an imported file, worded for the staff member who made it: a catalog
+    message (`N_`) and its values, shown in the staff's language (`text`) or, on the command
+    line, in English (`str`)."""
+
+    message: str
+    values: tuple[tuple[str, object], ...] = ()
+    #: The series (UID) it is about, when no line can be named.
+    uid: str | None = None
+
+    def __str__(self) -> str:
+        text = self.message.format(**dict(self.values))
+        return f"{self.uid}: {text}" if self.uid else text
+
+    def text(self, t: Texts) -> str:
+        """HTML in the language of `t` (values escaped)."""
+        text = t._(self.message, **dict(self.values))
+        return f"{html.escape(self.uid, quote=False)}: {text}" if self.uid else text
+
+
+def problem(message: str, **values: object) -> Problem:
+    return Problem(message, tuple(values.items()))
+
+
 class RowError(ValueError):
-    """A problem with one row or event, worded for the staff member who made the file."""
+    """A problem with one row or event (see `Problem`)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.problem = problem(message, **values)
+        super().__init__(str(self.problem))
 
 
 @dataclass
@@ -93,7 +139,7 @@ class SeriesData:
 class ParseResult:
     series: list[SeriesData] = field(default_factory=list)
     #: (line number, problem)
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, Problem]] = field(default_factory=list)
 
 
 @dataclass
@@ -102,7 +148,7 @@ class ImportSummary:
     added: int = 0
     updated: int = 0
     cancelled: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, Problem]] = field(default_factory=list)
 
 
 def is_calendar_file(filename: str) -> bool:
@@ -119,8 +165,11 @@ def parse_ics(data: bytes) -> ParseResult:
     result = ParseResult()
     try:
         calendar = icalendar.Calendar.from_ical(data)
-    except ValueError as error:
-        result.errors.append((1, f"not a readable calendar file ({error})"))
+    except (ValueError, TypeError, IndexError, KeyError, RecursionError) as error:
+        reason = str(error)[:200]
+        result.errors.append(
+            (1, problem(N_("not a readable calendar file ({reason})"), reason=reason))
+        )
         return result
     text = data.decode("utf-8", errors="replace")
     begin_lines = [n for n, line in enumerate(text.splitlines(), 1) if line == "BEGIN:VEVENT"]
@@ -131,18 +180,19 @@ def parse_ics(data: bytes) -> ParseResult:
         line = begin_lines[index] if index < len(begin_lines) else 0
         uid = str(event.get("UID", "")).strip()
         if not uid:
-            result.errors.append((line, "the event has no UID"))
+            result.errors.append((line, problem(N_("the event has no UID"))))
             continue
         if event.get("DTSTART") is None:
-            result.errors.append((line, "the event has no start (DTSTART)"))
+            result.errors.append((line, problem(N_("the event has no start (DTSTART)"))))
             continue
         if not str(event.get("SUMMARY", "")).strip() and not cancel_method:
-            result.errors.append((line, "the event has no title (SUMMARY)"))
+            result.errors.append((line, problem(N_("the event has no title (SUMMARY)"))))
             continue
         try:
             parse_age_groups(str(event.get("X-AGE-GROUPS", "")))
+            check_event(event)
         except RowError as error:
-            result.errors.append((line, str(error)))
+            result.errors.append((line, error.problem))
             continue
         by_uid.setdefault(uid, []).append(event)
     for uid, events in by_uid.items():
@@ -161,6 +211,72 @@ _AGE_SEPARATORS = re.compile(r"[\s,;/،؛、]+")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 
 
+def check_event(event: icalendar.Event) -> None:
+    """Refuse what would crash or freeze the expansion: doubled or impossible times and
+    durations, repeat rules more often than daily or with a zero interval, endless date lists.
+    (A rule without an end is fine: only the coming months are expanded.) Raises RowError."""
+    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
+        value = event.get(name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            raise RowError(N_("the event has more than one {field}"), field=name)
+        try:
+            moment = value.dt
+        except Exception:  # icalendar raises several kinds for a broken value
+            raise RowError(N_("the {field} is not valid"), field=name) from None
+        if name == "DURATION" and (
+            not isinstance(moment, timedelta) or not timedelta(0) <= moment <= MAX_DURATION
+        ):
+            raise RowError(
+                N_("the DURATION must be between 0 and {days} days"), days=MAX_DURATION.days
+            )
+    if event.get("DTEND") is not None and event.get("DURATION") is not None:
+        raise RowError(N_("the event has both DTEND and DURATION"))
+    for rule in _as_list(event.get("RRULE")):
+        check_rule(rule)
+    for name in ("RDATE", "EXDATE"):
+        try:
+            count = sum(len(getattr(value, "dts", [value])) for value in _as_list(event.get(name)))
+        except Exception:  # a broken date list
+            raise RowError(N_("the {field} is not valid"), field=name) from None
+        if count > MAX_LISTED_DATES:
+            raise RowError(
+                N_("the event lists more than {count} dates in {field}"),
+                count=MAX_LISTED_DATES,
+                field=name,
+            )
+
+
+def check_rule(rule: icalendar.vRecur) -> None:
+    """A repeat rule an activity can have: at most daily, a sane interval, one time a day."""
+    frequency = str((rule.get("FREQ") or [""])[0]).upper()
+    if frequency not in ALLOWED_FREQUENCIES:
+        raise RowError(
+            N_(
+                "the repeat rule must repeat daily, weekly, monthly or yearly (FREQ=WEEKLY),"
+                " not {frequency}"
+            ),
+            frequency=frequency or "-",
+        )
+    for interval in rule.get("INTERVAL") or [1]:
+        if not isinstance(interval, int) or not 1 <= interval <= MAX_INTERVAL:
+            raise RowError(
+                N_("the repeat rule's INTERVAL must be between 1 and {most}"), most=MAX_INTERVAL
+            )
+    for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        if len(rule.get(part) or []) > 1:
+            raise RowError(
+                N_("the repeat rule may give one {field} only (one time a day)"), field=part
+            )
+
+
+def _as_list(value: object) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def parse_age_groups(value: str) -> frozenset[str]:
     """Age groups from a cell, an X-AGE-GROUPS field or an organiser's answer.
 
@@ -174,7 +290,11 @@ def parse_age_groups(value: str) -> frozenset[str]:
         if part in ("all", "alle"):
             return frozenset()
         if part not in _AGE_ALIASES:
-            raise RowError(f"unknown age group {part!r} (use {', '.join(AGE_GROUPS)} or 'all')")
+            raise RowError(
+                N_('unknown age group "{group}" (use {groups} or "all")'),
+                group=part,
+                groups=", ".join(AGE_GROUPS),
+            )
         groups.add(_AGE_ALIASES[part])
     return frozenset(groups)
 
@@ -192,23 +312,47 @@ def parse_csv(data: bytes, tz: tzinfo) -> ParseResult:
     columns = {(name or "").strip().lower() for name in reader.fieldnames or []}
     missing = {"title", "start"} - columns
     if missing:
-        result.errors.append((1, f"missing column(s): {', '.join(sorted(missing))}"))
+        columns_missing = ", ".join(sorted(missing))
+        result.errors.append(
+            (1, problem(N_("missing column(s): {columns}"), columns=columns_missing))
+        )
         return result
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # e.g. a field longer than the csv module takes (128 KB)
+            line = reader.line_num + 1  # the line that failed was not counted yet
+            result.errors.append(
+                (line, problem(N_("the file cannot be read from here ({reason})"), reason=error))
+            )
+            break
         line = reader.line_num
         cleaned = {
-            (key or "").strip().lower(): (value or "").strip() for key, value in row.items() if key
+            (key or "").strip().lower(): (value or "").strip()
+            for key, value in row.items()
+            if isinstance(key, str)
         }
         if not any(cleaned.values()):
             continue
         try:
             result.series.append(_series_from_csv(cleaned, tz))
         except RowError as error:
-            result.errors.append((line, str(error)))
+            result.errors.append((line, error.problem))
     return result
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 (what Excel's "Unicode text" writes), or cp1252."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    head = data[:200]
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+        return data.decode("utf-16-le", errors="replace")  # UTF-16 without a BOM
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4:
+        return data.decode("utf-16-be", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -218,7 +362,7 @@ def _decode(data: bytes) -> str:
 def _series_from_csv(row: dict[str, str], tz: tzinfo) -> SeriesData:
     title = row.get("title", "")
     if not title:
-        raise RowError("the title is empty")
+        raise RowError(N_("the title is empty"))
     start = parse_local_datetime(row.get("start", ""), tz, "start")
     end_text = row.get("end", "")
     if not end_text:
@@ -229,7 +373,7 @@ def _series_from_csv(row: dict[str, str], tz: tzinfo) -> SeriesData:
     else:
         end = parse_local_datetime(end_text, tz, "end")
     if end <= start:
-        raise RowError("the end is not after the start")
+        raise RowError(N_("the end is not after the start"))
     groups = parse_age_groups(row.get("age_groups", ""))
     languages = [code.strip().lower() for code in row.get("languages", "").split(",")]
     event = make_event(
@@ -256,10 +400,14 @@ def _series_from_csv(row: dict[str, str], tz: tzinfo) -> SeriesData:
     repeat = row.get("repeat", "")
     if repeat:
         try:
-            event.add("RRULE", icalendar.vRecur.from_ical(repeat.upper().removeprefix("RRULE:")))
+            rule = icalendar.vRecur.from_ical(repeat.upper().removeprefix("RRULE:"))
+            event.add("RRULE", rule)
             icalendar.Event.from_ical(event.to_ical())
         except (ValueError, TypeError):
-            raise RowError(f"the repeat rule {repeat!r} is not valid (e.g. FREQ=WEEKLY)") from None
+            raise RowError(
+                N_('the repeat rule "{rule}" is not valid (e.g. FREQ=WEEKLY)'), rule=repeat[:100]
+            ) from None
+        check_rule(rule)
     cancelled = row.get("cancelled", "").lower() in _YES
     return SeriesData(str(event["UID"]), "csv", [event], cancelled=cancelled)
 
@@ -271,7 +419,12 @@ def parse_local_datetime(text: str, tz: tzinfo, what: str) -> datetime:
             return datetime.strptime(text.strip(), pattern).replace(tzinfo=tz)
         except ValueError:
             continue
-    raise RowError(f"the {what} {text!r} is not a date and time like 2026-12-01 17:00")
+    message = (
+        N_('the start "{value}" is not a date and time like 2026-12-01 17:00')
+        if what == "start"
+        else N_('the end "{value}" is not a date and time like 2026-12-01 17:00')
+    )
+    raise RowError(message, value=text[:100])
 
 
 def _content_uid(title: str, start: datetime) -> str:
@@ -333,11 +486,27 @@ def series_calendar(series: SeriesData) -> str:
 
 
 def expand(ical: str, tz: tzinfo, start: datetime, end: datetime) -> list[Occurrence]:
-    """The occurrences of a stored series that start in [start, end)."""
+    """The occurrences of a stored series that start in [start, end).
+
+    Bounded whatever the rule says: more than `MAX_OCCURRENCES` dates, or more than
+    `EXPANSION_SECONDS` of work, raise RowError instead of freezing the bot.
+    """
     calendar = icalendar.Calendar.from_ical(ical)
     found = []
-    for event in recurring_ical_events.of(calendar).between(start, end):
-        found.append(_occurrence(event, tz))
+    deadline = clock.monotonic() + EXPANSION_SECONDS
+    for event in recurring_ical_events.of(calendar).after(start):
+        occurrence = _occurrence(event, tz)
+        if occurrence.starts_at >= end:
+            break
+        found.append(occurrence)
+        if len(found) > MAX_OCCURRENCES:
+            raise RowError(
+                N_("the repeat rule makes more than {count} dates in the next {days} days"),
+                count=MAX_OCCURRENCES,
+                days=HORIZON.days,
+            )
+        if clock.monotonic() > deadline:
+            raise RowError(N_("the repeat rule takes too long to work out; make it simpler"))
     return found
 
 
@@ -458,19 +627,26 @@ async def import_file(
     elif is_csv_file(filename):
         parsed = parse_csv(data, tz)
     else:
-        return ImportSummary(errors=[(0, "send a .ics or .csv file")])
+        return ImportSummary(errors=[(0, problem(N_("send a .ics or .csv file")))])
     summary = ImportSummary(errors=list(parsed.errors))
     for series in parsed.series:
         try:
             counts = await store_series(db, series, tz, now)
-        except (ValueError, TypeError, KeyError) as error:
-            summary.errors.append((0, f"{series.uid}: {error}"))
+        except sqlite3.Error:
+            raise  # the database, not the file: not a problem to report by line
+        except RowError as error:
+            summary.errors.append((0, replace(error.problem, uid=series.uid[:100])))
+            continue
+        except Exception as error:  # a file can break the calendar libraries in many ways
+            log.warning("a series could not be imported: %s", type(error).__name__)
+            unreadable = problem(N_("the event could not be read"))
+            summary.errors.append((0, replace(unreadable, uid=series.uid[:100])))
             continue
         summary.series += 1
         summary.added += counts.added
         summary.updated += counts.updated
         summary.cancelled += counts.cancelled
-    summary.errors.sort()
+    summary.errors.sort(key=lambda error: error[0])
     return summary
 
 
@@ -481,6 +657,13 @@ async def extend_recurring(db: Database, tz: tzinfo, now: datetime) -> int:
         calendar = icalendar.Calendar.from_ical(ical)
         events = list(calendar.walk("VEVENT"))
         zones = list(calendar.walk("VTIMEZONE"))
-        counts = await store_series(db, SeriesData(uid, source, events, zones), tz, now)
+        try:
+            counts = await store_series(db, SeriesData(uid, source, events, zones), tz, now)
+        except sqlite3.Error:
+            raise
+        except Exception as error:  # e.g. a rule stored before today's bounds existed
+            # One series that cannot be expanded must not stop all the others.
+            log.warning("a stored series could not be extended: %s", error)
+            continue
         added += counts.added
     return added

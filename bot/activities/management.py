@@ -20,7 +20,7 @@ from bot.activities.importer import (
 from bot.activities.render import coming_week, render_activity
 from bot.common import answer, current_resident, send
 from bot.context import BotContext, BotData
-from bot.i18n import SUPPORTED_LANGUAGES, Texts, normalize_language
+from bot.i18n import SUPPORTED_LANGUAGES, Raw, Texts, normalize_language
 from bot.staff_chat import answer_in_thread, refuse_admin
 from storage import activities
 
@@ -46,7 +46,7 @@ def import_report(t: Texts, summary: ImportSummary) -> str:
     if summary.errors:
         lines.append(t.n_("{count} problem:", "{count} problems:", len(summary.errors)))
         for line, problem in summary.errors[:MAX_ERRORS_SHOWN]:
-            lines.append(t._("Line {line}: {problem}", line=line, problem=problem))
+            lines.append(t._("Line {line}: {problem}", line=line, problem=Raw(problem.text(t))))
     return "\n".join(lines)
 
 

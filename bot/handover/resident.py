@@ -8,22 +8,28 @@ shown) into the case topic; the copy carries the exact text, so `<b>` or `&` arr
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
+    MessageId,
     ReplyParameters,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import outbox
 from bot.albums import first_of_album
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext, BotData
+from bot.handover import marking
 from bot.handover.availability import staff_chat_ready
 from bot.handover.steps import CASE
 from bot.handover.topics import (
@@ -34,6 +40,7 @@ from bot.handover.topics import (
     staff_texts,
 )
 from bot.i18n import N_, Texts
+from bot.images import clean_image, is_cleanable
 from bot.menu import SMILEYS, main_menu
 from bot.registry import add_resident_command
 from bot.telegram_errors import Verdict
@@ -60,6 +67,12 @@ MESSAGE_KINDS = (
     "location",
     "contact",
 )
+
+
+#: Kinds whose copy can carry a caption (the label and the resident's quoted caption).
+CAPTIONED_KINDS = ("photo", "video", "document", "audio", "animation", "voice")
+#: The Bot API lets bots download files up to 20 MB.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def message_kind(message: Message) -> str:
@@ -264,20 +277,22 @@ async def take_message(
         pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
         if pending is not None:
             await relay_to_topic(
-                context, case, pending, message_id, _replied_to(update, message_id)
+                context, case, pending, message_id, _replied_to(update, message_id), message
             )
         return
     first = case.first_message_at is None
     if not staff_chat_ready(context.bot_data):
         # Stored and enqueued: it goes to staff once the staff chat works (after a restart).
-        await enqueue_relay(context, case, row, message_id, _replied_to(update, message_id))
+        await enqueue_relay(
+            context, case, row, message_id, _replied_to(update, message_id), message
+        )
         await answer(
             update,
             context,
             t._("Thank you, your message is saved.") + "\n" + not_available_text(t),
         )
         return
-    await relay_to_topic(context, case, row, message_id, _replied_to(update, message_id))
+    await relay_to_topic(context, case, row, message_id, _replied_to(update, message_id), message)
     album = message.media_group_id if message and message.message_id == message_id else None
     if album and not first_of_album(context.bot_data, album):
         return
@@ -302,24 +317,47 @@ def _replied_to(update: Update, message_id: int) -> int | None:
 
 
 async def relay_to_topic(
-    context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
+    context: BotContext,
+    case: Case,
+    row: int,
+    message_id: int,
+    reply_to: int | None,
+    message: Message | None = None,
 ) -> bool:
     """Enqueue one resident message for the case topic and send what is due; True if it went.
 
     The outbox retries it after a failure (`send_relay`); enqueueing it again (an update
-    handled a second time after a crash) adds nothing.
+    handled a second time after a crash) adds nothing. With the `message` in hand, its text
+    goes quoted under a label and an image file cleaned of its hidden data (`relay_marked`).
     """
-    key = await enqueue_relay(context, case, row, message_id, reply_to)
+    key = await enqueue_relay(context, case, row, message_id, reply_to, message)
     await outbox.send_pending(context)
     return await outbox_store.task_status(context.db, key) == "sent"
 
 
 async def enqueue_relay(
-    context: BotContext, case: Case, row: int, message_id: int, reply_to: int | None
+    context: BotContext,
+    case: Case,
+    row: int,
+    message_id: int,
+    reply_to: int | None,
+    message: Message | None = None,
 ) -> str:
-    """Store the task of relaying one resident message (once; a second call adds nothing)."""
+    """Store the task of relaying one resident message (once; a second call adds nothing).
+
+    The message's text or caption and an image file's id travel in the task until it is sent
+    (the outbox drops a payload once its task is done): Telegram lets a bot copy a message
+    but not read it back, and the relay must quote the words and clean the image.
+    """
     key = f"case-in:{row}"
-    payload = {"row": row, "case_id": case.id, "message_id": message_id, "reply_to": reply_to}
+    payload: dict[str, Any] = {
+        "row": row,
+        "case_id": case.id,
+        "message_id": message_id,
+        "reply_to": reply_to,
+    }
+    if message is not None and message.message_id == message_id:
+        payload["source"] = asdict(RelaySource.of(message))
     await outbox.enqueue(context.db, "case-relay", key, payload, context.now())
     return key
 
@@ -343,11 +381,21 @@ async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
         if target is not None:
             reply = ReplyParameters(target, allow_sending_without_reply=True)
 
-    async def copy(thread_id: int) -> Message:
-        copied = await context.bot.copy_message(
-            chat_id, resident_id, message_id, message_thread_id=thread_id, reply_parameters=reply
+    async def copy(thread_id: int) -> Message | MessageId:
+        source = task.payload.get("source")
+        if source is None:
+            # Enqueued without the message in hand (an update replayed after a crash): only
+            # the id is known, so it goes as a plain copy.
+            return await context.bot.copy_message(
+                chat_id,
+                resident_id,
+                message_id,
+                message_thread_id=thread_id,
+                reply_parameters=reply,
+            )
+        return await relay_marked(
+            context, chat_id, RelaySource(**source), resident_id, message_id, thread_id, reply
         )
-        return copied  # type: ignore[return-value]
 
     try:
         copied = await send_to_case_topic(context, case.id, copy)
@@ -364,6 +412,118 @@ async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
 async def relay_given_up(context: BotContext, task: outbox.Task, verdict: Verdict) -> None:
     log.warning("relay of a message of case %s given up: %s", task.payload["case_id"], verdict)
     await cases.mark_failed(context.db, task.payload["row"], verdict.reason, final=True)
+
+
+@dataclass(frozen=True)
+class RelaySource:
+    """What the relay needs of a resident's message: its words and, for an image sent as a
+    file, where to fetch it. Built from the message while the update is in hand."""
+
+    kind: str
+    text: str | None = None
+    caption: str | None = None
+    file_id: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+
+    @classmethod
+    def of(cls, message: Message) -> RelaySource:
+        document = message.document
+        return cls(
+            kind=message_kind(message),
+            text=message.text,
+            caption=message.caption,
+            file_id=document.file_id if document else None,
+            mime_type=document.mime_type if document else None,
+            file_size=document.file_size if document else None,
+        )
+
+    @property
+    def is_image_file(self) -> bool:
+        return self.file_id is not None and (self.mime_type or "").lower().startswith("image/")
+
+
+async def relay_marked(
+    context: BotContext,
+    chat_id: int,
+    source: RelaySource,
+    resident_id: int,
+    message_id: int,
+    thread_id: int,
+    reply: ReplyParameters | None,
+) -> Message | MessageId:
+    """Send a resident's message into the topic so it cannot pass for the bot's own words.
+
+    Text is quoted under a label (`bot.handover.marking`); media are copied with the label and
+    the quoted caption; an image sent as a file is re-encoded without its EXIF data (GPS
+    position, camera, time), as for tips. Kinds without a caption (a location, a sticker) are
+    copied as they are: they carry no text to imitate a notice with.
+    """
+    t = staff_texts(context.bot_data)
+    where: dict[str, Any] = {"message_thread_id": thread_id, "reply_parameters": reply}
+    if source.text is not None:
+        first: Message | None = None
+        for part in marking.quoted_text(t, source.text):
+            sent = await context.bot.send_message(
+                chat_id, part, parse_mode=ParseMode.HTML, disable_web_page_preview=True, **where
+            )
+            first = first or sent
+        assert first is not None
+        return first
+    if source.is_image_file:
+        return await _relay_clean_image(context, chat_id, source, where)
+    if source.kind not in CAPTIONED_KINDS:
+        return await context.bot.copy_message(chat_id, resident_id, message_id, **where)
+    caption, rest = marking.quoted_caption(t, source.caption)
+    copied = await context.bot.copy_message(
+        chat_id,
+        resident_id,
+        message_id,
+        caption=caption,
+        parse_mode=ParseMode.HTML,
+        **where,
+    )
+    if rest is not None:
+        await context.bot.send_message(chat_id, rest, parse_mode=ParseMode.HTML, **where)
+    return copied
+
+
+async def _relay_clean_image(
+    context: BotContext, chat_id: int, source: RelaySource, where: dict[str, Any]
+) -> Message:
+    """An image file: its pixels only, or a notice to staff; never the original bytes."""
+    t = staff_texts(context.bot_data)
+    assert source.file_id is not None
+    clean = None
+    if is_cleanable(source.mime_type) and (source.file_size or 0) <= MAX_FILE_BYTES:
+        try:
+            file = await context.bot.get_file(source.file_id)
+            clean = await clean_image(bytes(await file.download_as_bytearray()))
+        except BadRequest as error:  # too big for bots to download, or gone
+            log.warning("an image file of a case could not be downloaded: %s", error)
+    if clean is None:
+        return await context.bot.send_message(
+            chat_id,
+            marking.label(t)
+            + "\n"
+            + t._(
+                "⚠️ A picture sent as a file could not be opened, so it was not passed on."
+                " Ask the resident to send it as a photo."
+            ),
+            parse_mode=ParseMode.HTML,
+            **where,
+        )
+    caption, rest = marking.quoted_caption(t, source.caption)
+    sent = await context.bot.send_document(
+        chat_id,
+        InputFile(clean.data, filename=f"picture.{clean.extension}"),
+        caption=caption,
+        parse_mode=ParseMode.HTML,
+        **where,
+    )
+    if rest is not None:
+        await context.bot.send_message(chat_id, rest, parse_mode=ParseMode.HTML, **where)
+    return sent
 
 
 # --- after a case was closed ---

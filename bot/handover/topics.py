@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -22,6 +23,9 @@ from storage import case_labels, cases, residents
 from storage.cases import Case
 
 log = logging.getLogger(__name__)
+
+#: What a send returns: a Message, or a MessageId for a copy.
+Sent = TypeVar("Sent")
 
 #: Telegram's limit for a topic name.
 TOPIC_NAME_LIMIT = 128
@@ -143,8 +147,8 @@ async def create_case_topic(context: BotContext, case_id: int, *, replacing: boo
 
 
 async def send_to_case_topic(
-    context: BotContext, case_id: int, send: Callable[[int], Awaitable[Message]]
-) -> Message:
+    context: BotContext, case_id: int, send: Callable[[int], Awaitable[Sent]]
+) -> Sent:
     """Send into the case's topic with `send(thread_id)`, creating the topic when needed.
 
     If staff deleted the topic, a new one is created for the case and the message goes there

@@ -17,8 +17,9 @@ from bot.i18n import SUPPORTED_LANGUAGES, normalize_language
 
 KINDS = ("smiley", "choice", "multiple", "text")
 #: "survey-" plus the slug must fit Telegram's 64-character deep-link payload.
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
-KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+#: `\Z`, not `$`: `$` also matches before a final newline, and "abc\n" is no slug.
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}\Z")
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}\Z")
 MAX_QUESTIONS = 20
 MAX_OPTIONS = 10
 MAX_TITLE = 120
@@ -79,6 +80,8 @@ def parse_survey(source: str | bytes, default_language: str = "nb") -> SurveyDef
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as error:
         raise SurveyFileError(f"the file is not valid TOML: {error}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise SurveyFileError("the file is nested too deeply to be a survey") from None
     return _Checker(source, default_language).survey(data)
 
 

@@ -16,6 +16,7 @@ from babel.numbers import format_decimal
 
 from bot.i18n import Texts
 from bot.menu import SMILEYS
+from bot.spreadsheet import xlsx_cell
 from bot.surveys.definition import localized
 from storage import surveys as store
 from storage.db import Database
@@ -233,11 +234,11 @@ def to_xlsx(rows: list[list], legend: list[list[str]]) -> bytes:
     assert sheet is not None
     sheet.title = "answers"
     for row in rows:
-        sheet.append([_defuse(cell) for cell in row])
+        sheet.append([_defuse(xlsx_cell(cell)) for cell in row])
     sheet.freeze_panes = "A2"
     questions = workbook.create_sheet("questions")
     for row in legend:
-        questions.append([_defuse(cell) for cell in row])
+        questions.append([_defuse(xlsx_cell(cell)) for cell in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

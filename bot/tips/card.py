@@ -37,12 +37,12 @@ def card_text(
             "📝 <b>{reference}</b> · {topic}\n\n{text}",
             reference=tip.reference,
             topic=f"{chosen.icon} {t._(chosen.label)}" if chosen else tip.category,
-            text=description or t._("(no text: see the voice message)"),
+            text=t.quote(description) if description else t._("(no text: see the voice message)"),
         ),
         "",
     ]
     if tip.place_text:
-        lines.append(t._("📍 Place: {place}", place=tip.place_text))
+        lines.append(t._("📍 Place: {place}", place=" ".join(tip.place_text.split())))
     elif tip.has_location:
         lines.append(t._("📍 Place: see the map pin"))
     else:

@@ -4,7 +4,8 @@ GeoReport v2 JSON.
 Anonymity holds in every format: a reporter's name appears only if they allowed staff to see
 it, and no Telegram id of any resident is ever exported (the reference T-0042 identifies a tip).
 Cells that start like a spreadsheet formula are written as text, so a resident's "=HYPERLINK(…)"
-stays a sentence and never runs in the staff's spreadsheet.
+stays a sentence and never runs in the staff's spreadsheet; control characters a workbook
+cannot hold are replaced (`bot.spreadsheet`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
+from bot.spreadsheet import xlsx_cell
 from bot.tips.categories import find_category, label_of
 from bot.tips.status import LABELS, open311_status
 from storage import tips as store
@@ -111,7 +113,7 @@ def to_xlsx(table: list[dict[str, Any]]) -> bytes:
     sheet.title = "Tips"
     sheet.append(list(COLUMNS))
     for row in table:
-        sheet.append([row[key] for key in COLUMNS])
+        sheet.append([xlsx_cell(row[key]) for key in COLUMNS])
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # text, never a formula

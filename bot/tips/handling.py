@@ -143,7 +143,14 @@ async def export_command(update: Update, context: BotContext) -> None:
                 t._("Use: /tipsexport [csv|xlsx|open311] [YYYY-MM-DD]"),
             )
             return
-    data = await export.export_bytes(context.db, fmt, since, context.config, t)
+    try:
+        data = await export.export_bytes(context.db, fmt, since, context.config, t)
+    except Exception:  # whatever broke, the administrator hears it and the log has the cause
+        log.exception("the %s export of tips failed", fmt)
+        await answer_in_thread(
+            update, context, t._("⚠️ The export could not be made. The error is in the log.")
+        )
+        return
     user = update.effective_user
     assert user is not None
     await audit.record(

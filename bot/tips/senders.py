@@ -23,11 +23,11 @@ from bot import outbox
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.i18n import Texts
+from bot.images import clean_image
 from bot.outbox import Task, in_topic, send_pending
 from bot.telegram_errors import Outcome, Verdict, classify
 from bot.tips.card import card_keyboard, card_text
 from bot.tips.categories import find_category
-from bot.tips.media import strip_metadata
 from bot.tips.status import LABELS, NEWS
 from storage import residents
 from storage import tips as store
@@ -148,11 +148,16 @@ async def _send_clean_image(
 ) -> Message | None:
     """Download an image sent as a file, strip its hidden data, upload the clean copy."""
     t = staff_texts(context)
-    file = await context.bot.get_file(item.file_id)
-    data = bytes(await file.download_as_bytearray())
     try:
-        clean, extension = strip_metadata(data, item.mime_type)
-    except ValueError:
+        file = await context.bot.get_file(item.file_id)
+        data = bytes(await file.download_as_bytearray())
+    except BadRequest as error:  # e.g. "file is too big": asking again will not help
+        log.warning("tip %s: an image could not be downloaded: %s", tip.id, error)
+        clean = None
+    else:
+        clean = await clean_image(data, item.mime_type)
+    if clean is None:
+        # Never the original instead: it may carry the resident's GPS position.
         log.warning("tip %s: an image could not be read; not forwarded", tip.id)
         return await send(
             context,
@@ -162,7 +167,7 @@ async def _send_clean_image(
         )
     return await context.bot.send_document(
         chat_id,
-        InputFile(clean, filename=f"{tip.reference}-{number}.{extension}"),
+        InputFile(clean.data, filename=f"{tip.reference}-{number}.{clean.extension}"),
         **where,
     )
 
@@ -382,7 +387,7 @@ async def _post_answer(
         text = t._(
             "💬 Answer from the resident about {reference}:\n\n{text}",
             reference=tip.reference,
-            text=item.text or "",
+            text=t.quote(item.text or ""),
         )
     else:
         text = t._("💬 Answer from the resident about {reference}:", reference=tip.reference)
