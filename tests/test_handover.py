@@ -13,8 +13,8 @@ from bot.context import BotContext
 from bot.handover.reminders import remind_waiting_cases
 from bot.i18n import Texts
 from bot.outbox import send_pending
+from sandbox.models import SentMessage
 from storage import cases, privacy
-from tests.double.models import SentMessage
 from tests.harness import BotHarness, Person, make_harness, shown_to_staff
 
 OSLO = ZoneInfo("Europe/Oslo")

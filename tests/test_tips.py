@@ -569,10 +569,10 @@ async def test_a_file_telegram_refuses_in_one_tip_does_not_hold_up_the_next(bot:
     john = bot.resident("John", language_code="en")
     now = bot.clock()
     await residents.touch(bot.db, john.id, "en", "John", now)
-    await store.start_draft(bot.db, john.id, now, "sports")
-    await store.update_draft(bot.db, john.id, now, description="Broken", step="confirm")
-    await store.add_draft_media(bot.db, john.id, "voice", "no-such-file", None, now)
-    assert await store.submit_draft(bot.db, john.id, "en", "John", None, now) == 1
+    await tip_drafts.start_draft(bot.db, john.id, TIP_DRAFT.first, now, "sports")
+    await tip_drafts.update_draft(bot.db, john.id, now, description="Broken", step="confirm")
+    await tip_drafts.add_draft_media(bot.db, john.id, "voice", "no-such-file", None, now)
+    assert await tip_drafts.submit_draft(bot.db, john.id, "en", "John", None, now) == 1
     amina = bot.resident("Amina", language_code="en")
     await seed_tip(bot, amina, text="Graffiti")
     from bot.tips import outbox_job
