@@ -16,7 +16,7 @@ from typing import Any
 
 from storage import outbox
 from storage.db import Database, Transaction
-from storage.tips import TipStatus
+from storage.tips import TipStatus, reference
 
 
 class TipSource(StrEnum):
@@ -122,19 +122,45 @@ async def update_form(db: Database, staff_user_id: int, now: datetime, **fields:
     )
 
 
-async def add_form_media(
-    db: Database, staff_user_id: int, kind: str, file_id: str, mime_type: str | None, now: datetime
-) -> None:
+async def add_to_form(
+    db: Database,
+    staff_user_id: int,
+    message_id: int,
+    now: datetime,
+    *,
+    words: str | None = None,
+    media: tuple[str, str, str | None] | None = None,
+    location: tuple[float, float] | None = None,
+) -> bool:
+    """Add one staff message's worth (text, one medium, a location) to the form, in one
+    transaction; False if that message was taken already (handled again after a crash)."""
     async with db.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO staff_tip_form_media (staff_user_id, kind, file_id, mime_type)"
-            " VALUES (?, ?, ?, ?)",
-            (staff_user_id, kind, file_id, mime_type),
+        row = await tx.fetchone(
+            "SELECT description, last_message FROM staff_tip_forms WHERE staff_user_id = ?",
+            (staff_user_id,),
         )
+        if row is None or row["last_message"] == message_id:
+            return False
+        description = row["description"]
+        if words:
+            description = "\n\n".join(part for part in (description, words) if part)
         await tx.execute(
-            "UPDATE staff_tip_forms SET updated_at = ? WHERE staff_user_id = ?",
-            (now.isoformat(), staff_user_id),
+            "UPDATE staff_tip_forms SET description = ?, last_message = ?, updated_at = ?"
+            " WHERE staff_user_id = ?",
+            (description, message_id, now.isoformat(), staff_user_id),
         )
+        if media is not None:
+            await tx.execute(
+                "INSERT INTO staff_tip_form_media (staff_user_id, kind, file_id, mime_type)"
+                " VALUES (?, ?, ?, ?)",
+                (staff_user_id, *media),
+            )
+        if location is not None:
+            await tx.execute(
+                "UPDATE staff_tip_forms SET latitude = ?, longitude = ? WHERE staff_user_id = ?",
+                (*location, staff_user_id),
+            )
+    return True
 
 
 async def delete_form(db: Database, staff_user_id: int) -> bool:
@@ -259,15 +285,23 @@ async def sources(db: Database) -> dict[int, TipSource]:
 
 
 # --------------------------------------------------------------------------- is it fixed?
-async def ask_if_fixed(db: Database, resolved_before: datetime, now: datetime) -> int:
+async def ask_if_fixed(
+    db: Database, resolved_before: datetime, resolved_after: datetime, now: datetime
+) -> int:
     """Enqueue "is it fixed?" for the reporter and followers of every tip still resolved since
-    before `resolved_before`, once per person per resolution; returns how many were asked."""
+    between `resolved_after` and `resolved_before`, once per person per resolution; returns how
+    many were asked. (The lower bound keeps a first start from asking about old tips.)"""
     rows = await db.fetchall(
         "SELECT c.id AS change_id, t.id AS tip_id FROM tips t"
         " JOIN tip_status_changes c ON c.id ="
         "  (SELECT MAX(id) FROM tip_status_changes WHERE tip_id = t.id)"
-        " WHERE t.status = ? AND c.status = ? AND c.changed_at < ?",
-        (TipStatus.RESOLVED.value, TipStatus.RESOLVED.value, resolved_before.isoformat()),
+        " WHERE t.status = ? AND c.status = ? AND c.changed_at < ? AND c.changed_at >= ?",
+        (
+            TipStatus.RESOLVED.value,
+            TipStatus.RESOLVED.value,
+            resolved_before.isoformat(),
+            resolved_after.isoformat(),
+        ),
     )
     asked = 0
     for row in rows:
@@ -359,6 +393,60 @@ async def answer_fixed(
             tx, "tip-reopened", f"tip-reopened:{reopened}", {"tip_id": tip_id}, now
         )
         return FixedAnswer(tip_id, answered_before=False, reopened_change=reopened)
+
+
+async def delete_stale_forms(db: Database, cutoff: datetime) -> int:
+    """Drop staff tip forms untouched since `cutoff` (abandoned); returns how many."""
+    async with db.transaction() as tx:
+        count = await tx.fetchval(
+            "SELECT COUNT(*) FROM staff_tip_forms WHERE updated_at < ?", (cutoff.isoformat(),)
+        )
+        await tx.execute("DELETE FROM staff_tip_forms WHERE updated_at < ?", (cutoff.isoformat(),))
+    return int(count)
+
+
+# --------------------------------------------------------------------------- personal data
+async def export_resident(db: Database, telegram_id: int) -> dict:
+    """The resident's answers to "is it fixed?" (by tip reference)."""
+    rows = await db.fetchall(
+        "SELECT c.tip_id, k.asked_at, k.answer, k.answered_at FROM tip_fixed_checks k"
+        " JOIN tip_status_changes c ON c.id = k.change_id WHERE k.telegram_id = ? ORDER BY 2",
+        (telegram_id,),
+    )
+    if not rows:
+        return {}
+    return {
+        "is_it_fixed": [
+            {
+                "tip": reference(row["tip_id"]),
+                "asked_at": row["asked_at"],
+                "answer": row["answer"],
+                "answered_at": row["answered_at"],
+            }
+            for row in rows
+        ]
+    }
+
+
+async def forget_resident(tx: Transaction, telegram_id: int) -> None:
+    """Their answers go, and any tip staff are still writing from their case (its words are
+    theirs). Runs before the cases lose the link to the resident."""
+    await tx.execute("DELETE FROM tip_fixed_checks WHERE telegram_id = ?", (telegram_id,))
+    await tx.execute(
+        "DELETE FROM staff_tip_forms WHERE case_id IN"
+        " (SELECT id FROM cases WHERE resident_id = ?)",
+        (telegram_id,),
+    )
+
+
+async def expire(tx: Transaction, cutoff: datetime) -> int:
+    """Questions asked before `cutoff` are forgotten with who was asked (the reopenings stay
+    in the status history, which names nobody)."""
+    count = await tx.fetchval(
+        "SELECT COUNT(*) FROM tip_fixed_checks WHERE asked_at < ?", (cutoff.isoformat(),)
+    )
+    await tx.execute("DELETE FROM tip_fixed_checks WHERE asked_at < ?", (cutoff.isoformat(),))
+    return int(count or 0)
 
 
 async def fixed_answers(db: Database, start: datetime, end: datetime) -> dict[str, int]:

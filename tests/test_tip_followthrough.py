@@ -16,7 +16,7 @@ from bot.i18n import Texts
 from bot.tips.fixed import ask_if_fixed
 from bot.tips.staff_form import STAFF_TIP
 from sandbox.models import SentMessage
-from storage import reports
+from storage import privacy, reports, staff_tips
 from storage import tips as store
 from storage.tips import TipStatus
 from tests.harness import BotHarness, Person
@@ -284,3 +284,31 @@ def test_fixed_check_days_is_a_number_or_off():
 def test_the_staff_tip_flow_ends_only_by_saving():
     assert STAFF_TIP.allows("confirm", None)
     assert not STAFF_TIP.allows("describe", None)
+
+
+async def test_a_staff_message_handled_twice_is_taken_once(bot: BotHarness):
+    now = bot.clock()
+    await staff_tips.start_form(bot.db, 1, bot.staff_chat.id, None, None, "describe", now)
+    assert await staff_tips.add_to_form(bot.db, 1, 41, now, words="Icy stairs")
+    assert not await staff_tips.add_to_form(bot.db, 1, 41, now, words="Icy stairs")
+    assert await staff_tips.add_to_form(bot.db, 1, 42, now, media=("photo", "f1", None))
+    form = await staff_tips.form_of(bot.db, 1)
+    assert form is not None and form.description == "Icy stairs" and form.count("photo") == 1
+
+
+async def test_answers_to_is_it_fixed_are_the_residents_data(bot: BotHarness):
+    amina, _, _ = await resolved_tip_with_follower(bot)
+    bot.clock.advance(timedelta(days=15))
+    assert await ask_if_fixed(BotContext(bot.app)) == 2
+    await bot.settle()
+    await amina.presses(resident_texts(bot, "en")._("Yes, it is fixed"))
+    data = await privacy.export_resident(bot.db, amina.id)
+    assert data["staff_tips"]["is_it_fixed"][0]["answer"] == "yes"
+    await privacy.forget_resident(bot.db, amina.id)
+    assert "staff_tips" not in await privacy.export_resident(bot.db, amina.id)
+
+
+async def test_a_first_start_does_not_ask_about_tips_resolved_long_ago(bot: BotHarness):
+    await resolved_tip_with_follower(bot)
+    bot.clock.advance(timedelta(days=40))
+    assert await ask_if_fixed(BotContext(bot.app)) == 0

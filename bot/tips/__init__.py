@@ -31,7 +31,7 @@ from bot.i18n import N_
 from bot.registry import add_case_header_part, add_deep_link, add_resident_command
 from bot.staff_chat import add_staff_button, add_staff_command
 from bot.tips import buttons, drafting, fixed, handling, mytips, senders, staff_form
-from storage import tip_drafts
+from storage import staff_tips, tip_drafts
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,11 @@ async def outbox_job(context: BotContext) -> None:
     )
     if dropped:
         log.info("dropped %d abandoned tip drafts", dropped)
+    dropped = await staff_tips.delete_stale_forms(
+        context.db, context.now() - staff_form.FORM_TIMEOUT
+    )
+    if dropped:
+        log.info("dropped %d abandoned staff tip forms", dropped)
     await senders.flush(context)
 
 

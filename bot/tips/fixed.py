@@ -37,7 +37,10 @@ async def ask_if_fixed(context: BotContext) -> int:
     if days is None:
         return 0
     now = context.now()
-    asked = await staff_tips.ask_if_fixed(context.db, now - timedelta(days=days), now)
+    wait = timedelta(days=days)
+    # Resolutions up to twice the wait back: a bot that was down still asks, a first start does
+    # not ask about tips resolved long ago.
+    asked = await staff_tips.ask_if_fixed(context.db, now - wait, now - 2 * wait, now)
     if asked:
         log.info("asked %d people whether their tip is fixed", asked)
     await outbox.send_pending(context)

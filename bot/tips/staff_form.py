@@ -248,20 +248,17 @@ async def _describe(
             update, context, t._("Please write text, or send a photo or a voice message.")
         )
         return
-    now = context.now()
-    if words:
-        description = "\n\n".join(part for part in (form.description, words) if part)
-        await store.update_form(context.db, form.staff_user_id, now, description=description)
-    if media is not None:
-        await store.add_form_media(context.db, form.staff_user_id, *media, now)
-    if location is not None:
-        await store.update_form(
-            context.db,
-            form.staff_user_id,
-            now,
-            latitude=location.latitude,
-            longitude=location.longitude,
-        )
+    # Taken once: the same staff message handled again after a crash adds nothing.
+    assert update.effective_message is not None
+    await store.add_to_form(
+        context.db,
+        form.staff_user_id,
+        update.effective_message.message_id,
+        context.now(),
+        words=words or None,
+        media=media,
+        location=(location.latitude, location.longitude) if location else None,
+    )
     await answer_in_thread(
         update,
         context,

@@ -18,6 +18,7 @@ CREATE TABLE staff_tip_forms (
     latitude       REAL,
     longitude      REAL,
     place_text     TEXT,
+    last_message   INTEGER,            -- the staff message taken last (a replay adds nothing)
     updated_at     TEXT NOT NULL
 );
 
