@@ -13,6 +13,7 @@ import pytest
 from bot.config import ConfigError, parse_fixed_check_days
 from bot.context import BotContext
 from bot.i18n import Texts
+from bot.reports import render
 from bot.tips.fixed import ask_if_fixed
 from bot.tips.staff_form import STAFF_TIP
 from sandbox.models import SentMessage
@@ -147,6 +148,8 @@ async def test_a_walk_in_tip_counts_in_the_export_and_the_figures(bot: BotHarnes
     period = reports.Period.of_days(today, today, bot.config.timezone)
     figures = await reports.figures(bot.db, period)
     assert figures.tips_by_source == {"walk-in": 1} and figures.tips_total == 1
+    report = render.markdown(t, figures, "Stikk innom")
+    assert f"| {render.plain(t._('at the office'))} | 1 |" in report
 
 
 async def test_a_walk_in_visitor_claims_the_tip_once_and_gets_its_news(bot: BotHarness):
