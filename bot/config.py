@@ -54,6 +54,8 @@ class Config:
     channel_id: int | None = None
     #: Ask residents who said "I'm going" how an activity was, after it ended.
     activity_feedback: bool = True
+    #: Days after a tip is resolved when its people are asked "is it fixed?"; None: never.
+    fixed_check_days: int | None = 14
     #: Days after which finished cases and tips lose their personal data.
     retention_days: int = 365
     #: When staff answer (None: the default, Monday-Friday 09:00-15:30 in `timezone`).
@@ -148,6 +150,7 @@ class Config:
             channel_id=_channel(env),
             activity_feedback=_on_off(env, "BOT_ACTIVITY_FEEDBACK", True),
             retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
+            fixed_check_days=parse_fixed_check_days(env.get("BOT_FIXED_CHECK_DAYS", "")),
             office_hours=office_hours,
             reminder_after=timedelta(
                 minutes=_positive_float(env, "BOT_REMINDER_AFTER_MINUTES", 120.0)
@@ -225,6 +228,18 @@ def parse_weekly_summary(raw: str) -> tuple[int, time] | None:
     if raw.strip().lower() in _OFF:
         return None
     return _weekday_time(raw, "BOT_WEEKLY_SUMMARY", "mon 08:00")
+
+
+def parse_fixed_check_days(raw: str) -> int | None:
+    """`14` (the default) -> 14; `off` -> None (nobody is asked "is it fixed?")."""
+    raw = raw.strip().lower()
+    if raw in _OFF:
+        return None
+    if not raw:
+        return 14
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"BOT_FIXED_CHECK_DAYS must be a number of days or off, got {raw!r}")
+    return int(raw)
 
 
 def _weekday_time(raw: str, name: str, default: str) -> tuple[int, time]:

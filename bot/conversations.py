@@ -40,6 +40,7 @@ from bot.surveys import management as survey_management
 from bot.tips import handling as tip_handling
 from bot.tips import messages as tip_messages
 from bot.tips import questions as tip_questions
+from bot.tips import staff_form as tip_staff_form
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ RESIDENT_CONVERSATIONS: tuple[Conversation, ...] = (
 STAFF_CHAT_ROUTES: tuple[StaffChatRoute, ...] = (
     # A staff member filling in /activity_add answers it in the chat and topic they started in.
     StaffChatRoute("activity form", activity_management.staff_form_message),
+    # A staff member writing a tip (/tip_new, /tip_from_case) answers it where they started it;
+    # in a case topic their messages go to the tip, not to the resident, until it is saved.
+    StaffChatRoute("staff tip form", tip_staff_form.take_message),
     StaffChatRoute("reply to a tip card", tip_handling.consume_staff_reply),
     StaffChatRoute("case topic", handover_staff.relay_from_staff),
     StaffChatRoute("survey file", survey_management.upload),

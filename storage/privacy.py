@@ -17,7 +17,17 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from storage import activities, cases, inbox, outbox, residents, surveys, tips, translations
+from storage import (
+    activities,
+    cases,
+    inbox,
+    outbox,
+    residents,
+    staff_tips,
+    surveys,
+    tips,
+    translations,
+)
 from storage.db import Database
 
 #: No storage module imports this one (nothing registers itself here), so the list is plain.
@@ -25,6 +35,7 @@ PERSONAL_DATA: tuple[ModuleType, ...] = (
     residents,
     cases,
     tips,
+    staff_tips,
     activities,
     outbox,
     surveys,

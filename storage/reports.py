@@ -46,6 +46,10 @@ class Figures:
     tips_by_status: dict[str, int] = field(default_factory=dict)
     #: Tips reopened because the resident said "not fixed" (counted by the follow-up feature).
     tips_reopened: int = 0
+    #: New tips by where they came from: resident (the bot), case, walk-in (the office).
+    tips_by_source: dict[str, int] = field(default_factory=dict)
+    #: Answers to "is it fixed?" given in the period: yes, no.
+    fixed_answers: dict[str, int] = field(default_factory=dict)
     #: Cases whose first message came in the period, by the resident's language and by label.
     cases_by_language: dict[str, int] = field(default_factory=dict)
     cases_by_label: dict[str, int] = field(default_factory=dict)
@@ -101,6 +105,20 @@ async def figures(db: Database, period: Period) -> Figures:
             span,
         )
         or 0
+    )
+    tips_by_source = _counts(
+        await db.fetchall(
+            "SELECT source, COUNT(*) FROM tips WHERE created_at >= ? AND created_at < ?"
+            " GROUP BY source ORDER BY COUNT(*) DESC, source",
+            span,
+        )
+    )
+    fixed_answers = _counts(
+        await db.fetchall(
+            "SELECT answer, COUNT(*) FROM tip_fixed_checks"
+            " WHERE answered_at >= ? AND answered_at < ? GROUP BY answer ORDER BY answer",
+            span,
+        )
     )
     cases_by_language = _counts(
         await db.fetchall(
@@ -175,6 +193,8 @@ async def figures(db: Database, period: Period) -> Figures:
         tips_by_category=tips_by_category,
         tips_by_status=tips_by_status,
         tips_reopened=tips_reopened,
+        tips_by_source=tips_by_source,
+        fixed_answers=fixed_answers,
         cases_by_language=cases_by_language,
         cases_by_label=cases_by_label,
         cases_closed=cases_closed,

@@ -16,7 +16,8 @@ from storage.db import Database, Transaction
 
 
 class TipStatus(StrEnum):
-    """Where a tip stands. `NEW` until staff press a button; `MERGED` into another tip."""
+    """Where a tip stands. `NEW` until staff press a button; `MERGED` into another tip;
+    `REOPENED` when a resident said a resolved tip is not fixed."""
 
     NEW = "new"
     RECEIVED = "received"
@@ -25,10 +26,16 @@ class TipStatus(StrEnum):
     FORWARDED = "forwarded"
     REJECTED = "rejected"
     MERGED = "merged"
+    REOPENED = "reopened"
 
     @property
     def is_open(self) -> bool:
-        return self in (TipStatus.NEW, TipStatus.RECEIVED, TipStatus.IN_PROGRESS)
+        return self in (
+            TipStatus.NEW,
+            TipStatus.RECEIVED,
+            TipStatus.IN_PROGRESS,
+            TipStatus.REOPENED,
+        )
 
 
 #: Media kinds a tip can carry.
@@ -76,6 +83,8 @@ class Tip:
     posted_at: datetime | None
     media: tuple[TipMedia, ...] = ()
     followers: int = 0
+    #: Where it came from: resident, case, walk-in (`storage.staff_tips.TipSource`).
+    source: str = "resident"
 
     @property
     def reference(self) -> str:
@@ -114,6 +123,7 @@ def _tip(row: sqlite3.Row, media: list[sqlite3.Row] = (), followers: int = 0) ->
         posted_at=when(row["posted_at"]),
         media=tuple(TipMedia(m["kind"], m["file_id"], m["mime_type"]) for m in media),
         followers=followers,
+        source=row["source"],
     )
 
 

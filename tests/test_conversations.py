@@ -17,6 +17,7 @@ from bot.i18n import Catalogs, Texts
 from bot.steps import StepError
 from bot.surveys.answering import SURVEY_SESSION
 from bot.surveys.management import load_survey
+from bot.tips.staff_form import STAFF_TIP
 from bot.tips.steps import TIP_DRAFT, TipStep
 from storage import activities
 from storage import tips as tip_store
@@ -190,7 +191,7 @@ def test_the_architecture_diagrams_are_the_transition_tables():
     output of `Flow.diagram()` there after changing a table)."""
     document = ARCHITECTURE.read_text(encoding="utf-8")
     blocks = re.findall(r"```mermaid\n(.*?)\n```", document, flags=re.S)
-    for flow in (TIP_DRAFT, *FORMS.values(), SURVEY_SESSION, CASE):
+    for flow in (TIP_DRAFT, *FORMS.values(), SURVEY_SESSION, CASE, STAFF_TIP):
         assert flow.diagram() in blocks, f"the diagram of the {flow.name} is out of date"
 
 

@@ -57,7 +57,11 @@ def topic_name(case: Case, first_name: str | None, t: Texts, labels: Sequence[st
 
 def assign_keyboard(t: Texts, case: Case) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t._("🙋 I'll take it"), callback_data=f"case:assign:{case.id}")]]
+        [
+            [InlineKeyboardButton(t._("🙋 I'll take it"), callback_data=f"case:assign:{case.id}")],
+            # bot/tips/staff_form.py: what the resident described becomes a tracked tip.
+            [InlineKeyboardButton(t._("📝 Make a tip"), callback_data=f"tipf:case:{case.id}")],
+        ]
     )
 
 

@@ -31,6 +31,12 @@ REACH_LABELS = {
     "blocked": N_("blocked the bot"),
     "failed": N_("not delivered"),
 }
+#: Where tips came from (`tips.source`), in the order people read them.
+SOURCE_LABELS = {
+    "resident": N_("in the bot"),
+    "case": N_("from a conversation with staff"),
+    "walk-in": N_("at the office"),
+}
 LOST_LABELS = {
     "unsubscribed": N_("stopped the weekly list"),
     "blocked": N_("blocked the bot"),
@@ -86,6 +92,23 @@ def sections(t: Texts, figures: Figures) -> list[Section]:
         ),
         empty=none,
     )
+    fixed = figures.fixed_answers
+    sources = Section(
+        t._("Where the tips came from"),
+        rows=tuple((t._(SOURCE_LABELS.get(k, k)), n) for k, n in figures.tips_by_source.items()),
+        lines=(
+            (
+                t._(
+                    "Is it fixed? Yes: {yes}, no: {no}",
+                    yes=fixed.get("yes", 0),
+                    no=fixed.get("no", 0),
+                ),
+            )
+            if fixed
+            else ()
+        ),
+        empty=none,
+    )
     response = (
         t._(
             "Median time to first reply: {time}",
@@ -129,7 +152,7 @@ def sections(t: Texts, figures: Figures) -> list[Section]:
         ),
         empty=none,
     )
-    return [tips, statuses, cases, labels, surveys, reach]
+    return [tips, statuses, sources, cases, labels, surveys, reach]
 
 
 def period_title(t: Texts, figures: Figures) -> str:

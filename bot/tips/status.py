@@ -13,6 +13,7 @@ LABELS: dict[TipStatus, str] = {
     TipStatus.FORWARDED: N_("Forwarded to another agency"),
     TipStatus.REJECTED: N_("Rejected"),
     TipStatus.MERGED: N_("Merged with another tip"),
+    TipStatus.REOPENED: N_("Opened again"),
 }
 
 ICONS: dict[TipStatus, str] = {
@@ -23,6 +24,7 @@ ICONS: dict[TipStatus, str] = {
     TipStatus.FORWARDED: "↗️",
     TipStatus.REJECTED: "⛔",
     TipStatus.MERGED: "🔗",
+    TipStatus.REOPENED: "🔁",
 }
 
 #: What a resident is told when their tip (or one they follow) gets this status.
@@ -34,6 +36,7 @@ NEWS: dict[TipStatus, str] = {
         "We sent it to the agency that is responsible for it. They will follow it up."
     ),
     TipStatus.REJECTED: N_("We cannot do anything about it this time. Thank you for telling us."),
+    TipStatus.REOPENED: N_("Someone told us it is not fixed. We are looking at it again."),
 }
 
 #: Staff buttons: short codes keep callback data well under Telegram's 64 bytes.
