@@ -10,6 +10,8 @@ leave the quote, and no bot notice is ever a quote.
 
 from __future__ import annotations
 
+from telegram import Message, MessageEntity
+
 from bot.i18n import Texts
 
 #: Telegram's limits are 4096 characters for a text and 1024 for a caption; the label and the
@@ -40,3 +42,17 @@ def quoted_caption(t: Texts, caption: str | None) -> tuple[str, str | None]:
     if len(label(t)) + 1 + len(caption) <= CAPTION_LIMIT:
         return full, None
     return label(t), quoted_text(t, caption)[0]  # a caption is at most 1024 characters
+
+
+def words_in(message: Message, t: Texts) -> str:
+    """The words a message carries, as staff mean them: for a relayed resident message the
+    quoted words only (a photo relayed without a caption carries the label alone: no words),
+    for anything else its text or caption."""
+    for entity, text in message.parse_entities([MessageEntity.BLOCKQUOTE]).items():
+        del entity
+        return text
+    for entity, text in message.parse_caption_entities([MessageEntity.BLOCKQUOTE]).items():
+        del entity
+        return text
+    words = message.text or message.caption or ""
+    return "" if words.strip() in (label(t), label(t, continued=True)) else words

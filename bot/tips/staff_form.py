@@ -27,6 +27,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot import outbox
 from bot.common import answer, current_resident, send
 from bot.context import BotContext, BotData
+from bot.handover.marking import words_in
 from bot.handover.staff_side import case_here
 from bot.i18n import Texts
 from bot.menu import main_menu
@@ -240,7 +241,7 @@ def _media(message: Message) -> tuple[str, str, str | None] | None:
 async def _describe(
     update: Update, context: BotContext, t: Texts, form: StaffTipForm, source: Message
 ) -> None:
-    words = (source.text or source.caption or "").strip()
+    words = words_in(source, t).strip()
     media = _media(source)
     location = source.location
     if not words and media is None and location is None:
