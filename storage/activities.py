@@ -561,6 +561,22 @@ async def list_entries(db: Database, activity_id: int, *, waiting: bool = True) 
     return [ListEntry(row[0], row[1], bool(row[2])) for row in rows]
 
 
+async def to_remind(
+    db: Database, activity_id: int, edition: str, decided_by: datetime
+) -> list[ListEntry]:
+    """Those going who said so by `decided_by` and have no row in the reminder's edition yet
+    (the outbox row is the record that a resident was reminded)."""
+    rows = await db.fetchall(
+        "SELECT g.telegram_id, r.language FROM activity_going g"
+        " JOIN residents r ON r.telegram_id = g.telegram_id"
+        " WHERE g.activity_id = ? AND g.waiting = 0 AND g.created_at <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.edition = ?"
+        " AND o.chat_id = g.telegram_id) ORDER BY g.created_at, g.rowid",
+        (activity_id, _iso(decided_by), edition),
+    )
+    return [ListEntry(row[0], row[1], False) for row in rows]
+
+
 @dataclass(frozen=True)
 class ExportRow:
     """A line of the staff's list: a first name only where the resident allowed it."""

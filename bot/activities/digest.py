@@ -69,7 +69,8 @@ async def build_edition(
 ) -> Edition:
     """Every subscriber's parts (and the channel's), rendered once per language and choice."""
     start, end = coming_week(now, config.timezone)
-    coming = await activities.listed_between(db, start, end)
+    # Cancelled ones too, marked: a family that saw it last week does not go to a locked door.
+    coming = await activities.listed_or_cancelled_between(db, start, end)
     # Per (language, choice): each part's text and keyboard, built once and shared by every
     # subscriber with that choice (the outbox stores each distinct message once).
     rendered: dict[tuple[str, frozenset[str]], list[tuple[str, dict[str, Any] | None]]] = {}
