@@ -15,18 +15,20 @@ in the transaction that gives the place.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
 from bot.activities.render import when_lines
 from bot.common import send
-from bot.context import BotContext, BotData
+from bot.config import Config
+from bot.context import BotContext
 from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
-from bot.i18n import Texts
+from bot.i18n import Catalogs, Texts
 from storage import activities, outbox, residents
 from storage.activities import Activity, Change
+from storage.db import Database
 from storage.outbox import Task
 
 log = logging.getLogger(__name__)
@@ -42,14 +44,13 @@ def drop_button(t: Texts, activity: Activity) -> dict[str, Any]:
     return {"inline_keyboard": [[button]]}
 
 
-def reminder_text(t: Texts, activity: Activity, data: BotData) -> str:
+def reminder_text(t: Texts, activity: Activity, tz: tzinfo) -> str:
     title = activity.title_in(t.language)
     lines = [t._("⏰ Reminder: «{title}»", title=title)]
-    return "\n".join(lines + when_lines(t, activity, data.config.timezone))
+    return "\n".join(lines + when_lines(t, activity, tz))
 
 
-def change_text(t: Texts, activity: Activity, kind: str, data: BotData) -> str:
-    tz = data.config.timezone
+def change_text(t: Texts, activity: Activity, kind: str, tz: tzinfo) -> str:
     title = activity.title_in(t.language)
     if kind == "cancelled":
         day = t.weekday_date(activity.starts_at, tz)
@@ -58,35 +59,46 @@ def change_text(t: Texts, activity: Activity, kind: str, data: BotData) -> str:
     return "\n".join(lines + when_lines(t, activity, tz))
 
 
-def place_text(t: Texts, activity: Activity, data: BotData) -> str:
+def place_text(t: Texts, activity: Activity, tz: tzinfo) -> str:
     title = activity.title_in(t.language)
     lines = [t._("🎉 Good news: a place at «{title}» is free, and it is yours!", title=title)]
-    return "\n".join(lines + when_lines(t, activity, data.config.timezone))
+    return "\n".join(lines + when_lines(t, activity, tz))
 
 
 # --- writing the editions ---
-async def announce_changes(data: BotData, now: datetime) -> list[str]:
-    """Write an edition for every change not announced yet; return their names."""
+async def announce_changes(
+    db: Database, catalogs: Catalogs, config: Config, now: datetime
+) -> list[str]:
+    """Write an edition for every change not announced yet; return their names. Writing one
+    again after a crash adds nothing, so the change is marked only after its edition."""
     editions = []
-    for change in await activities.changes_to_announce(data.db):
-        activity = await activities.get(data.db, change.activity_id)
+    for change in await activities.changes_to_announce(db):
+        activity = await activities.get(db, change.activity_id)
         if activity is not None:
-            await _write_change(data, activity, change, now)
+            await _write_change(db, catalogs, config, activity, change, now)
             editions.append(change.edition)
-        await activities.mark_announced(data.db, change.id)
+        await activities.mark_announced(db, change.id)
     return editions
 
 
-async def _write_change(data: BotData, activity: Activity, change: Change, now: datetime) -> None:
+async def _write_change(
+    db: Database,
+    catalogs: Catalogs,
+    config: Config,
+    activity: Activity,
+    change: Change,
+    now: datetime,
+) -> None:
     # Everyone on the list, the waiting list too: they plan their day around it as well.
-    entries = await activities.list_entries(data.db, activity.id)
+    entries = await activities.list_entries(db, activity.id)
     rendered: dict[str, tuple[str, dict[str, Any] | None]] = {}
     items = []
     for entry in entries:
         if entry.language not in rendered:
-            t = data.catalogs.texts(entry.language)
+            t = catalogs.texts(entry.language)
             markup = drop_button(t, activity) if change.kind == "moved" else None
-            rendered[entry.language] = (change_text(t, activity, change.kind, data), markup)
+            text = change_text(t, activity, change.kind, config.timezone)
+            rendered[entry.language] = (text, markup)
         text, markup = rendered[entry.language]
         items.append(
             OutboxItem(
@@ -96,33 +108,35 @@ async def _write_change(data: BotData, activity: Activity, change: Change, now: 
                 resident_id=entry.telegram_id,
             )
         )
-    added = await enqueue(data.db, change.edition, items, now)
+    added = await enqueue(db, change.edition, items, now)
     log.info("activity %d: change %s to %d residents", activity.id, change.kind, added)
 
 
-async def queue_reminders(data: BotData, now: datetime) -> list[str]:
+async def queue_reminders(
+    db: Database, catalogs: Catalogs, config: Config, now: datetime
+) -> list[str]:
     """Write the reminders that are due: residents going to an activity whose reminder time
     has come, who decided before that time and were not reminded yet."""
-    rule = data.config.activity_reminder
+    rule = config.activity_reminder
     if rule is None:
         return []
-    tz = data.config.timezone
+    tz = config.timezone
     editions = []
-    for activity in await activities.listed_between(data.db, now, now + rule.reach):
+    for activity in await activities.listed_between(db, now, now + rule.reach):
         due = rule.due(activity.starts_at, tz)
         if due > now:
             continue
         edition = f"reminder-{activity.id}"
-        entries = await activities.to_remind(data.db, activity.id, edition, due)
+        entries = await activities.to_remind(db, activity.id, edition, due)
         if not entries:
             continue
         rendered: dict[str, tuple[str, dict[str, Any]]] = {}
         items = []
         for entry in entries:
             if entry.language not in rendered:
-                t = data.catalogs.texts(entry.language)
+                t = catalogs.texts(entry.language)
                 rendered[entry.language] = (
-                    reminder_text(t, activity, data),
+                    reminder_text(t, activity, tz),
                     drop_button(t, activity),
                 )
             text, markup = rendered[entry.language]
@@ -134,33 +148,37 @@ async def queue_reminders(data: BotData, now: datetime) -> list[str]:
                     resident_id=entry.telegram_id,
                 )
             )
-        await enqueue(data.db, edition, items, now)
+        await enqueue(db, edition, items, now)
         editions.append(edition)
     return editions
 
 
 # --- sending ---
-async def deliver_notices(data: BotData) -> int:
+async def deliver_notices(db: Database, config: Config) -> int:
     """Send what is pending of reminders and change notices (also what a crash left)."""
-    pending = await outbox.pending(data.db)
+    pending = await outbox.pending(db)
     editions = sorted({row.edition for row in pending if row.edition.startswith(PREFIXES)})
     sent = 0
     if not editions:
         return 0
-    async with delivery_bot(data.config) as bot:
+    async with delivery_bot(config) as bot:
         for name in editions:
-            report = await deliver(bot, data.db, name, rate=data.config.delivery_rate)
+            report = await deliver(bot, db, name, rate=config.delivery_rate)
             sent += report.sent
     return sent
 
 
 async def notices_job(context: BotContext) -> None:
     """The repeating job (and the run right after a change): changes, reminders, delivery."""
-    data = context.bot_data
-    now = context.now()
-    await announce_changes(data, now)
-    await queue_reminders(data, now)
-    await deliver_notices(data)
+    db, catalogs, config, now = (
+        context.db,
+        context.bot_data.catalogs,
+        context.config,
+        context.now(),
+    )
+    await announce_changes(db, catalogs, config, now)
+    await queue_reminders(db, catalogs, config, now)
+    await deliver_notices(db, config)
 
 
 def send_soon(context: BotContext) -> None:
@@ -179,5 +197,6 @@ async def send_place(context: BotContext, task: Task) -> int | None:
     resident = await residents.get(context.db, task.chat_id)
     t = context.texts(resident.language if resident else None)
     markup = InlineKeyboardMarkup.de_json(drop_button(t, activity), context.bot)
-    message = await send(context, task.chat_id, place_text(t, activity, context.bot_data), markup)
+    text = place_text(t, activity, context.config.timezone)
+    message = await send(context, task.chat_id, text, markup)
     return message.message_id
