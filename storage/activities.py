@@ -189,6 +189,8 @@ async def save_series(
                 " WHERE uid = ?",
                 (source, ical, status, now.isoformat(), uid),
             )
+        if len(occurrences) == 1:
+            await _follow_single(tx, uid, _iso(occurrences[0].occurrence))
         keys = set()
         for item in occurrences:
             key = _iso(item.occurrence)
@@ -249,6 +251,14 @@ async def save_series(
                     await _record_change(tx, row[0], "cancelled", now)
                     cancelled += 1
     return ImportCounts(added, updated, cancelled)
+
+
+async def _follow_single(tx: Transaction, uid: str, key: str) -> None:
+    """A one-off activity given a new time (a CSV row or event edited) is the same activity,
+    not a new one: its "I'm going" marks stay, and those going hear of the new time."""
+    rows = await tx.fetchall("SELECT id, occurrence FROM activities WHERE series_uid = ?", (uid,))
+    if len(rows) == 1 and rows[0]["occurrence"] != key:
+        await tx.execute("UPDATE activities SET occurrence = ? WHERE id = ?", (key, rows[0]["id"]))
 
 
 def _change_kind(old: Any, values: tuple[Any, ...], now: datetime) -> str:
@@ -483,7 +493,7 @@ async def _fill_places(tx: Transaction, activity_id: int, now: datetime) -> list
 async def leave(
     db: Database, activity_id: int, telegram_id: int, now: datetime | None = None
 ) -> tuple[bool, list[int]]:
-    """"I can't come after all": off the list (going or waiting). A freed place goes to the
+    """ "I can't come after all": off the list (going or waiting). A freed place goes to the
     first one waiting, in the same transaction. Returns (was on the list, who got a place)."""
     moment = now or datetime.now(UTC)
     async with db.transaction() as tx:
