@@ -425,9 +425,9 @@ async def join(
         else:
             return Join.FULL, 0
         await tx.execute(
-            "INSERT INTO activity_going (activity_id, telegram_id, created_at, waiting)"
-            " VALUES (?, ?, ?, ?)",
-            (activity_id, telegram_id, now.isoformat(), waiting),
+            "INSERT INTO activity_going (activity_id, telegram_id, created_at, waiting,"
+            " placed_at) VALUES (?, ?, ?, ?, ?)",
+            (activity_id, telegram_id, _iso(now), waiting, None if waiting else _iso(now)),
         )
         if not waiting:
             return Join.GOING, 0
@@ -476,8 +476,9 @@ async def _fill_places(tx: Transaction, activity_id: int, now: datetime) -> list
     promoted = [row[0] for row in rows]
     for telegram_id in promoted:
         await tx.execute(
-            "UPDATE activity_going SET waiting = 0 WHERE activity_id = ? AND telegram_id = ?",
-            (activity_id, telegram_id),
+            "UPDATE activity_going SET waiting = 0, placed_at = ? WHERE activity_id = ?"
+            " AND telegram_id = ?",
+            (_iso(now), activity_id, telegram_id),
         )
         await outbox.add_task(
             tx,
@@ -574,12 +575,13 @@ async def list_entries(db: Database, activity_id: int, *, waiting: bool = True) 
 async def to_remind(
     db: Database, activity_id: int, edition: str, decided_by: datetime
 ) -> list[ListEntry]:
-    """Those going who said so by `decided_by` and have no row in the reminder's edition yet
-    (the outbox row is the record that a resident was reminded)."""
+    """Those going who had their place by `decided_by` and have no row in the reminder's
+    edition yet (the outbox row is the record that a resident was reminded)."""
     rows = await db.fetchall(
         "SELECT g.telegram_id, r.language FROM activity_going g"
         " JOIN residents r ON r.telegram_id = g.telegram_id"
-        " WHERE g.activity_id = ? AND g.waiting = 0 AND g.created_at <= ?"
+        " WHERE g.activity_id = ? AND g.waiting = 0"
+        " AND COALESCE(g.placed_at, g.created_at) <= ?"
         " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.edition = ?"
         " AND o.chat_id = g.telegram_id) ORDER BY g.created_at, g.rowid",
         (activity_id, _iso(decided_by), edition),

@@ -7,6 +7,9 @@ ALTER TABLE activities ADD COLUMN capacity INTEGER;
 -- "I'm going" beyond the capacity puts the resident on the waiting list (waiting = 1), in the
 -- order they asked (created_at); a freed place goes to the first one waiting.
 ALTER TABLE activity_going ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+-- When the resident got their place (joining, or moved up from the waiting list): the reminder
+-- goes to those who had their place by its time (the news of a place has the details itself).
+ALTER TABLE activity_going ADD COLUMN placed_at TEXT;
 -- The resident allowed the organisers to see their first name on the exported list.
 ALTER TABLE activity_going ADD COLUMN show_name INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX activity_going_list ON activity_going (activity_id, waiting, created_at);
