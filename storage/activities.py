@@ -787,7 +787,13 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
 async def forget_resident(tx: Transaction, telegram_id: int) -> None:
     """Erase the person; activities they proposed stay listed, without their id."""
     await tx.execute("DELETE FROM digest_subscriptions WHERE telegram_id = ?", (telegram_id,))
+    places = await tx.fetchall(
+        "SELECT activity_id FROM activity_going WHERE telegram_id = ? AND waiting = 0",
+        (telegram_id,),
+    )
     await tx.execute("DELETE FROM activity_going WHERE telegram_id = ?", (telegram_id,))
+    for row in places:  # their place goes to the first one waiting, as when they cancel
+        await _fill_places(tx, row[0], datetime.now(UTC))
     await tx.execute("DELETE FROM organisers WHERE telegram_id = ?", (telegram_id,))
     await tx.execute("DELETE FROM activity_forms WHERE telegram_id = ?", (telegram_id,))
     await tx.execute(
