@@ -27,6 +27,31 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class ReminderRule:
+    """`BOT_ACTIVITY_REMINDER`: `-1d 18:00` (at 18:00 one day before, local time) or `-2h`,
+    `-90m` (that long before the start)."""
+
+    days: int = 0
+    at: time | None = None
+    before: timedelta = timedelta(0)
+
+    def due(self, starts_at: datetime, tz: tzinfo) -> datetime:
+        """When the reminder of an activity starting then goes out (never after the start)."""
+        if self.at is None:
+            return starts_at - self.before
+        day = starts_at.astimezone(tz).date() - timedelta(days=self.days)
+        return min(datetime.combine(day, self.at, tzinfo=tz), starts_at)
+
+    @property
+    def reach(self) -> timedelta:
+        """How far ahead of an activity its reminder can be due."""
+        return timedelta(days=self.days + 1) + self.before
+
+
+DEFAULT_REMINDER = ReminderRule(days=1, at=time(18, 0))
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the bot needs to know about its deployment."""
 
@@ -55,7 +80,7 @@ class Config:
     #: Ask residents who said "I'm going" how an activity was, after it ended.
     activity_feedback: bool = True
     #: When residents going to an activity are reminded of it (None: no reminders).
-    activity_reminder: ReminderRule | None = field(default_factory=lambda: DEFAULT_REMINDER)
+    activity_reminder: ReminderRule | None = DEFAULT_REMINDER
     #: Days after which finished cases and tips lose their personal data.
     retention_days: int = 365
     #: When staff answer (None: the default, Monday-Friday 09:00-15:30 in `timezone`).
@@ -242,29 +267,6 @@ def _weekday_time(raw: str, name: str, default: str) -> tuple[int, time]:
     return _WEEKDAYS.index(match.group(1)), time(hour, minute)
 
 
-@dataclass(frozen=True)
-class ReminderRule:
-    """`BOT_ACTIVITY_REMINDER`: `-1d 18:00` (at 18:00 one day before, local time) or `-2h`,
-    `-90m` (that long before the start)."""
-
-    days: int = 0
-    at: time | None = None
-    before: timedelta = timedelta(0)
-
-    def due(self, starts_at: datetime, tz: tzinfo) -> datetime:
-        """When the reminder of an activity starting then goes out (never after the start)."""
-        if self.at is None:
-            return starts_at - self.before
-        day = starts_at.astimezone(tz).date() - timedelta(days=self.days)
-        return min(datetime.combine(day, self.at, tzinfo=tz), starts_at)
-
-    @property
-    def reach(self) -> timedelta:
-        """How far ahead of an activity its reminder can be due."""
-        return timedelta(days=self.days + 1) + self.before
-
-
-DEFAULT_REMINDER = ReminderRule(days=1, at=time(18, 0))
 _REMINDER_RE = re.compile(r"^-\s*(\d{1,3})\s*(d|h|m|min)(?:\s+(\d{1,2}):(\d{2}))?$")
 
 
