@@ -64,8 +64,9 @@ class Activity:
     cancelled: bool
     proposed_by: int | None = None
     capacity: int | None = None
-    #: The last change residents were told of: "cancelled", "moved" or "" (none).
+    #: The last change residents were told of: "cancelled", "moved" or "" (none), and when.
     notice: str = ""
+    notice_at: datetime | None = None
 
     def title_in(self, language: str) -> str:
         """The title in `language`, or the default language's title."""
@@ -121,13 +122,17 @@ def _activity(row: Any) -> Activity:
         cancelled=bool(row["cancelled"]),
         proposed_by=row["proposed_by"],
         capacity=row["capacity"],
-        notice=row["notice"] or "",
+        notice=(row["notice"] or " ").split(" ", 1)[0],
+        notice_at=datetime.fromisoformat(row["notice"].split(" ", 1)[1])
+        if row["notice"]
+        else None,
     )
 
 
 _SELECT = (
-    "SELECT a.*, s.status, s.proposed_by, (SELECT c.kind FROM activity_changes c"
-    " WHERE c.activity_id = a.id ORDER BY c.n DESC LIMIT 1) AS notice FROM activities a"
+    "SELECT a.*, s.status, s.proposed_by, (SELECT c.kind || ' ' || c.created_at"
+    " FROM activity_changes c WHERE c.activity_id = a.id ORDER BY c.n DESC LIMIT 1) AS notice"
+    " FROM activities a"
     " JOIN activity_series s ON s.uid = a.series_uid"
 )
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.activities.digest import build_edition
-from bot.activities.importer import import_file
+from bot.activities.importer import expand, import_file, parse_ics, series_calendar
 from bot.config import ConfigError, ReminderRule, parse_activity_reminder
 from sandbox import BotAPIDouble
 from storage import activities, audit, outbox, residents
@@ -68,6 +68,22 @@ def test_the_reminder_setting():
     for bad in ("18:00", "-1h 18:00", "-1d 25:00", "tomorrow"):
         with pytest.raises(ConfigError):
             parse_activity_reminder(bad)
+
+
+def test_capacity_from_icalendar_and_a_bad_one_reported_by_line():
+    event = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
+        "DTSTART:20261125T090000Z\r\nSUMMARY:Kurs\r\nX-CAPACITY:{capacity}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    good = parse_ics(event.format(uid="kurs-1", capacity="15").encode())
+    assert good.errors == []
+    [occurrence] = expand(
+        series_calendar(good.series[0]), UTC, NOV_MONDAY, WEDNESDAY_10 + timedelta(days=1)
+    )
+    assert occurrence.capacity == 15
+    bad = parse_ics(event.format(uid="kurs-2", capacity="many").encode())
+    assert bad.series == [] and "capacity" in bad.errors[0][1] and bad.errors[0][0] == 4
 
 
 async def test_a_reminder_the_evening_before_reaches_those_going_only(bot: BotHarness):
@@ -205,6 +221,10 @@ async def test_a_new_time_reaches_those_going_and_the_digest_marks_a_cancellatio
         await run_notices(bot)
     [notice] = amina.new_messages()
     assert "new time or place" in notice.text and "12:00" in notice.text
+    await activities.subscribe(bot.db, amina.id, ["all"], bot.clock())
+    edition = await build_edition(bot.db, bot.app.bot_data.catalogs, bot.config, bot.clock())
+    [item] = [i for i in edition.items if i.chat_id == amina.id]
+    assert "New time or place" in item.text and "12:00" in item.text
 
     # Staff cancel it: she is told, and the digest marks it instead of leaving it out.
     bot.double.send_text(bot.staff[0].user, f"/activity_cancel {activity_id}", chat=bot.staff_chat)
@@ -213,7 +233,6 @@ async def test_a_new_time_reaches_those_going_and_the_digest_marks_a_cancellatio
     [cancelled] = amina.new_messages()
     assert "cancelled" in cancelled.text and "Babytreff" in cancelled.text
 
-    await activities.subscribe(bot.db, amina.id, ["all"], bot.clock())
     edition = await build_edition(bot.db, bot.app.bot_data.catalogs, bot.config, bot.clock())
     [item] = [i for i in edition.items if i.chat_id == amina.id]
     assert "Babytreff" in item.text and "Cancelled" in item.text
