@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +24,31 @@ _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
 class ConfigError(ValueError):
     """A configuration problem, worded for the operator who has to fix it."""
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """`BOT_ACTIVITY_REMINDER`: `-1d 18:00` (at 18:00 one day before, local time) or `-2h`,
+    `-90m` (that long before the start)."""
+
+    days: int = 0
+    at: time | None = None
+    before: timedelta = timedelta(0)
+
+    def due(self, starts_at: datetime, tz: tzinfo) -> datetime:
+        """When the reminder of an activity starting then goes out (never after the start)."""
+        if self.at is None:
+            return starts_at - self.before
+        day = starts_at.astimezone(tz).date() - timedelta(days=self.days)
+        return min(datetime.combine(day, self.at, tzinfo=tz), starts_at)
+
+    @property
+    def reach(self) -> timedelta:
+        """How far ahead of an activity its reminder can be due."""
+        return timedelta(days=self.days + 1) + self.before
+
+
+DEFAULT_REMINDER = ReminderRule(days=1, at=time(18, 0))
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,8 @@ class Config:
     activity_feedback: bool = True
     #: Days after a tip is resolved when its people are asked "is it fixed?"; None: never.
     fixed_check_days: int | None = 14
+    #: When residents going to an activity are reminded of it (None: no reminders).
+    activity_reminder: ReminderRule | None = DEFAULT_REMINDER
     #: Days after which finished cases and tips lose their personal data.
     retention_days: int = 365
     #: When staff answer (None: the default, Monday-Friday 09:00-15:30 in `timezone`).
@@ -149,6 +176,7 @@ class Config:
             weekly_summary=weekly_summary,
             channel_id=_channel(env),
             activity_feedback=_on_off(env, "BOT_ACTIVITY_FEEDBACK", True),
+            activity_reminder=parse_activity_reminder(env.get("BOT_ACTIVITY_REMINDER", "")),
             retention_days=int(_positive_float(env, "BOT_RETENTION_DAYS", 365)),
             fixed_check_days=parse_fixed_check_days(env.get("BOT_FIXED_CHECK_DAYS", "")),
             office_hours=office_hours,
@@ -252,6 +280,30 @@ def _weekday_time(raw: str, name: str, default: str) -> tuple[int, time]:
     if hour > 23 or minute > 59:
         raise ConfigError(f"{problem}; got {raw!r}")
     return _WEEKDAYS.index(match.group(1)), time(hour, minute)
+
+
+_REMINDER_RE = re.compile(r"^-\s*(\d{1,3})\s*(d|h|m|min)(?:\s+(\d{1,2}):(\d{2}))?$")
+
+
+def parse_activity_reminder(raw: str) -> ReminderRule | None:
+    """`-1d 18:00` (the default), `-2d` (two days before the start), `-2h`, `-30m`; `off`
+    -> None."""
+    raw = raw.strip().lower()
+    if not raw:
+        return DEFAULT_REMINDER
+    if raw in _OFF:
+        return None
+    match = _REMINDER_RE.match(raw)
+    problem = f"BOT_ACTIVITY_REMINDER must be like '-1d 18:00', '-2h' or 'off'; got {raw!r}"
+    if not match:
+        raise ConfigError(problem)
+    amount, unit, hour, minute = match.groups()
+    if hour is None:
+        minutes = int(amount) * {"d": 24 * 60, "h": 60}.get(unit, 1)
+        return ReminderRule(before=timedelta(minutes=minutes))
+    if unit != "d" or int(hour) > 23 or int(minute) > 59:
+        raise ConfigError(problem)
+    return ReminderRule(days=int(amount), at=time(int(hour), int(minute)))
 
 
 def _delivery_rate(env: Mapping[str, str], base_url: str) -> float:

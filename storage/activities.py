@@ -12,8 +12,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
+from storage import outbox
 from storage.db import Database, Transaction
 
 #: Children's age groups (and adults), the codes stored and used in CSV files.
@@ -39,6 +41,8 @@ class Occurrence:
     price: str = ""
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
     cancelled: bool = False
+    #: How many may come; None: no limit.
+    capacity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class Activity:
     translations: dict[str, dict[str, str]]
     cancelled: bool
     proposed_by: int | None = None
+    capacity: int | None = None
+    #: The last change residents were told of: "cancelled", "moved" or "" (none), and when.
+    notice: str = ""
+    notice_at: datetime | None = None
 
     def title_in(self, language: str) -> str:
         """The title in `language`, or the default language's title."""
@@ -113,13 +121,43 @@ def _activity(row: Any) -> Activity:
         translations=json.loads(row["translations"] or "{}"),
         cancelled=bool(row["cancelled"]),
         proposed_by=row["proposed_by"],
+        capacity=row["capacity"],
+        notice=(row["notice"] or " ").split(" ", 1)[0],
+        notice_at=datetime.fromisoformat(row["notice"].split(" ", 1)[1])
+        if row["notice"]
+        else None,
     )
 
 
 _SELECT = (
-    "SELECT a.*, s.status, s.proposed_by FROM activities a"
+    "SELECT a.*, s.status, s.proposed_by, (SELECT c.kind || ' ' || c.created_at"
+    " FROM activity_changes c WHERE c.activity_id = a.id ORDER BY c.n DESC LIMIT 1) AS notice"
+    " FROM activities a"
     " JOIN activity_series s ON s.uid = a.series_uid"
 )
+
+
+@dataclass(frozen=True)
+class Change:
+    """A cancellation or a new time or place, to be told to everyone on the list once."""
+
+    id: int
+    activity_id: int
+    n: int
+    kind: str
+
+    @property
+    def edition(self) -> str:
+        return f"change-{self.activity_id}-{self.n}"
+
+
+async def _record_change(tx: Transaction, activity_id: int, kind: str, now: datetime) -> None:
+    """In the transaction that makes the change: the bot announces it (once) from here."""
+    await tx.execute(
+        "INSERT INTO activity_changes (activity_id, n, kind, created_at) VALUES (?,"
+        " (SELECT COALESCE(MAX(n), 0) + 1 FROM activity_changes WHERE activity_id = ?), ?, ?)",
+        (activity_id, activity_id, kind, now.isoformat()),
+    )
 
 
 # --- series and their occurrences ---
@@ -156,6 +194,8 @@ async def save_series(
                 " WHERE uid = ?",
                 (source, ical, status, now.isoformat(), uid),
             )
+        if len(occurrences) == 1:
+            await _follow_single(tx, uid, _iso(occurrences[0].occurrence))
         keys = set()
         for item in occurrences:
             key = _iso(item.occurrence)
@@ -173,16 +213,19 @@ async def save_series(
                 item.price,
                 json.dumps(item.translations, ensure_ascii=False, sort_keys=True),
                 int(item.cancelled),
+                item.capacity,
             )
             row = await tx.fetchone(
-                "SELECT id FROM activities WHERE series_uid = ? AND occurrence = ?", (uid, key)
+                "SELECT id, starts_at, ends_at, place, cancelled FROM activities"
+                " WHERE series_uid = ? AND occurrence = ?",
+                (uid, key),
             )
             if row is None:
                 await tx.execute(
                     "INSERT INTO activities (starts_at, ends_at, title, description, place,"
                     " organiser, category, age_groups, languages, price, translations,"
-                    " cancelled, series_uid, occurrence)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " cancelled, capacity, series_uid, occurrence)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*values, uid, key),
                 )
                 added += 1
@@ -190,10 +233,16 @@ async def save_series(
                 await tx.execute(
                     "UPDATE activities SET starts_at = ?, ends_at = ?, title = ?,"
                     " description = ?, place = ?, organiser = ?, category = ?, age_groups = ?,"
-                    " languages = ?, price = ?, translations = ?, cancelled = ? WHERE id = ?",
+                    " languages = ?, price = ?, translations = ?, cancelled = ?, capacity = ?"
+                    " WHERE id = ?",
                     (*values, row["id"]),
                 )
                 updated += 1
+                kind = _change_kind(row, values, now)
+                if kind:
+                    await _record_change(tx, row["id"], kind, now)
+                if not item.cancelled:
+                    await _fill_places(tx, row["id"], now)
             cancelled += int(item.cancelled)
         if prune_from is not None:
             stale = await tx.fetchall(
@@ -204,8 +253,30 @@ async def save_series(
             for row in stale:
                 if row["occurrence"] not in keys:
                     await tx.execute("UPDATE activities SET cancelled = 1 WHERE id = ?", (row[0],))
+                    await _record_change(tx, row[0], "cancelled", now)
                     cancelled += 1
     return ImportCounts(added, updated, cancelled)
+
+
+async def _follow_single(tx: Transaction, uid: str, key: str) -> None:
+    """A one-off activity given a new time (a CSV row or event edited) is the same activity,
+    not a new one: its "I'm going" marks stay, and those going hear of the new time."""
+    rows = await tx.fetchall("SELECT id, occurrence FROM activities WHERE series_uid = ?", (uid,))
+    if len(rows) == 1 and rows[0]["occurrence"] != key:
+        await tx.execute("UPDATE activities SET occurrence = ? WHERE id = ?", (key, rows[0]["id"]))
+
+
+def _change_kind(old: Any, values: tuple[Any, ...], now: datetime) -> str:
+    """What residents going to a coming activity must hear of an update: it was called off,
+    or its time or place is new ("" when nothing of that changed, or it is over)."""
+    starts_at, ends_at, place, is_cancelled = values[0], values[1], values[4], values[11]
+    if old["cancelled"] or datetime.fromisoformat(old["ends_at"]) < now:
+        return ""
+    if is_cancelled:
+        return "cancelled"
+    if (old["starts_at"], old["ends_at"], old["place"]) != (starts_at, ends_at, place):
+        return "moved"
+    return ""
 
 
 async def cancel_series(db: Database, uid: str, now: datetime) -> int:
@@ -215,31 +286,45 @@ async def cancel_series(db: Database, uid: str, now: datetime) -> int:
             "UPDATE activity_series SET status = 'cancelled', updated_at = ? WHERE uid = ?",
             (now.isoformat(), uid),
         )
-        await tx.execute(
-            "UPDATE activities SET cancelled = 1 WHERE series_uid = ? AND ends_at >= ?"
-            " AND cancelled = 0",
+        rows = await tx.fetchall(
+            "SELECT id FROM activities WHERE series_uid = ? AND ends_at >= ? AND cancelled = 0",
             (uid, _iso(now)),
         )
-        return int(await tx.fetchval("SELECT changes()"))
+        for row in rows:
+            await _cancel(tx, row[0], now)
+        return len(rows)
 
 
-async def cancel_activity(db: Database, activity_id: int) -> bool:
+async def _cancel(tx: Transaction, activity_id: int, now: datetime) -> bool:
+    await tx.execute(
+        "UPDATE activities SET cancelled = 1 WHERE id = ? AND cancelled = 0", (activity_id,)
+    )
+    if int(await tx.fetchval("SELECT changes()")) != 1:
+        return False
+    ends_at = await tx.fetchval("SELECT ends_at FROM activities WHERE id = ?", (activity_id,))
+    if datetime.fromisoformat(ends_at) >= now:
+        await _record_change(tx, activity_id, "cancelled", now)
+    return True
+
+
+async def cancel_activity(db: Database, activity_id: int, now: datetime | None = None) -> bool:
+    """Call off one activity; everyone on its list is told (see `changes_to_announce`)."""
     async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE activities SET cancelled = 1 WHERE id = ? AND cancelled = 0", (activity_id,)
-        )
-        return int(await tx.fetchval("SELECT changes()")) == 1
+        return await _cancel(tx, activity_id, now or datetime.now(UTC))
 
 
-async def cancel_occurrence(db: Database, uid: str, original_start: datetime) -> bool:
+async def cancel_occurrence(
+    db: Database, uid: str, original_start: datetime, now: datetime | None = None
+) -> bool:
     """Call off one occurrence of a series, named by its original start."""
     async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE activities SET cancelled = 1 WHERE series_uid = ? AND occurrence = ?"
-            " AND cancelled = 0",
+        activity_id = await tx.fetchval(
+            "SELECT id FROM activities WHERE series_uid = ? AND occurrence = ?",
             (uid, _iso(original_start)),
         )
-        return int(await tx.fetchval("SELECT changes()")) == 1
+        if activity_id is None:
+            return False
+        return await _cancel(tx, activity_id, now or datetime.now(UTC))
 
 
 async def set_series_status(db: Database, uid: str, status: str, now: datetime) -> bool:
@@ -292,11 +377,17 @@ async def recurring_sources(db: Database) -> list[tuple[str, str, str]]:
     return [(row["uid"], row["source"], row["ical"]) for row in rows]
 
 
-# --- "I'm going" ---
+# --- "I'm going", places and the waiting list ---
+#: The outbox task that tells a resident from the waiting list that a place is theirs.
+PLACE_TASK = "activity-place"
+
+
 async def mark_going(
     db: Database, activity_id: int, telegram_id: int, now: datetime | None = None
 ) -> bool:
-    """Store that a resident plans to come; True if new (pressing twice changes nothing)."""
+    """Store that a resident plans to come; True if new (pressing twice changes nothing).
+
+    Ignores the capacity (imports of old marks, tests); residents go through `join`."""
     moment = (now or datetime.now(UTC)).isoformat()
     async with db.transaction() as tx:
         await tx.execute(
@@ -307,18 +398,151 @@ async def mark_going(
         return int(await tx.fetchval("SELECT changes()")) == 1
 
 
-async def unmark_going(db: Database, activity_id: int, telegram_id: int) -> bool:
+class Join(StrEnum):
+    """What "I'm going" (or "Put me on the waiting list") did."""
+
+    GOING = "going"
+    ALREADY_GOING = "already-going"
+    FULL = "full"  # no place left; the resident may ask for the waiting list
+    WAITING = "waiting"
+    ALREADY_WAITING = "already-waiting"
+
+
+async def join(
+    db: Database, activity_id: int, telegram_id: int, now: datetime, *, wait: bool = False
+) -> tuple[Join, int]:
+    """A place if one is free; with `wait`, the waiting list when none is. Returns what
+    happened and the resident's number on the waiting list (0 when going). One transaction,
+    so two residents pressing at once cannot both take the last place."""
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT waiting FROM activity_going WHERE activity_id = ? AND telegram_id = ?",
+            (activity_id, telegram_id),
+        )
+        if row is not None:
+            if not row["waiting"]:
+                return Join.ALREADY_GOING, 0
+            return Join.ALREADY_WAITING, await _place_in_line(tx, activity_id, telegram_id)
+        if await _free_places(tx, activity_id) > 0:
+            waiting = 0
+        elif wait:
+            waiting = 1
+        else:
+            return Join.FULL, 0
+        await tx.execute(
+            "INSERT INTO activity_going (activity_id, telegram_id, created_at, waiting,"
+            " placed_at) VALUES (?, ?, ?, ?, ?)",
+            (activity_id, telegram_id, _iso(now), waiting, None if waiting else _iso(now)),
+        )
+        if not waiting:
+            return Join.GOING, 0
+        return Join.WAITING, await _place_in_line(tx, activity_id, telegram_id)
+
+
+async def _free_places(tx: Transaction, activity_id: int) -> int:
+    """Places left (a large number when there is no limit)."""
+    capacity = await tx.fetchval("SELECT capacity FROM activities WHERE id = ?", (activity_id,))
+    if capacity is None:
+        return 1 << 30
+    going = await tx.fetchval(
+        "SELECT COUNT(*) FROM activity_going WHERE activity_id = ? AND waiting = 0",
+        (activity_id,),
+    )
+    return max(0, int(capacity) - int(going))
+
+
+async def _place_in_line(tx: Transaction, activity_id: int, telegram_id: int) -> int:
+    return int(
+        await tx.fetchval(
+            "SELECT COUNT(*) FROM activity_going w, activity_going me"
+            " WHERE me.activity_id = ? AND me.telegram_id = ? AND w.activity_id = me.activity_id"
+            " AND w.waiting = 1 AND (w.created_at, w.rowid) <= (me.created_at, me.rowid)",
+            (activity_id, telegram_id),
+        )
+    )
+
+
+async def _fill_places(tx: Transaction, activity_id: int, now: datetime) -> list[int]:
+    """Give free places to the first ones waiting and enqueue the news for each (once per
+    promotion); returns who got a place."""
+    ended = await tx.fetchval(
+        "SELECT cancelled OR ends_at < ? FROM activities WHERE id = ?", (_iso(now), activity_id)
+    )
+    if ended is None or ended:
+        return []
+    free = await _free_places(tx, activity_id)
+    if free <= 0:
+        return []
+    rows = await tx.fetchall(
+        "SELECT telegram_id FROM activity_going WHERE activity_id = ? AND waiting = 1"
+        " ORDER BY created_at, rowid LIMIT ?",
+        (activity_id, min(free, 1000)),
+    )
+    promoted = [row[0] for row in rows]
+    for telegram_id in promoted:
+        await tx.execute(
+            "UPDATE activity_going SET waiting = 0, placed_at = ? WHERE activity_id = ?"
+            " AND telegram_id = ?",
+            (_iso(now), activity_id, telegram_id),
+        )
+        await outbox.add_task(
+            tx,
+            PLACE_TASK,
+            f"{PLACE_TASK}:{activity_id}:{telegram_id}:{now.isoformat()}",
+            {"activity_id": activity_id},
+            now,
+            chat_id=telegram_id,
+        )
+    return promoted
+
+
+async def leave(
+    db: Database, activity_id: int, telegram_id: int, now: datetime | None = None
+) -> tuple[bool, list[int]]:
+    """ "I can't come after all": off the list (going or waiting). A freed place goes to the
+    first one waiting, in the same transaction. Returns (was on the list, who got a place)."""
+    moment = now or datetime.now(UTC)
     async with db.transaction() as tx:
         await tx.execute(
             "DELETE FROM activity_going WHERE activity_id = ? AND telegram_id = ?",
             (activity_id, telegram_id),
         )
+        if int(await tx.fetchval("SELECT changes()")) != 1:
+            return False, []
+        return True, await _fill_places(tx, activity_id, moment)
+
+
+async def unmark_going(db: Database, activity_id: int, telegram_id: int) -> bool:
+    return (await leave(db, activity_id, telegram_id))[0]
+
+
+async def is_going(db: Database, activity_id: int, telegram_id: int) -> bool:
+    """Has a place (not only on the waiting list)."""
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM activity_going WHERE activity_id = ? AND telegram_id = ?"
+            " AND waiting = 0",
+            (activity_id, telegram_id),
+        )
+    )
+
+
+async def set_show_name(db: Database, activity_id: int, telegram_id: int, show: bool) -> bool:
+    """The resident's answer to "may the organisers see your first name?"; False if they are
+    not on the list (any more)."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE activity_going SET show_name = ? WHERE activity_id = ? AND telegram_id = ?",
+            (int(show), activity_id, telegram_id),
+        )
         return int(await tx.fetchval("SELECT changes()")) == 1
 
 
 async def going_residents(db: Database, activity_id: int) -> list[int]:
+    """Those with a place, in the order they said so (not the waiting list)."""
     rows = await db.fetchall(
-        "SELECT telegram_id FROM activity_going WHERE activity_id = ? ORDER BY created_at",
+        "SELECT telegram_id FROM activity_going WHERE activity_id = ? AND waiting = 0"
+        " ORDER BY created_at, rowid",
         (activity_id,),
     )
     return [row[0] for row in rows]
@@ -327,9 +551,121 @@ async def going_residents(db: Database, activity_id: int) -> list[int]:
 async def going_count(db: Database, activity_id: int) -> int:
     return int(
         await db.fetchval(
-            "SELECT COUNT(*) FROM activity_going WHERE activity_id = ?", (activity_id,)
+            "SELECT COUNT(*) FROM activity_going WHERE activity_id = ? AND waiting = 0",
+            (activity_id,),
         )
     )
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One person on an activity's list, as the bot needs it to write to them."""
+
+    telegram_id: int
+    language: str
+    waiting: bool
+
+
+async def list_entries(db: Database, activity_id: int, *, waiting: bool = True) -> list[ListEntry]:
+    """Everyone on the list (with `waiting`, also the waiting list), with their language."""
+    rows = await db.fetchall(
+        "SELECT g.telegram_id, r.language, g.waiting FROM activity_going g"
+        " JOIN residents r ON r.telegram_id = g.telegram_id"
+        " WHERE g.activity_id = ? AND (? OR g.waiting = 0) ORDER BY g.created_at, g.rowid",
+        (activity_id, int(waiting)),
+    )
+    return [ListEntry(row[0], row[1], bool(row[2])) for row in rows]
+
+
+async def to_remind(
+    db: Database, activity_id: int, edition: str, decided_by: datetime
+) -> list[ListEntry]:
+    """Those going who had their place by `decided_by` and have no row in the reminder's
+    edition yet (the outbox row is the record that a resident was reminded)."""
+    rows = await db.fetchall(
+        "SELECT g.telegram_id, r.language FROM activity_going g"
+        " JOIN residents r ON r.telegram_id = g.telegram_id"
+        " WHERE g.activity_id = ? AND g.waiting = 0"
+        " AND COALESCE(g.placed_at, g.created_at) <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.edition = ?"
+        " AND o.chat_id = g.telegram_id) ORDER BY g.created_at, g.rowid",
+        (activity_id, _iso(decided_by), edition),
+    )
+    return [ListEntry(row[0], row[1], False) for row in rows]
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """A line of the staff's list: a first name only where the resident allowed it."""
+
+    number: int
+    first_name: str | None
+    waiting: bool
+    since: datetime
+
+
+async def export_list(db: Database, activity_id: int) -> list[ExportRow]:
+    rows = await db.fetchall(
+        "SELECT g.waiting, g.created_at, CASE WHEN g.show_name THEN r.first_name END AS name"
+        " FROM activity_going g LEFT JOIN residents r ON r.telegram_id = g.telegram_id"
+        " WHERE g.activity_id = ? ORDER BY g.waiting, g.created_at, g.rowid",
+        (activity_id,),
+    )
+    return [
+        ExportRow(n, row["name"] or None, bool(row["waiting"]), datetime.fromisoformat(row[1]))
+        for n, row in enumerate(rows, 1)
+    ]
+
+
+@dataclass(frozen=True)
+class ListedCounts:
+    activity: Activity
+    going: int
+    waiting: int
+
+
+async def upcoming_with_counts(db: Database, now: datetime, limit: int = 50) -> list[ListedCounts]:
+    """Coming listed activities (cancelled ones too, marked) with their going/waiting counts."""
+    counts = (
+        "SELECT a.*, (SELECT COUNT(*) FROM activity_going g WHERE g.activity_id = a.id"
+        " AND g.waiting = 0) AS going_n, (SELECT COUNT(*) FROM activity_going g"
+        " WHERE g.activity_id = a.id AND g.waiting = 1) AS waiting_n"
+    )
+    rows = await db.fetchall(
+        _SELECT.replace("SELECT a.*", counts, 1)
+        + " WHERE s.status IN ('listed', 'cancelled') AND a.ends_at >= ?"
+        " ORDER BY a.starts_at, a.id LIMIT ?",
+        (_iso(now), limit),
+    )
+    return [ListedCounts(_activity(row), row["going_n"], row["waiting_n"]) for row in rows]
+
+
+# --- changes to tell ---
+async def changes_to_announce(db: Database) -> list[Change]:
+    rows = await db.fetchall(
+        "SELECT id, activity_id, n, kind FROM activity_changes WHERE announced = 0 ORDER BY id"
+    )
+    return [Change(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def mark_announced(db: Database, change_id: int) -> None:
+    await db.execute("UPDATE activity_changes SET announced = 1 WHERE id = ?", (change_id,))
+
+
+async def listed_or_cancelled_between(
+    db: Database, start: datetime, end: datetime
+) -> list[Activity]:
+    """For the digest: listed activities starting in [start, end), and those cancelled after
+    they were listed (marked, so a family does not go to a locked door)."""
+    rows = await db.fetchall(
+        f"{_SELECT} WHERE a.starts_at >= ? AND a.starts_at < ?"
+        " AND ((s.status = 'listed' AND a.cancelled = 0) OR (s.status IN ('listed', 'cancelled')"
+        " AND a.cancelled = 1 AND EXISTS (SELECT 1 FROM activity_changes c"
+        " WHERE c.activity_id = a.id AND c.kind = 'cancelled')))"
+        " ORDER BY a.starts_at, a.id",
+        (_iso(start), _iso(end)),
+    )
+    return [_activity(row) for row in rows]
 
 
 # --- subscriptions ---
@@ -432,7 +768,8 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
     if row:
         data["subscription"] = dict(row)
     going = await db.fetchall(
-        "SELECT a.title, a.starts_at FROM activity_going g JOIN activities a"
+        "SELECT a.title, a.starts_at, g.waiting, g.show_name FROM activity_going g"
+        " JOIN activities a"
         " ON a.id = g.activity_id WHERE g.telegram_id = ? ORDER BY a.starts_at",
         (telegram_id,),
     )
@@ -455,7 +792,13 @@ async def export_resident(db: Database, telegram_id: int) -> dict:
 async def forget_resident(tx: Transaction, telegram_id: int) -> None:
     """Erase the person; activities they proposed stay listed, without their id."""
     await tx.execute("DELETE FROM digest_subscriptions WHERE telegram_id = ?", (telegram_id,))
+    places = await tx.fetchall(
+        "SELECT activity_id FROM activity_going WHERE telegram_id = ? AND waiting = 0",
+        (telegram_id,),
+    )
     await tx.execute("DELETE FROM activity_going WHERE telegram_id = ?", (telegram_id,))
+    for row in places:  # their place goes to the first one waiting, as when they cancel
+        await _fill_places(tx, row[0], datetime.now(UTC))
     await tx.execute("DELETE FROM organisers WHERE telegram_id = ?", (telegram_id,))
     await tx.execute("DELETE FROM activity_forms WHERE telegram_id = ?", (telegram_id,))
     await tx.execute(

@@ -24,6 +24,7 @@ class Action(StrEnum):
     EXPORT_TIPS = "export.tips"
     EXPORT_SURVEY = "export.survey"
     EXPORT_MYDATA = "export.mydata"
+    EXPORT_ACTIVITY_LIST = "export.activity_list"
     ERASE_RESIDENT = "erase.resident"
     ERASE_RETENTION = "erase.retention"
     CASE_ASSIGN = "case.assign"

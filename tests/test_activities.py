@@ -504,6 +504,7 @@ async def test_staff_add_and_cancel_an_activity(bot: BotHarness):
         "14:00",
         "Stovner senter",
         "adults",
+        "-",  # no limit on places
     ):
         bot.double.send_text(ola.user, text, chat=bot.staff_chat)
         await bot.settle()

@@ -82,13 +82,13 @@ async def test_the_staff_activity_form_goes_on_after_a_restart(bot: BotHarness):
     await staff_says(bot, "/activity_add")
     await staff_says(bot, "Strikkekafé")
     await bot.restart()
-    for answer in ("27.11 12:00", "14:00", "Stovner senter", "adults"):
+    for answer in ("27.11 12:00", "14:00", "Stovner senter", "adults", "12"):
         await staff_says(bot, answer)
     assert "Strikkekafé" in bot.staff_messages()[-1].text
     listed = await activities.listed_between(
         bot.db, datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC)
     )
-    assert [a.title for a in listed] == ["Strikkekafé"]
+    assert [(a.title, a.capacity) for a in listed] == [("Strikkekafé", 12)]
 
 
 # --------------------------------------------------------------------------- busy
@@ -218,10 +218,11 @@ def test_an_answer_handled_twice_is_taken_once():
     assert step is not None and step.key == "start" and retry is None
     again, step_again, retry = answer_form(form, "Strikkekafé", 11, UTC, now)
     assert again == form and step_again == step and retry is None
-    for message_id, text in ((12, "27.11 12:00"), (13, "14:00"), (14, "Stovner senter")):
+    answers = ((12, "27.11 12:00"), (13, "14:00"), (14, "Stovner senter"), (15, "adults"))
+    for message_id, text in answers:
         form, step, _ = answer_form(form, text, message_id, UTC, now)
-    form, step, _ = answer_form(form, "adults", 15, UTC, now)
+    form, step, _ = answer_form(form, "-", 16, UTC, now)
     assert step is None  # complete
     first_uid = series_from_form(form).uid
-    form, step, _ = answer_form(form, "adults", 15, UTC, now)
+    form, step, _ = answer_form(form, "-", 16, UTC, now)
     assert step is None and series_from_form(form).uid == first_uid  # stored in place

@@ -1,10 +1,13 @@
 """Activities and the weekly digest.
 
 Residents: /activities (the coming 7 days), /subscribe with their children's age groups,
-/unsubscribe, "I'm going" and "Add to calendar" under every activity. Staff: .ics/.csv upload
-into the staff chat (administrators), /activity_add, /activity_cancel, /digest [lang] preview,
-/organiser_add and /organiser_remove, and approving organisers' proposals. Organisers: /propose.
-The digest goes out weekly at BOT_DIGEST_AT through the delivery engine (bot/delivery.py).
+/unsubscribe, "I'm going" (or the waiting list when it is full) and "Add to calendar" under
+every activity; a reminder before it (BOT_ACTIVITY_REMINDER) and a notice when it is cancelled
+or moved, each with "I can't come after all". Staff: .ics/.csv upload into the staff chat
+(administrators), /activity_add, /activity_cancel, /activity_list, /activity_export,
+/digest [lang] preview, /organiser_add and /organiser_remove, and approving organisers'
+proposals. Organisers: /propose. The digest goes out weekly at BOT_DIGEST_AT through the
+delivery engine (bot/delivery.py), and so do reminders and change notices (notices.py).
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ import logging
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.activities import management, resident
+from bot import outbox
+from bot.activities import management, notices, resident
 from bot.activities.digest import send_digest
 from bot.context import BotApplication, BotContext
 from bot.delivery import deliver, delivery_bot
 from bot.i18n import N_
 from bot.registry import add_resident_command
 from bot.staff_chat import add_staff_button, add_staff_command
+from storage import activities
 
 log = logging.getLogger(__name__)
 
 #: Seconds after start before unfinished deliveries (a crash mid-digest) are resumed.
 RESUME_DELAY = 5.0
+#: How often reminders that are due and changes not yet told are looked for and sent.
+NOTICES_EVERY = 60.0
 
 
 async def weekly_digest(context: BotContext) -> None:
@@ -64,6 +71,9 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(resident.save_button, pattern=r"^act:save$"))
     app.add_handler(CallbackQueryHandler(resident.going_button, pattern=r"^act:go:\d+$"))
     app.add_handler(CallbackQueryHandler(resident.calendar_button, pattern=r"^act:ics:\d+$"))
+    app.add_handler(CallbackQueryHandler(resident.wait_button, pattern=r"^act:wait:\d+$"))
+    app.add_handler(CallbackQueryHandler(resident.drop_button, pattern=r"^act:drop:\d+$"))
+    app.add_handler(CallbackQueryHandler(resident.name_button, pattern=r"^act:name:\d+:[yn]$"))
     add_resident_command(app, "activities", N_("Activities in the coming 7 days"), 10)
     add_resident_command(app, "subscribe", N_("Get the activities every week"), 11)
     add_resident_command(app, "unsubscribe", N_("Stop the weekly activities"), 12)
@@ -91,6 +101,20 @@ def register(app: BotApplication) -> None:
     add_staff_command(
         app, "organiser_remove", management.organiser_remove, N_("Remove an organiser"), order=24
     )
+    add_staff_command(
+        app,
+        "activity_list",
+        management.activity_list,
+        N_("Coming activities with places and waiting lists"),
+        order=25,
+    )
+    add_staff_command(
+        app,
+        "activity_export",
+        management.activity_export,
+        N_("The list of people going to an activity (CSV)"),
+        order=26,
+    )
     add_staff_button(app, r"^act:cancel:\d+$", management.cancel_button)
     add_staff_button(app, r"^act:(ok|no):[A-Za-z0-9-]+$", management.review_button)
 
@@ -105,3 +129,7 @@ def register(app: BotApplication) -> None:
         name="weekly-digest",
     )
     app.job_queue.run_once(resume_deliveries, when=RESUME_DELAY, name="resume-deliveries")
+    outbox.add_sender(app, activities.PLACE_TASK, notices.send_place)
+    app.job_queue.run_repeating(
+        notices.notices_job, interval=NOTICES_EVERY, first=RESUME_DELAY, name=notices.JOB_NAME
+    )

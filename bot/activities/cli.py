@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bot.activities import notices
 from bot.activities.digest import send_digest
 from bot.activities.importer import import_file
 from bot.config import Config
@@ -49,15 +50,24 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
     async def run():
         db = await Database.open(config.database)
         try:
-            return await import_file(db, path.name, data, config.timezone, datetime.now(UTC))
+            now = datetime.now(UTC)
+            summary = await import_file(db, path.name, data, config.timezone, now)
+            # Cancellations and new times reach those going now (with a token) or from the
+            # running bot's next round; a run cut short is finished by the next one.
+            catalogs = Catalogs(default_language=config.default_language)
+            await notices.announce_changes(db, catalogs, config, now)
+            told = await notices.deliver_notices(db, config) if config.token else None
+            return summary, told
         finally:
             await db.close()
 
-    summary = asyncio.run(run())
+    summary, told = asyncio.run(run())
     print(
         f"{summary.series} series: {summary.added} new, {summary.updated} updated, "
         f"{summary.cancelled} cancelled activities"
     )
+    if told is not None:
+        print(f"{told} residents told of cancellations and changes")
     for line, problem in summary.errors:
         print(f"line {line}: {problem}", file=sys.stderr)
     return 1 if summary.errors else 0

@@ -5,8 +5,8 @@ delivery engine as one edition per ISO week (so a second run in the same week se
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
@@ -23,6 +23,9 @@ from storage.activities import ALL, Activity
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+#: How long after a new time or place the digest still marks it.
+MOVED_MARKED_FOR = timedelta(days=7)
 
 #: The outbox kind whose 403 ends the digest subscription (storage/activities.py).
 ON_BLOCKED = "digest"
@@ -69,7 +72,14 @@ async def build_edition(
 ) -> Edition:
     """Every subscriber's parts (and the channel's), rendered once per language and choice."""
     start, end = coming_week(now, config.timezone)
-    coming = await activities.listed_between(db, start, end)
+    # Cancelled ones too, marked: a family that saw it last week does not go to a locked door.
+    # A new time or place is marked in the first digest after the change, not for ever.
+    coming = [
+        a
+        if a.notice != "moved" or (a.notice_at and now - a.notice_at < MOVED_MARKED_FOR)
+        else replace(a, notice="")
+        for a in await activities.listed_or_cancelled_between(db, start, end)
+    ]
     # Per (language, choice): each part's text and keyboard, built once and shared by every
     # subscriber with that choice (the outbox stores each distinct message once).
     rendered: dict[tuple[str, frozenset[str]], list[tuple[str, dict[str, Any] | None]]] = {}

@@ -21,6 +21,7 @@ from bot.activities.importer import (
     SeriesData,
     make_event,
     parse_age_groups,
+    parse_capacity,
     parse_local_datetime,
 )
 from bot.i18n import N_, Texts, ascii_digits
@@ -100,6 +101,14 @@ def _ages(text: str, _values: dict, _tz: tzinfo, _now: datetime) -> str:
         raise ValueError("ages") from None
 
 
+def _capacity(text: str, _values: dict, _tz: tzinfo, _now: datetime) -> str:
+    try:
+        places = parse_capacity(text)
+    except RowError:
+        raise ValueError("capacity") from None
+    return str(places or "")
+
+
 TITLE = Step("title", N_("What is the activity called?"), _title, N_("Please write a short name."))
 START = Step(
     "start",
@@ -132,6 +141,13 @@ AGES = Step(
     N_("Write the ages like this: 0-1, 2-5 (or all)."),
 )
 
+CAPACITY = Step(
+    "capacity",
+    N_("How many places are there? Write a number, or - if there is no limit."),
+    _capacity,
+    N_("Write the number of places, like 12, or - if there is no limit."),
+)
+
 
 class FormStep(StrEnum):
     """Stored in `activity_forms.step`: the question waiting for an answer."""
@@ -142,10 +158,11 @@ class FormStep(StrEnum):
     PLACE = "place"
     DESCRIPTION = "description"
     AGES = "ages"
+    CAPACITY = "capacity"
 
 
 STEPS: dict[FormStep, Step] = {
-    FormStep(step.key): step for step in (TITLE, START, END, PLACE, DESCRIPTION, AGES)
+    FormStep(step.key): step for step in (TITLE, START, END, PLACE, DESCRIPTION, AGES, CAPACITY)
 }
 
 
@@ -160,7 +177,14 @@ def _linear(name: str, start: str, *steps: FormStep) -> Flow:
 F = FormStep
 FORMS: dict[str, Flow] = {
     "staff": _linear(
-        "staff activity form", "/activity_add", F.TITLE, F.START, F.END, F.PLACE, F.AGES
+        "staff activity form",
+        "/activity_add",
+        F.TITLE,
+        F.START,
+        F.END,
+        F.PLACE,
+        F.AGES,
+        F.CAPACITY,
     ),
     "organiser": _linear(
         "organiser proposal", "/propose", F.TITLE, F.START, F.END, F.PLACE, F.DESCRIPTION, F.AGES
@@ -226,6 +250,7 @@ def series_from_form(form: FormRow, organiser: str = "") -> SeriesData:
         description=values.get("description", ""),
         organiser=organiser,
         age_groups=[code for code in values.get("ages", "").split(",") if code],
+        capacity=int(values["capacity"]) if values.get("capacity") else None,
     )
     return SeriesData(str(event["UID"]), "organiser" if prefix == "org" else "staff", [event])
 

@@ -7,7 +7,8 @@ rule without an end keeps being expanded as the weeks go by.
 
 iCalendar: one series per UID; RRULE/EXDATE/RDATE, overridden occurrences (RECURRENCE-ID),
 `STATUS:CANCELLED` on a series or an occurrence, and `METHOD:CANCEL` files are understood.
-Fields beyond the standard ones are `X-AGE-GROUPS`, `X-LANGUAGES`, `X-PRICE` and per-language
+Fields beyond the standard ones are `X-AGE-GROUPS`, `X-LANGUAGES`, `X-PRICE`, `X-CAPACITY` (how
+many places; none means no limit) and per-language
 `X-TITLE-AR`, `X-DESCRIPTION-AR` (and so on). CSV columns are listed in `CSV_COLUMNS` and in
 docs/activities-template.csv.
 """
@@ -67,6 +68,7 @@ CSV_COLUMNS = (
     "age_groups",
     "languages",
     "price",
+    "capacity",
     "repeat",
     "cancelled",
 )
@@ -191,6 +193,7 @@ def parse_ics(data: bytes) -> ParseResult:
         try:
             parse_age_groups(str(event.get("X-AGE-GROUPS", "")))
             check_event(event)
+            parse_capacity(str(event.get("X-CAPACITY", "")))
         except RowError as error:
             result.errors.append((line, error.problem))
             continue
@@ -299,6 +302,17 @@ def parse_age_groups(value: str) -> frozenset[str]:
     return frozenset(groups)
 
 
+def parse_capacity(value: str) -> int | None:
+    """How many places: a whole number above 0 (any script's digits); empty or "-" for no
+    limit."""
+    text = ascii_digits(value).strip()
+    if text in ("", "-"):
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise RowError(f"the capacity {value!r} is not a number of places like 12")
+    return int(text)
+
+
 # --- CSV ---
 def parse_csv(data: bytes, tz: tzinfo) -> ParseResult:
     """One series per row. Bad rows are reported with their line number; good rows stay."""
@@ -388,6 +402,7 @@ def _series_from_csv(row: dict[str, str], tz: tzinfo) -> SeriesData:
         age_groups=groups,
         languages=[code for code in languages if code],
         price=row.get("price", ""),
+        capacity=parse_capacity(row.get("capacity", "")),
         translations={
             language: {
                 name: row[f"{name}_{language.lower()}"]
@@ -445,6 +460,7 @@ def make_event(
     age_groups: Iterable[str] = (),
     languages: Iterable[str] = (),
     price: str = "",
+    capacity: int | None = None,
     translations: dict[str, dict[str, str]] | None = None,
 ) -> icalendar.Event:
     """An iCalendar event from form or spreadsheet fields."""
@@ -462,6 +478,7 @@ def make_event(
         ("X-AGE-GROUPS", ",".join(sorted(age_groups))),
         ("X-LANGUAGES", ",".join(languages)),
         ("X-PRICE", price),
+        ("X-CAPACITY", str(capacity) if capacity else ""),
     ):
         if value:
             event.add(name, value)
@@ -561,6 +578,7 @@ def _occurrence(event: icalendar.Event, tz: tzinfo) -> Occurrence:
             if code.strip()
         ),
         price=str(event.get("X-PRICE", "")).strip(),
+        capacity=parse_capacity(str(event.get("X-CAPACITY", ""))),
         translations=translations,
         cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
     )
@@ -614,7 +632,7 @@ async def _apply_cancel(
             cancelled += await activities.cancel_series(db, series.uid, now)
         else:
             original = _as_datetime(recurrence.dt, tz)
-            cancelled += int(await activities.cancel_occurrence(db, series.uid, original))
+            cancelled += int(await activities.cancel_occurrence(db, series.uid, original, now))
     return ImportCounts(cancelled=cancelled)
 
 

@@ -3,12 +3,16 @@ preview, registering volunteer organisers, and reviewing their proposals."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import logging
+from datetime import tzinfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import TelegramError
 
-from bot.activities import forms
+from bot.activities import forms, notices
 from bot.activities.digest import preview_parts
 from bot.activities.importer import (
     ImportSummary,
@@ -17,17 +21,19 @@ from bot.activities.importer import (
     is_csv_file,
     store_series,
 )
-from bot.activities.render import coming_week, render_activity
+from bot.activities.render import NOTICE_MARKS, coming_week, render_activity
 from bot.common import answer, current_resident, send
 from bot.context import BotContext, BotData
 from bot.i18n import SUPPORTED_LANGUAGES, Raw, Texts, normalize_language
 from bot.staff_chat import answer_in_thread, refuse_admin
-from storage import activities
+from storage import activities, audit
 
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ERRORS_SHOWN = 20
+#: Activities shown by /activity_list (a few weeks of a busy district).
+LIST_LIMIT = 40
 
 
 def staff_texts(context: BotContext) -> Texts:
@@ -69,6 +75,7 @@ async def upload_consumer(update: Update, context: BotContext) -> bool:
     file = await message.document.get_file()
     data = bytes(await file.download_as_bytearray())
     summary = await import_file(context.db, name, data, context.config.timezone, context.now())
+    notices.send_soon(context)  # cancellations and new times reach those going
     log.info(
         "imported a %s file: %d series, %d problems",
         name[-4:],
@@ -142,7 +149,8 @@ async def activity_cancel(update: Update, context: BotContext) -> None:
         if activity is None:
             await answer_in_thread(update, context, t._("There is no activity with that number."))
             return
-        await activities.cancel_activity(context.db, activity.id)
+        await activities.cancel_activity(context.db, activity.id, context.now())
+        notices.send_soon(context)
         await answer_in_thread(
             update,
             context,
@@ -184,7 +192,9 @@ async def cancel_button(update: Update, context: BotContext) -> None:
     if activity is None:
         await context.ack(update, t._("This button does not work any more."))
         return
-    changed = await activities.cancel_activity(context.db, activity.id)
+    changed = await activities.cancel_activity(context.db, activity.id, context.now())
+    if changed:
+        notices.send_soon(context)
     user = update.effective_user
     await context.ack(update, t._("Cancelled.") if changed else t._("It was already cancelled."))
     if changed and query.message is not None:
@@ -198,6 +208,94 @@ async def cancel_button(update: Update, context: BotContext) -> None:
                 day=t.datetime(activity.starts_at, context.config.timezone, "short"),
             ),
         )
+
+
+async def activity_list(update: Update, context: BotContext) -> None:
+    """`/activity_list`: the coming activities with their number, time, places and waiting
+    list (the number is what /activity_cancel and /activity_export take)."""
+    t = staff_texts(context)
+    tz = context.config.timezone
+    rows = await activities.upcoming_with_counts(context.db, context.now(), LIST_LIMIT)
+    if not rows:
+        await answer_in_thread(update, context, t._("No coming activities."))
+        return
+    lines = []
+    for row in rows:
+        activity = row.activity
+        parts = [f"#{activity.id}", t.datetime(activity.starts_at, tz, "short"), activity.title]
+        if activity.capacity is not None:
+            parts.append(
+                t._("places: {going}/{capacity}", going=row.going, capacity=activity.capacity)
+            )
+        else:
+            parts.append(t._("going: {count}", count=row.going))
+        if row.waiting:
+            parts.append(t._("waiting list: {count}", count=row.waiting))
+        if activity.cancelled:
+            parts.append(t._(NOTICE_MARKS["cancelled"]))
+        lines.append(html.escape(" · ".join(parts), quote=False))
+    await answer_in_thread(update, context, "\n".join(lines))
+
+
+def export_csv(t: Texts, rows: list[activities.ExportRow], tz: tzinfo) -> bytes:
+    """The list for the organisers: a first name only where the resident allowed it."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["number", "name", "list", "since"])
+    for row in rows:
+        writer.writerow(
+            [
+                row.number,
+                row.first_name or t._("anonymous #{number}", number=row.number),
+                "waiting" if row.waiting else "going",
+                row.since.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")  # a spreadsheet reads the BOM as UTF-8
+
+
+async def activity_export(update: Update, context: BotContext) -> None:
+    """`/activity_export ID`: the list as a CSV file in the staff chat; an export of personal
+    data, so it is recorded in the audit trail."""
+    t = staff_texts(context)
+    activity = None
+    if context.args and context.args[0].lstrip("#").isdigit():
+        activity = await activities.get(context.db, int(context.args[0].lstrip("#")))
+    if activity is None:
+        await answer_in_thread(
+            update, context, t._("Write /activity_export NUMBER (the number from /activity_list).")
+        )
+        return
+    rows = await activities.export_list(context.db, activity.id)
+    tz = context.config.timezone
+    user = update.effective_user
+    assert user is not None
+    await audit.record(
+        context.db,
+        audit.Actor.staff(user.id, user.first_name),
+        audit.Action.EXPORT_ACTIVITY_LIST,
+        context.now(),
+        subject=f"activity {activity.id}",
+        detail=f"{len(rows)} rows",
+    )
+    message, chat = update.effective_message, update.effective_chat
+    assert chat is not None
+    waiting = sum(row.waiting for row in rows)
+    await context.bot.send_document(
+        chat.id,
+        InputFile(export_csv(t, rows, tz), filename=f"activity-{activity.id}.csv"),
+        caption=t._(
+            "«{title}», {day}: {going} with a place, {waiting} on the waiting list.",
+            title=activity.title,
+            day=t.datetime(activity.starts_at, tz, "short"),
+            going=len(rows) - waiting,
+            waiting=waiting,
+        ),
+        parse_mode="HTML",
+        message_thread_id=message.message_thread_id
+        if message and message.is_topic_message
+        else None,
+    )
 
 
 async def digest_preview(update: Update, context: BotContext) -> None:

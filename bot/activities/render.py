@@ -76,6 +76,29 @@ def _is_all_day(activity: Activity, tz: tzinfo) -> bool:
     )
 
 
+def _when(t: Texts, activity: Activity, tz: tzinfo) -> str:
+    if _is_all_day(activity, tz):
+        return t._("All day")
+    return t._(
+        "{start}–{end}", start=t.time(activity.starts_at, tz), end=t.time(activity.ends_at, tz)
+    )
+
+
+def when_lines(t: Texts, activity: Activity, tz: tzinfo) -> list[str]:
+    """Day, time and place, for a reminder or a notice that stands on its own."""
+    lines = [
+        t._("<b>📆 {day}</b>", day=t.weekday_date(activity.starts_at, tz)),
+        t._("🕒 {time}", time=_when(t, activity, tz)),
+    ]
+    if activity.place:
+        lines.append(t._("📍 {place}", place=activity.place))
+    return lines
+
+
+#: What a list says of an activity that changed after residents were told of it.
+NOTICE_MARKS = {"cancelled": N_("❌ Cancelled"), "moved": N_("🔁 New time or place")}
+
+
 def render_activity(t: Texts, activity: Activity, tz: tzinfo, number: int | None) -> str:
     """One activity as a few short lines: number and title, time and place, who and price."""
     title = activity.title_in(t.language)
@@ -84,15 +107,10 @@ def render_activity(t: Texts, activity: Activity, tz: tzinfo, number: int | None
         if number is not None
         else t._("<b>{title}</b>", title=title)
     ]
-    if _is_all_day(activity, tz):
-        when = t._("All day")
-    else:
-        when = t._(
-            "{start}–{end}",
-            start=t.time(activity.starts_at, tz),
-            end=t.time(activity.ends_at, tz),
-        )
-    lines.append(t._("🕒 {time}", time=when))
+    mark = "cancelled" if activity.cancelled else activity.notice
+    if mark in NOTICE_MARKS:
+        lines.append(t._(NOTICE_MARKS[mark]))
+    lines.append(t._("🕒 {time}", time=_when(t, activity, tz)))
     if activity.place:
         lines.append(t._("📍 {place}", place=activity.place))
     details = [t._("For: {groups}", groups=age_groups_text(t, activity.age_groups))]
@@ -140,7 +158,9 @@ def render_list(
             entries.append(
                 (
                     render_activity(t, activity, tz, number),
-                    activity_buttons(t, activity, number) if buttons else [],
+                    activity_buttons(t, activity, number)
+                    if buttons and not activity.cancelled
+                    else [],
                 )
             )
         blocks.append((heading, entries))

@@ -1,5 +1,6 @@
 """What residents do with activities: /activities, /subscribe, /unsubscribe, and the buttons
-under every listed activity ("I'm going", "Add to calendar")."""
+under every listed activity ("I'm going", "Add to calendar"), the waiting list, "I can't come
+after all" and whether staff's list may show their first name."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
+from bot import outbox
 from bot.activities.render import AGE_GROUP_LABELS, age_groups_text, coming_week, render_list
 from bot.activities.render import calendar_file as make_calendar_file
 from bot.common import answer, current_resident, send
@@ -14,7 +16,7 @@ from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
 from storage import activities
-from storage.activities import AGE_GROUPS, ALL
+from storage.activities import AGE_GROUPS, ALL, Join
 
 log = logging.getLogger(__name__)
 
@@ -152,23 +154,142 @@ async def _listed_activity(update: Update, context: BotContext, t: Texts):
 
 
 async def going_button(update: Update, context: BotContext) -> None:
-    """ "I'm going": stored for the presser (later features ask them how it was)."""
+    """ "I'm going": a place if there is one (then, where places are counted, may staff see
+    the first name?); when it is full, the waiting list is offered."""
     resident, _ = await current_resident(update, context)
     t = context.texts(resident.language)
-    activity = await _listed_activity(update, context, t)
+    activity = await _open_activity(update, context, t)
     if activity is None:
         return
-    if activity.ends_at <= context.now():
-        await context.ack(update, t._("This activity is over."))
-        return
-    new = await activities.mark_going(context.db, activity.id, resident.telegram_id, context.now())
+    result, number = await activities.join(
+        context.db, activity.id, resident.telegram_id, context.now()
+    )
     title = activity.title_in(t.language)
+    if result is Join.FULL:
+        await context.ack(update)
+        button = InlineKeyboardButton(
+            t._("📝 Put me on the waiting list"), callback_data=f"act:wait:{activity.id}"
+        )
+        await send(
+            context,
+            resident.telegram_id,
+            t._(
+                "«{title}» is full. Do you want to be on the waiting list? If a place becomes "
+                "free, it is yours and I tell you.",
+                title=title,
+            ),
+            InlineKeyboardMarkup([[button]]),
+        )
+        return
+    if result is Join.ALREADY_WAITING:
+        await context.ack(
+            update, t._("You are number {number} on the waiting list.", number=number), alert=True
+        )
+        return
     await context.ack(
         update,
         t._("Great! See you at «{title}». ✋", title=title)
-        if new
+        if result is Join.GOING
         else t._("You already said you are going to «{title}».", title=title),
     )
+    if result is Join.GOING and activity.capacity is not None:
+        await ask_show_name(context, t, activity, resident.telegram_id)
+
+
+async def ask_show_name(context: BotContext, t: Texts, activity, telegram_id: int) -> None:
+    """Places are counted, so staff keep a list: may it show the resident's first name?
+    Until they say yes, the list says "anonymous"."""
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t._("Yes, show my first name"), callback_data=f"act:name:{activity.id}:y"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    t._("No, keep me anonymous"), callback_data=f"act:name:{activity.id}:n"
+                )
+            ],
+        ]
+    )
+    await send(
+        context,
+        telegram_id,
+        t._(
+            "You have a place at «{title}». May the organisers see your first name on the list?",
+            title=activity.title_in(t.language),
+        ),
+        keyboard,
+    )
+
+
+async def _open_activity(update: Update, context: BotContext, t: Texts):
+    """The listed activity a button names, if it has not ended."""
+    activity = await _listed_activity(update, context, t)
+    if activity is not None and activity.ends_at <= context.now():
+        await context.ack(update, t._("This activity is over."))
+        return None
+    return activity
+
+
+async def wait_button(update: Update, context: BotContext) -> None:
+    """ "Put me on the waiting list" (or a place, if one became free meanwhile)."""
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    activity = await _open_activity(update, context, t)
+    if activity is None:
+        return
+    result, number = await activities.join(
+        context.db, activity.id, resident.telegram_id, context.now(), wait=True
+    )
+    if result in (Join.WAITING, Join.ALREADY_WAITING):
+        await context.ack(
+            update, t._("You are number {number} on the waiting list.", number=number), alert=True
+        )
+        return
+    title = activity.title_in(t.language)
+    await context.ack(update, t._("Great! See you at «{title}». ✋", title=title))
+    if result is Join.GOING:
+        await ask_show_name(context, t, activity, resident.telegram_id)
+
+
+async def drop_button(update: Update, context: BotContext) -> None:
+    """ "I can't come after all": off the list; the first one waiting gets the place (told
+    through the outbox, in the transaction that gives it)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    activity_id = int(query.data.rsplit(":", 1)[1])
+    left, promoted = await activities.leave(
+        context.db, activity_id, resident.telegram_id, context.now()
+    )
+    await context.ack(
+        update,
+        t._("OK, you are not on the list any more. Thank you for telling us!")
+        if left
+        else t._("You are not on the list."),
+    )
+    if left and query.message is not None:
+        await query.edit_message_reply_markup(None)
+    if promoted:
+        await outbox.send_pending(context)
+
+
+async def name_button(update: Update, context: BotContext) -> None:
+    """The answer to "may the organisers see your first name?"."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    resident, _ = await current_resident(update, context)
+    t = context.texts(resident.language)
+    _, _, raw_id, answer_code = query.data.split(":")
+    stored = await activities.set_show_name(
+        context.db, int(raw_id), resident.telegram_id, answer_code == "y"
+    )
+    await context.ack(update, t._("OK, saved.") if stored else t._("You are not on the list."))
+    if query.message is not None:
+        await query.edit_message_reply_markup(None)
 
 
 async def calendar_button(update: Update, context: BotContext) -> None:
