@@ -83,7 +83,7 @@ def test_capacity_from_icalendar_and_a_bad_one_reported_by_line():
     )
     assert occurrence.capacity == 15
     bad = parse_ics(event.format(uid="kurs-2", capacity="many").encode())
-    assert bad.series == [] and "capacity" in bad.errors[0][1] and bad.errors[0][0] == 4
+    assert bad.series == [] and "capacity" in str(bad.errors[0][1]) and bad.errors[0][0] == 4
 
 
 async def test_a_reminder_the_evening_before_reaches_those_going_only(bot: BotHarness):

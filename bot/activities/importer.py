@@ -309,7 +309,7 @@ def parse_capacity(value: str) -> int | None:
     if text in ("", "-"):
         return None
     if not text.isdigit() or int(text) < 1:
-        raise RowError(f"the capacity {value!r} is not a number of places like 12")
+        raise RowError(N_('the capacity "{value}" is not a number of places like 12'), value=value)
     return int(text)
 
 
