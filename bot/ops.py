@@ -14,7 +14,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.bridge.check import check_bridge
 from bot.config import Config
-from storage import audit, privacy
+from storage import audit, privacy, staff_erasure
 from storage.db import Database
 
 Say = Callable[[str], None]
@@ -177,10 +177,11 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_forget(config: Config, args: argparse.Namespace) -> int:
-    async def forget() -> bool:
+    async def forget() -> tuple[bool, int]:
         db = await Database.open(config.database)
         try:
-            known = await privacy.forget_resident(db, args.telegram_id)
+            known = await privacy.forget_resident(db, args.telegram_id, datetime.now(UTC))
+            in_staff_chat = await staff_erasure.pending(db)
             if known:
                 await audit.record(
                     db,
@@ -189,12 +190,20 @@ def cmd_forget(config: Config, args: argparse.Namespace) -> int:
                     datetime.now(UTC),
                     detail="python -m bot residents forget",
                 )
-            return known
+            return known, in_staff_chat
         finally:
             await db.close()
 
-    if asyncio.run(forget()):
+    known, in_staff_chat = asyncio.run(forget())
+    if known:
         print(f"resident {args.telegram_id} erased")
-        return 0
-    print(f"no resident {args.telegram_id} was stored; nothing to erase")
+    else:
+        print(f"no resident {args.telegram_id} was stored; nothing to erase")
+    if in_staff_chat:
+        # The CLI has no Telegram connection of its own: the outbox of the bot does it.
+        print(
+            f"{in_staff_chat} removals from the staff chat (case topics, tip cards, media) are"
+            " queued; the running bot (python -m bot run) makes them within a minute and posts"
+            " a note in the staff chat listing anything Telegram did not let it remove"
+        )
     return 0
