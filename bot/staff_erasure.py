@@ -28,7 +28,7 @@ import logging
 from functools import cache
 
 from PIL import Image
-from telegram import InputFile, InputMediaPhoto
+from telegram import InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -38,8 +38,8 @@ from bot.context import BotApplication, BotContext
 from bot.i18n import Texts
 from bot.outbox import Postpone, Task
 from bot.telegram_errors import Outcome, Verdict, classify, is_message_gone, is_topic_gone
-from bot.tips.categories import find_category
-from bot.tips.status import label as status_label
+from bot.tips.card import card_keyboard, redacted_card_text
+from bot.tips.card import removal_notice as notice
 from storage import staff_erasure as store
 from storage import tips
 from storage.staff_erasure import Erasure
@@ -56,40 +56,12 @@ def staff_texts(context: BotContext) -> Texts:
     return context.texts(context.config.default_language)
 
 
-def notice(t: Texts, reason: str) -> str:
-    """What stands where the resident's content was."""
-    if reason == "resident":
-        return t._("🗑 Removed at the resident's request.")
-    return t._("🗑 Removed after the retention period.")
-
-
 @cache
 def placeholder_image() -> bytes:
     """A plain grey picture that replaces a photo, image or video too old to delete."""
     out = io.BytesIO()
     Image.new("RGB", (320, 200), (200, 200, 200)).save(out, format="PNG")
     return out.getvalue()
-
-
-def redacted_card(t: Texts, tip: tips.Tip, reason: str, context: BotContext) -> str:
-    """A tip card reduced to the anonymous facts: reference, category, date, status, why."""
-    chosen = find_category(tip.category)
-    return "\n".join(
-        [
-            t._(
-                "📝 <b>{reference}</b> · {topic}\n\n{text}",
-                reference=tip.reference,
-                topic=f"{chosen.icon} {t._(chosen.label)}" if chosen else tip.category,
-                text=notice(t, reason),
-            ),
-            "",
-            t._(
-                "🕒 Sent: {when}",
-                when=t.datetime(tip.created_at, context.config.timezone, fmt="short"),
-            ),
-            t._("Status: {status}", status=status_label(t, tip.status)),
-        ]
-    )
 
 
 async def _pending(context: BotContext, task: Task) -> Erasure | None:
@@ -132,12 +104,14 @@ async def redact_card(context: BotContext, task: Task) -> int | None:
     tip = await tips.get_tip(context.db, erasure.tip_id)
     outcome = "gone"
     if tip is not None:
+        t = staff_texts(context)
         try:
             await context.bot.edit_message_text(
-                redacted_card(staff_texts(context), tip, erasure.reason, context),
+                redacted_card_text(t, tip, erasure.reason, context.config.timezone),
                 _chat(context),
                 erasure.message_id,
                 parse_mode=ParseMode.HTML,
+                reply_markup=card_keyboard(t, tip),  # the status may still change
             )
             outcome = "edited"
         except BadRequest as error:
@@ -196,7 +170,7 @@ async def _replace(context: BotContext, erasure: Erasure) -> str:
                 )
             else:
                 media = InputMediaPhoto(
-                    InputFile(placeholder_image(), filename="removed.png"),
+                    placeholder_image(),  # bytes: uploaded as an attachment of the request
                     caption=text,
                     parse_mode=ParseMode.HTML,
                 )
@@ -208,7 +182,9 @@ async def _replace(context: BotContext, erasure: Erasure) -> str:
             if classify(error).outcome is Outcome.NOT_MODIFIED:
                 return "edited"
             # Not this kind of message (a caption, a voice message): try the next way.
-            log.info("staff chat: message %s not replaced by %s", erasure.message_id, attempt)
+            log.info(
+                "staff chat: message %s not replaced by %s: %s", erasure.message_id, attempt, error
+            )
     return "kept"
 
 

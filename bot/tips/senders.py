@@ -24,9 +24,8 @@ from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.i18n import Texts
 from bot.outbox import Task, in_topic, send_pending
-from bot.staff_erasure import redacted_card
 from bot.telegram_errors import Outcome, Verdict, classify
-from bot.tips.card import card_keyboard, card_text
+from bot.tips.card import card_keyboard, card_text, redacted_card_text
 from bot.tips.categories import find_category
 from bot.tips.media import strip_metadata
 from bot.tips.status import LABELS, NEWS
@@ -194,7 +193,7 @@ async def refresh_card(
     text = card_text(t, tip, context.config.timezone, last_change=last_change)
     redacted = await staff_erasure.card_reason(context.db, tip.id)
     if redacted is not None:  # erased: the card shows only the anonymous facts, for good
-        text = redacted_card(t, tip, redacted, context)
+        text = redacted_card_text(t, tip, redacted, context.config.timezone)
     try:
         await context.bot.edit_message_text(
             text,
