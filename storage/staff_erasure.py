@@ -111,16 +111,27 @@ async def _plan_tip(tx: Transaction, batch: str, reason: str, tip_id: int, now: 
     subject = f"T-{tip_id:04d}"
     card_id = card["staff_card_message_id"]
     planned = 1
-    await _add(tx, batch, reason, "card", "card", subject, tip_id, card["staff_thread_id"],
-               card_id, now)
+    await _add(
+        tx, batch, reason, "card", "card", subject, tip_id, card["staff_thread_id"], card_id, now
+    )
     rows = await tx.fetchall(
         "SELECT message_id, kind FROM tip_staff_messages WHERE tip_id = ? AND message_id != ?"
         " AND (kind IS NULL OR kind != ?) ORDER BY message_id",
         (tip_id, card_id, STAFF_OWN),
     )
     for row in rows:
-        await _add(tx, batch, reason, "message", row["kind"], subject, tip_id,
-                   card["staff_thread_id"], row["message_id"], now)
+        await _add(
+            tx,
+            batch,
+            reason,
+            "message",
+            row["kind"],
+            subject,
+            tip_id,
+            card["staff_thread_id"],
+            row["message_id"],
+            now,
+        )
         planned += 1
     # The ids now live in staff_chat_erasures until done; only the card keeps its mapping (a
     # staff reply to it is answered "this resident can no longer be reached").
@@ -132,9 +143,7 @@ async def _plan_tip(tx: Transaction, batch: str, reason: str, tip_id: int, now: 
     return planned
 
 
-async def _plan_case(
-    tx: Transaction, batch: str, reason: str, case_id: int, now: datetime
-) -> int:
+async def _plan_case(tx: Transaction, batch: str, reason: str, case_id: int, now: datetime) -> int:
     topic_id = await tx.fetchval("SELECT topic_id FROM cases WHERE id = ?", (case_id,))
     subject = f"S-{case_id:04d}"
     if topic_id is not None:
@@ -147,8 +156,9 @@ async def _plan_case(
         (case_id,),
     )
     for row in rows:
-        await _add(tx, batch, reason, "message", "copy", subject, None, None,
-                   row["staff_message_id"], now)
+        await _add(
+            tx, batch, reason, "message", "copy", subject, None, None, row["staff_message_id"], now
+        )
     return len(rows)
 
 
