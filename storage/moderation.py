@@ -48,7 +48,7 @@ async def block(
     return bool(await db.fetchval("SELECT changes()") == 1)
 
 
-async def unblock(db: Database | Transaction, case_id: int) -> bool:
+async def unblock(db: Transaction, case_id: int) -> bool:
     """Lift a block; False if the case was not blocked."""
     await db.execute(
         "UPDATE cases SET blocked_at = NULL, blocked_by = NULL, blocked_by_name = NULL,"
@@ -88,12 +88,17 @@ def _block(row) -> Block:  # type: ignore[no-untyped-def]
 async def hint_due(db: Database, case_id: int, now: datetime) -> bool:
     """True (once a day at most) if the blocked resident should get the short hint now; the
     time is stored at once, so two messages at the same moment give one hint."""
-    await db.execute(
+    async with db.transaction() as tx:
+        return await _hint_due(tx, case_id, now)
+
+
+async def _hint_due(tx: Transaction, case_id: int, now: datetime) -> bool:
+    await tx.execute(
         "UPDATE cases SET block_hint_at = ? WHERE id = ? AND blocked_at IS NOT NULL"
         " AND (block_hint_at IS NULL OR block_hint_at <= ?)",
         (now.isoformat(), case_id, (now - HINT_EVERY).isoformat()),
     )
-    return bool(await db.fetchval("SELECT changes()") == 1)
+    return bool(await tx.fetchval("SELECT changes()") == 1)
 
 
 # --------------------------------------------------------------------------- auto-close

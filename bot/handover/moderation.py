@@ -333,7 +333,9 @@ def register(app: BotApplication) -> None:
     add_staff_command(
         app, "block", block_command, N_("Stop passing on this resident's messages"), order=15
     )
-    add_staff_command(app, "unblock", unblock_command, N_("Pass them on again"), order=16)
+    add_staff_command(
+        app, "unblock", unblock_command, N_("Pass on this resident's messages again"), order=16
+    )
     add_staff_command(app, "blocked", blocked_command, N_("List blocked cases"), order=17)
     outbox.add_sender(app, "case-blocked", send_blocked)
     outbox.add_sender(app, "case-unblocked", send_unblocked)
