@@ -59,6 +59,38 @@ def tip_messages(bot: BotHarness, tip: store.Tip) -> dict[str, list]:
     return found
 
 
+def staff_says_removed(bot: BotHarness, reason: str = "resident") -> str:
+    """The notice that replaces a resident's content, in the staff's language."""
+    t = texts(bot, bot.config.default_language)
+    if reason == "resident":
+        return t._("🗑 Removed at the resident's request.")
+    return t._("🗑 Removed after the retention period.")
+
+
+def report_head(bot: BotHarness, reason: str = "resident") -> str:
+    """The start of the erasure note in General (up to its counts)."""
+    t = texts(bot, bot.config.default_language)
+    if reason == "resident":
+        template = (
+            "🗑 A resident asked us to delete their data. In this chat: {deleted} deleted,"
+            " {edited} replaced by a notice."
+        )
+    else:
+        template = (
+            "🗑 Old cases and tips were deleted after the retention period. In this chat:"
+            " {deleted} deleted, {edited} replaced by a notice."
+        )
+    return t._(template).partition("{")[0]
+
+
+def could_not_remove(bot: BotHarness) -> str:
+    t = texts(bot, bot.config.default_language)
+    return t._(
+        "⚠️ The bot could not remove these messages: Telegram lets a bot delete only"
+        " for 48 hours. Please delete them by hand:"
+    )
+
+
 async def erase_by_deleteme(person: Person) -> None:
     await person.says("/deleteme")
     await person.presses("Yes, delete everything")
@@ -95,14 +127,14 @@ async def test_deleteme_within_48_hours_deletes_topic_media_and_pin_and_redacts_
     after = tip_messages(bot, tip)
     card = after["card"][0]
     assert not card.deleted
-    assert "T-0001" in card.text and "Removed at the resident's request" in card.text
+    assert "T-0001" in card.text and staff_says_removed(bot) in card.text
     assert TIP_TEXT not in card.text and "Amina" not in card.text and "Tokerud" not in card.text
     # Photo, voice message and map pin: younger than 48 hours, so deleted.
     for kind in ("photo", "voice", "location"):
         assert all(m.deleted for m in after[kind]), kind
     # Staff read in General what happened; nothing was left to delete by hand.
-    [note] = [n for n in general_notes(bot) if "asked us to delete their data" in n]
-    assert "could not remove" not in note
+    [note] = [n for n in general_notes(bot) if n.startswith(report_head(bot))]
+    assert could_not_remove(bot) not in note
     # The database: the resident is gone, the tip is bare, the removals are recorded.
     assert await residents.get(bot.db, amina.id) is None
     bare = await store.get_tip(bot.db, 1)
@@ -144,19 +176,19 @@ async def test_after_48_hours_the_card_is_edited_media_replaced_and_the_rest_lis
     after = tip_messages(bot, tip)
     # The card is older than 48 hours: edited, not deleted (Telegram would refuse).
     card = after["card"][0]
-    assert not card.deleted and "Removed at the resident's request" in card.text
+    assert not card.deleted and staff_says_removed(bot) in card.text
     assert TIP_TEXT not in card.text
     # The photo is replaced by a neutral picture with the notice.
     [photo] = after["photo"]
     assert not photo.deleted and photo.history
-    assert photo.data != jpeg() and "Removed at the resident's request" in (photo.text or "")
+    assert photo.data != jpeg() and staff_says_removed(bot) in (photo.text or "")
     # A voice message and a map pin cannot be edited into anything else: kept and listed.
     [voice], [pin] = after["voice"], after["location"]
     assert not voice.deleted and not pin.deleted
     # A topic is deleted however old its messages are.
     assert all(m.deleted for m in bot.staff_messages(thread))
-    [note] = [n for n in general_notes(bot) if "asked us to delete their data" in n]
-    assert "could not remove" in note
+    [note] = [n for n in general_notes(bot) if n.startswith(report_head(bot))]
+    assert could_not_remove(bot) in note
     internal = str(bot.staff_chat.id).removeprefix("-100")
     assert f"https://t.me/c/{internal}/{voice.message_id}" in note
     assert f"https://t.me/c/{internal}/{pin.message_id}" in note
@@ -167,7 +199,7 @@ async def test_after_48_hours_the_card_is_edited_media_replaced_and_the_rest_lis
     kari = bot.staff[0]
     kari.double.press(kari.user, card.raw, card.button("Løst"))
     await bot.settle()
-    assert TIP_TEXT not in card.text and "Removed at the resident's request" in card.text
+    assert TIP_TEXT not in card.text and staff_says_removed(bot) in card.text
 
 
 async def test_erasure_waits_out_an_outage_and_does_nothing_twice(bot: BotHarness):
@@ -192,11 +224,11 @@ async def test_erasure_waits_out_an_outage_and_does_nothing_twice(bot: BotHarnes
     await bot.settle()
     assert await staff_erasure.pending(bot.db) == 0
     assert [t.deleted for t in bot.double.topics(bot.staff_chat) if t.id == thread] == [True]
-    notes = [n for n in general_notes(bot) if "asked us to delete their data" in n]
+    notes = [n for n in general_notes(bot) if n.startswith(report_head(bot))]
     assert len(notes) == 1
     await send_pending(BotContext(bot.app))
     await bot.settle()
-    assert len([n for n in general_notes(bot) if "asked us to delete their data" in n]) == 1
+    assert len([n for n in general_notes(bot) if n.startswith(report_head(bot))]) == 1
 
 
 async def test_retention_removes_old_finished_cases_and_tips_from_the_staff_chat(
@@ -224,11 +256,12 @@ async def test_retention_removes_old_finished_cases_and_tips_from_the_staff_chat
 
     assert [t.deleted for t in bot.double.topics(bot.staff_chat) if t.id == thread] == [True]
     card = tip_messages(bot, tip)["card"][0]
-    assert "Removed after the retention period" in card.text and TIP_TEXT not in card.text
+    assert staff_says_removed(bot, "retention") in card.text and TIP_TEXT not in card.text
     # Much older than 48 hours: the photo is replaced, the voice and the pin listed.
-    assert "Removed after the retention period" in (tip_messages(bot, tip)["photo"][0].text or "")
-    [note] = [n for n in general_notes(bot) if "retention period" in n]
-    assert "could not remove" in note
+    photo = tip_messages(bot, tip)["photo"][0]
+    assert staff_says_removed(bot, "retention") in (photo.text or "")
+    [note] = [n for n in general_notes(bot) if n.startswith(report_head(bot, "retention"))]
+    assert could_not_remove(bot) in note
     other = await store.get_tip(bot.db, 2)
     assert other is not None and other.description == TIP_TEXT
     assert TIP_TEXT in tip_messages(bot, other)["card"][0].text
@@ -237,3 +270,27 @@ async def test_retention_removes_old_finished_cases_and_tips_from_the_staff_chat
     await retention_job(BotContext(bot.app))
     await bot.settle()
     assert len(bot.double.sent) == sent
+
+
+async def test_residents_forget_on_the_command_line_queues_what_the_running_bot_removes(
+    bot: BotHarness,
+):
+    from tests.test_privacy import _run_cli
+
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    await tip_with_photo_voice_and_pin(bot, amina)
+    tip = await store.get_tip(bot.db, 1)
+    assert tip is not None
+    code, out, _ = await _run_cli(bot, "residents", "forget", str(amina.id))
+    assert code == 0 and "erased" in out
+    assert "queued" in out and "running bot" in out
+    # The running bot's outbox makes the removals.
+    assert bot.app is not None
+    await send_pending(BotContext(bot.app))
+    await bot.settle()
+    after = tip_messages(bot, tip)
+    assert staff_says_removed(bot) in after["card"][0].text
+    assert all(m.deleted for kind in ("photo", "voice", "location") for m in after[kind])
+    assert await staff_erasure.pending(bot.db) == 0
