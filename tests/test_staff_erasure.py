@@ -294,3 +294,19 @@ async def test_residents_forget_on_the_command_line_queues_what_the_running_bot_
     assert staff_says_removed(bot) in after["card"][0].text
     assert all(m.deleted for kind in ("photo", "voice", "location") for m in after[kind])
     assert await staff_erasure.pending(bot.db) == 0
+
+
+async def test_a_tip_erased_before_its_card_went_out_never_reaches_staff(bot: BotHarness):
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    bot.double.outage(chats=(bot.staff_chat.id,))
+    await tip_with_photo_voice_and_pin(bot, amina)
+    await erase_by_deleteme(amina)
+    bot.double.end_outage()
+    bot.clock.advance(timedelta(minutes=31))
+    assert bot.app is not None
+    await send_pending(BotContext(bot.app))
+    await bot.settle()
+    assert not [m for m in bot.staff_messages() if m.text and "T-0001" in m.text]
+    assert not [m for m in bot.staff_messages() if m.media_kind in ("photo", "voice", "location")]

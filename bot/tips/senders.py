@@ -82,6 +82,10 @@ async def send_card(context: BotContext, task: Task) -> int | None:
     tip = await store.get_tip(context.db, task.payload["tip_id"])
     if tip is None or tip.posted_at is not None:
         return None
+    if tip.telegram_id is None and tip.staff_card_message_id is None:
+        # Erased before its card went out (an outage): nothing personal is left to post.
+        await store.mark_posted(context.db, tip.id, context.now())
+        return None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
     t = staff_texts(context)
