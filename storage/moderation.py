@@ -9,6 +9,7 @@ is erased with the case's link to the resident (`storage/cases.py`).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,7 +77,7 @@ async def blocked(db: Database) -> list[Block]:
     return [_block(row) for row in rows]
 
 
-def _block(row) -> Block:  # type: ignore[no-untyped-def]
+def _block(row: sqlite3.Row) -> Block:
     return Block(
         case_id=row["id"],
         at=datetime.fromisoformat(row["blocked_at"]),
