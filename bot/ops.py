@@ -152,6 +152,12 @@ async def _check_staff_chat(bot: Bot, config: Config, ok: Say, fix: Say) -> None
         fix(f"the bot may not manage topics in {chat.title!r}: give it 'Manage topics'")
     else:
         ok("the bot is an administrator who can manage topics")
+    if isinstance(member, ChatMemberAdministrator) and not member.can_delete_messages:
+        # deleteForumTopic needs it: erasure (/deleteme, retention) deletes case topics.
+        fix(
+            f"the bot may not delete messages in {chat.title!r}: give it 'Delete messages'"
+            " (erasure deletes case topics)"
+        )
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:

@@ -310,3 +310,20 @@ async def test_a_tip_erased_before_its_card_went_out_never_reaches_staff(bot: Bo
     await bot.settle()
     assert not [m for m in bot.staff_messages() if m.text and "T-0001" in m.text]
     assert not [m for m in bot.staff_messages() if m.media_kind in ("photo", "voice", "location")]
+
+
+async def test_a_topic_the_bot_may_not_delete_is_listed_for_staff(bot: BotHarness):
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    thread = await open_case(bot, amina)
+    bot.staff_chat.bot_can_manage_topics = False  # an administrator took the right away
+    await erase_by_deleteme(amina)
+    await bot.settle()
+    assert [t.deleted for t in bot.double.topics(bot.staff_chat) if t.id == thread] == [False]
+    [failed] = await staff_erasure.not_removed(bot.db)
+    assert (failed.target, failed.thread_id, failed.outcome) == ("topic", thread, "failed")
+    [note] = [n for n in general_notes(bot) if n.startswith(report_head(bot))]
+    internal = str(bot.staff_chat.id).removeprefix("-100")
+    assert could_not_remove(bot) in note and f"https://t.me/c/{internal}/{thread}" in note
+    assert "S-0001" in note
