@@ -91,6 +91,10 @@ class Config:
     reminder_after: timedelta = timedelta(minutes=120)
     #: Add the staff member's first name under replies to residents.
     sign_staff_replies: bool = False
+    #: A resident's messages relayed into their case per minute; more are not relayed (notice).
+    case_flood_per_minute: int = 20
+    #: Days without a message on either side after which an open case is closed (notice).
+    case_auto_close_days: int = 14
     #: Root of a LibreTranslate-compatible server (None: no machine translation).
     translation_url: str | None = None
     translation_api_key: str | None = field(default=None, repr=False)
@@ -184,6 +188,8 @@ class Config:
                 minutes=_positive_float(env, "BOT_REMINDER_AFTER_MINUTES", 120.0)
             ),
             sign_staff_replies=_flag(env, "BOT_SIGN_STAFF_REPLIES"),
+            case_flood_per_minute=int(_positive_float(env, "BOT_CASE_FLOOD_PER_MINUTE", 20)),
+            case_auto_close_days=int(_positive_float(env, "BOT_CASE_AUTO_CLOSE_DAYS", 14)),
             translation_url=_service_url(env, "BOT_TRANSLATION_URL"),
             translation_api_key=env.get("BOT_TRANSLATION_API_KEY", "").strip() or None,
             staff_language=_staff_language(env),

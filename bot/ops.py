@@ -14,7 +14,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.bridge.check import check_bridge
 from bot.config import Config
-from storage import audit, privacy
+from storage import audit, privacy, staff_erasure
 from storage.db import BackupError, Database, backup_file
 
 Say = Callable[[str], None]
@@ -158,6 +158,12 @@ async def _check_staff_chat(bot: Bot, config: Config, ok: Say, fix: Say) -> None
         fix(f"the bot may not manage topics in {chat.title!r}: give it 'Manage topics'")
     else:
         ok("the bot is an administrator who can manage topics")
+    if isinstance(member, ChatMemberAdministrator) and not member.can_delete_messages:
+        # deleteForumTopic needs it: erasure (/deleteme, retention) deletes case topics.
+        fix(
+            f"the bot may not delete messages in {chat.title!r}: give it 'Delete messages'"
+            " (erasure deletes case topics)"
+        )
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
@@ -180,10 +186,11 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_forget(config: Config, args: argparse.Namespace) -> int:
-    async def forget() -> bool:
+    async def forget() -> tuple[bool, int]:
         db = await Database.open(config.database)
         try:
-            known = await privacy.forget_resident(db, args.telegram_id)
+            known = await privacy.forget_resident(db, args.telegram_id, datetime.now(UTC))
+            in_staff_chat = await staff_erasure.pending(db)
             if known:
                 await audit.record(
                     db,
@@ -192,12 +199,20 @@ def cmd_forget(config: Config, args: argparse.Namespace) -> int:
                     datetime.now(UTC),
                     detail="python -m bot residents forget",
                 )
-            return known
+            return known, in_staff_chat
         finally:
             await db.close()
 
-    if asyncio.run(forget()):
+    known, in_staff_chat = asyncio.run(forget())
+    if known:
         print(f"resident {args.telegram_id} erased")
-        return 0
-    print(f"no resident {args.telegram_id} was stored; nothing to erase")
+    else:
+        print(f"no resident {args.telegram_id} was stored; nothing to erase")
+    if in_staff_chat:
+        # The CLI has no Telegram connection of its own: the outbox of the bot does it.
+        print(
+            f"{in_staff_chat} removals from the staff chat (case topics, tip cards, media) are"
+            " queued; the running bot (python -m bot run) makes them within a minute and posts"
+            " a note in the staff chat listing anything Telegram did not let it remove"
+        )
     return 0

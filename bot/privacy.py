@@ -10,9 +10,11 @@ from datetime import time, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot import staff_erasure
 from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
+from bot.outbox import send_pending
 from bot.registry import add_resident_command
 from storage import audit, privacy
 
@@ -78,11 +80,13 @@ async def confirm(update: Update, context: BotContext) -> None:
     await context.ack(update)
     for hook in context.bot_data.forget_hooks:
         await hook(context, update.effective_user.id)
-    await privacy.forget_resident(context.db, update.effective_user.id)
+    # The same transaction plans the staff chat's part (topic, card, media: the outbox).
+    await privacy.forget_resident(context.db, update.effective_user.id, context.now())
     await audit.record(
         context.db, audit.RESIDENT, audit.Action.ERASE_RESIDENT, context.now(), detail="/deleteme"
     )
     log.info("a resident erased their data")
+    await send_pending(context)
     if query.message is not None:
         await query.edit_message_reply_markup(None)
     await send(
@@ -93,9 +97,10 @@ async def confirm(update: Update, context: BotContext) -> None:
 
 
 async def retention_job(context: BotContext) -> None:
-    """Daily: remove personal data from cases and tips finished before the retention period."""
+    """Daily: remove personal data from cases and tips finished before the retention period,
+    in the database at once and in the staff chat through the outbox."""
     cutoff = context.now() - timedelta(days=context.config.retention_days)
-    touched = await privacy.expire(context.db, cutoff)
+    touched = await privacy.expire(context.db, cutoff, context.now())
     if touched:
         log.info("retention: removed personal data from %d records", touched)
         await audit.record(
@@ -106,9 +111,11 @@ async def retention_job(context: BotContext) -> None:
             detail=f"{touched} records older than {context.config.retention_days} days",
         )
     await audit.expire(context.db, context.now())
+    await send_pending(context)
 
 
 def register(app: BotApplication) -> None:
+    staff_erasure.register(app)
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("mydata", mydata, filters=private))
     app.add_handler(CommandHandler("deleteme", deleteme, filters=private))

@@ -42,7 +42,15 @@ from telegram.error import (
     TelegramError,
 )
 
-__all__ = ["Outcome", "RetryPolicy", "Verdict", "classify", "is_topic_gone", "retry_seconds"]
+__all__ = [
+    "Outcome",
+    "RetryPolicy",
+    "Verdict",
+    "classify",
+    "is_message_gone",
+    "is_topic_gone",
+    "retry_seconds",
+]
 
 
 class Outcome(enum.Enum):
@@ -116,6 +124,16 @@ def classify(error: BaseException) -> Verdict:
 def is_topic_gone(error: BaseException) -> bool:
     """Staff deleted the forum topic the message was meant for."""
     return isinstance(error, TelegramError) and classify(error).outcome is Outcome.TOPIC_GONE
+
+
+def is_message_gone(error: BaseException) -> bool:
+    """The message to edit or delete is not there any more (someone deleted it, or its
+    topic): unlike "can't be deleted" (too old), there is nothing left to remove."""
+    return (
+        isinstance(error, TelegramError)
+        and classify(error).outcome is Outcome.TOO_OLD
+        and "not found" in str(error).lower()
+    )
 
 
 def retry_seconds(error: RetryAfter) -> float:

@@ -30,6 +30,8 @@ _URL = re.compile(r"^(https?://[^\s/]+\S*|tg://\S+)$", re.IGNORECASE)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 #: Seconds after sending within which a message may be deleted (48 hours).
 DELETE_WINDOW = 48 * 3600
+#: What editMessageMedia accepts, both as the message's media and as the new one.
+_EDITABLE_MEDIA = ("animation", "audio", "document", "photo", "video")
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -694,6 +696,29 @@ class Methods(World):
         }
         return self._apply_edit(
             sent, "editMessageCaption", content, markup, params.get("caption"), params
+        )
+
+    def api_edit_message_media(self, params: dict[str, Any]) -> Any:
+        """Replace the file of a photo, video, document, audio or animation message. Voice
+        messages, video notes, stickers, locations and text cannot be turned into a file."""
+        sent = self._editable(params)
+        if not any(kind in sent.raw for kind in _EDITABLE_MEDIA):
+            raise bad_request("there is no media in the message to edit")
+        media = params.get("media")
+        if not isinstance(media, dict):
+            raise bad_request("can't parse InputMedia")
+        kind = media.get("type")
+        if kind not in _EDITABLE_MEDIA:
+            raise bad_request("wrong type of the media")
+        caption = self._caption(media)
+        stored = self._file({**params, "media": media.get("media")}, "media", kind)
+        markup = self._markup(params)
+        content: dict[str, Any] = {other: None for other in _EDITABLE_MEDIA if other != kind}
+        content[kind] = self.media_object(stored, kind, media)
+        content["caption"] = caption.get("caption")
+        content["caption_entities"] = caption.get("caption_entities")
+        return self._apply_edit(
+            sent, "editMessageMedia", content, markup, media.get("caption"), params
         )
 
     def api_edit_message_reply_markup(self, params: dict[str, Any]) -> Any:

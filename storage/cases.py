@@ -408,6 +408,7 @@ async def _anonymise(tx: Transaction, where: str, params: tuple) -> int:
         await tx.execute("DELETE FROM case_notes WHERE case_id = ?", (case_id,))
         await tx.execute(
             "UPDATE cases SET resident_id = NULL, anonymous = 1, assigned_name = NULL,"
+            " block_reason = NULL, block_hint_at = NULL,"
             " status = CASE status WHEN 'open' THEN 'cancelled' ELSE status END,"
             " closed_at = COALESCE(closed_at, opened_at), waiting_since = NULL WHERE id = ?",
             (case_id,),

@@ -13,7 +13,7 @@ table a later feature added.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +23,7 @@ from storage import (
     inbox,
     outbox,
     residents,
+    staff_erasure,
     staff_tips,
     surveys,
     tips,
@@ -54,20 +55,29 @@ async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     return data
 
 
-async def forget_resident(db: Database, telegram_id: int) -> bool:
-    """Erase a resident everywhere in one transaction; False if we did not know them."""
+async def forget_resident(db: Database, telegram_id: int, now: datetime | None = None) -> bool:
+    """Erase a resident everywhere in one transaction; False if we did not know them.
+
+    The same transaction plans what goes from the staff chat (case topics, tip cards, media,
+    map pins): outbox tasks the running bot sends (`storage/staff_erasure.py`).
+    """
     known = await residents.get(db, telegram_id) is not None
     async with db.transaction() as tx:
+        await staff_erasure.plan_for_resident(tx, telegram_id, now or datetime.now(UTC))
         # Features first: their rows may refer to the resident row, which goes last.
         for module in reversed(PERSONAL_DATA):
             await module.forget_resident(tx, telegram_id)
     return known
 
 
-async def expire(db: Database, cutoff: datetime) -> int:
-    """Remove personal data from finished cases and tips older than `cutoff`."""
+async def expire(db: Database, cutoff: datetime, now: datetime | None = None) -> int:
+    """Remove personal data from finished cases and tips older than `cutoff`, and plan the
+    removal of their traces in the staff chat."""
     touched = 0
     async with db.transaction() as tx:
+        await staff_erasure.plan_expiring(
+            tx, *tips.expiring(cutoff), cutoff=cutoff, now=now or datetime.now(UTC)
+        )
         for module in PERSONAL_DATA:
             expire_fn = getattr(module, "expire", None)
             if expire_fn is not None:

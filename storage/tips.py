@@ -443,10 +443,15 @@ async def forget_topic(db: Database, category: str) -> None:
     await db.execute("DELETE FROM tip_topics WHERE category = ?", (category,))
 
 
-async def record_staff_message(db: Database, chat_id: int, message_id: int, tip_id: int) -> None:
+async def record_staff_message(
+    db: Database, chat_id: int, message_id: int, tip_id: int, kind: str
+) -> None:
+    """Remember a staff-chat message of a tip, and what it is (card, photo, document, voice,
+    video, location, text, or `staff`: a staff member's own), for replies and for erasure."""
     await db.execute(
-        "INSERT OR IGNORE INTO tip_staff_messages (chat_id, message_id, tip_id) VALUES (?, ?, ?)",
-        (chat_id, message_id, tip_id),
+        "INSERT OR IGNORE INTO tip_staff_messages (chat_id, message_id, tip_id, kind)"
+        " VALUES (?, ?, ?, ?)",
+        (chat_id, message_id, tip_id, kind),
     )
 
 
@@ -661,13 +666,18 @@ async def forget_resident(tx: Transaction, telegram_id: int) -> None:
     await _erase_tip_rows(tx, "telegram_id = ?", (telegram_id,))
 
 
-async def expire(tx: Transaction, cutoff: datetime) -> int:
-    """Erase personal data from tips finished (closed or merged) before `cutoff`."""
+def expiring(cutoff: datetime) -> tuple[str, tuple[Any, ...]]:
+    """The tips whose personal data the retention run erases: finished (closed or merged)
+    before `cutoff` and not erased yet. Shared with the staff-chat erasure's plan."""
     open_statuses = [s.value for s in TipStatus if s.is_open]
-    await tx.execute("DELETE FROM tip_drafts WHERE updated_at < ?", (cutoff.isoformat(),))
-    return await _erase_tip_rows(
-        tx,
+    return (
         f"status NOT IN ({_marks(open_statuses)}) AND updated_at < ?"
         " AND (telegram_id IS NOT NULL OR description IS NOT NULL)",
         (*open_statuses, cutoff.isoformat()),
     )
+
+
+async def expire(tx: Transaction, cutoff: datetime) -> int:
+    """Erase personal data from tips finished (closed or merged) before `cutoff`."""
+    await tx.execute("DELETE FROM tip_drafts WHERE updated_at < ?", (cutoff.isoformat(),))
+    return await _erase_tip_rows(tx, *expiring(cutoff))

@@ -26,6 +26,7 @@ def register(app: BotApplication) -> None:
     from bot.handover import (
         availability,
         labels,
+        moderation,
         reminders,
         reply_templates,
         resident,
@@ -42,3 +43,4 @@ def register(app: BotApplication) -> None:
     labels.register(app)
     reply_templates.register(app)
     reminders.register(app)
+    moderation.register(app)

@@ -31,6 +31,7 @@ from bot.common import answer, current_resident, send
 from bot.context import BotApplication, BotContext, BotData
 from bot.handover import marking
 from bot.handover.availability import staff_chat_ready
+from bot.handover.moderation import held_back
 from bot.handover.steps import CASE
 from bot.handover.topics import (
     close_case_topic,
@@ -258,6 +259,8 @@ async def relay_from_resident(update: Update, context: BotContext) -> bool:
     if case is None:
         return False
     resident, _ = await current_resident(update, context)
+    if await held_back(context, case, resident.telegram_id, resident.language):
+        return True  # blocked by staff, or too many at once: the resident was told
     await take_message(update, context, resident, case, message.message_id)
     return True
 

@@ -24,7 +24,6 @@ from bot.context import BotApplication, BotContext
 from bot.handover.resident import message_kind, rating_keyboard
 from bot.handover.topics import (
     close_case_topic,
-    post_in_case_topic,
     rename_case_topic,
     staff_texts,
 )
@@ -258,17 +257,11 @@ async def close_command(update: Update, context: BotContext) -> None:
 
 
 async def close_on_erasure(context: BotContext, telegram_id: int) -> None:
-    """/deleteme: the resident's open case ends, and staff see why in its topic."""
+    """/deleteme: the resident's open case ends. Its topic is deleted with everything in it
+    by the erasure's outbox task (bot/staff_erasure.py), and staff read why in General."""
     case = await cases.open_case_of(context.db, telegram_id)
-    if case is None or not await cases.close(
-        context.db, case.id, context.now(), None, cancelled=True
-    ):
-        return
-    t = staff_texts(context.bot_data)
-    await post_in_case_topic(
-        context, case.id, t._("The resident deleted their data. The case is closed.")
-    )
-    await close_case_topic(context, case)
+    if case is not None:
+        await cases.close(context.db, case.id, context.now(), None, cancelled=True)
 
 
 async def _tell_resident_closed(context: BotContext, case: Case) -> bool:

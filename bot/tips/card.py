@@ -99,6 +99,33 @@ def card_text(
     return "\n".join(lines)
 
 
+def removal_notice(t: Texts, reason: str) -> str:
+    """What stands where a resident's content was in the staff chat after an erasure
+    (`reason` 'resident') or the retention run ('retention')."""
+    if reason == "resident":
+        return t._("🗑 Removed at the resident's request.")
+    return t._("🗑 Removed after the retention period.")
+
+
+def redacted_card_text(t: Texts, tip: Tip, reason: str, tz: tzinfo) -> str:
+    """A card reduced to the anonymous facts (reference, category, date, status, why): what
+    stays in the staff chat of an erased tip. Bots may edit their messages at any age."""
+    chosen = find_category(tip.category)
+    return "\n".join(
+        [
+            t._(
+                "📝 <b>{reference}</b> · {topic}\n\n{text}",
+                reference=tip.reference,
+                topic=f"{chosen.icon} {t._(chosen.label)}" if chosen else tip.category,
+                text=removal_notice(t, reason),
+            ),
+            "",
+            t._("🕒 Sent: {when}", when=t.datetime(tip.created_at, tz, fmt="short")),
+            t._("Status: {status}", status=status_label(t, tip.status)),
+        ]
+    )
+
+
 def card_keyboard(t: Texts, tip: Tip) -> InlineKeyboardMarkup | None:
     if tip.status == TipStatus.MERGED:
         return None

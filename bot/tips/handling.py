@@ -117,7 +117,7 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
     question_id = await store.add_question(
         context.db, tip.id, tip.telegram_id, user.id, text, context.now()
     )
-    await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
+    await store.record_staff_message(context.db, chat_id, message.message_id, tip.id, "staff")
     # Through the outbox: sent now, or after an outage; staff read "sent" when it went out.
     thread = message.message_thread_id if message.is_topic_message else None
     await senders.ask_resident(context, question_id, tip.telegram_id, thread, message.message_id)

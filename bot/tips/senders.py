@@ -26,10 +26,10 @@ from bot.i18n import Texts
 from bot.images import clean_image
 from bot.outbox import Task, in_topic, send_pending
 from bot.telegram_errors import Outcome, Verdict, classify
-from bot.tips.card import card_keyboard, card_text
+from bot.tips.card import card_keyboard, card_text, redacted_card_text
 from bot.tips.categories import find_category
 from bot.tips.status import LABELS, NEWS
-from storage import residents
+from storage import residents, staff_erasure
 from storage import tips as store
 from storage.tips import Question, Tip, TipStatus
 
@@ -82,6 +82,10 @@ async def send_card(context: BotContext, task: Task) -> int | None:
     tip = await store.get_tip(context.db, task.payload["tip_id"])
     if tip is None or tip.posted_at is not None:
         return None
+    if tip.telegram_id is None and tip.staff_card_message_id is None:
+        # Erased before its card went out (an outage): nothing personal is left to post.
+        await store.mark_posted(context.db, tip.id, context.now())
+        return None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
     t = staff_texts(context)
@@ -106,7 +110,7 @@ async def send_card(context: BotContext, task: Task) -> int | None:
         )
         card_id = card.message_id
         await store.set_card(context.db, tip.id, thread, card_id)
-        await store.record_staff_message(context.db, chat_id, card_id, tip.id)
+        await store.record_staff_message(context.db, chat_id, card_id, tip.id, "card")
     where: dict[str, Any] = {
         "message_thread_id": thread,
         "reply_parameters": ReplyParameters(card_id, allow_sending_without_reply=True),
@@ -132,10 +136,20 @@ async def send_card(context: BotContext, task: Task) -> int | None:
         assert tip.latitude is not None and tip.longitude is not None
         sent.append(await context.bot.send_location(chat_id, tip.latitude, tip.longitude, **where))
     for message in sent:
-        await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
+        await store.record_staff_message(
+            context.db, chat_id, message.message_id, tip.id, media_kind(message)
+        )
     await store.mark_posted(context.db, tip.id, context.now())
     log.info("tip %s posted to staff (%d attachments)", tip.id, len(sent))
     return card_id
+
+
+def media_kind(message: Message) -> str:
+    """What a message the bot posted is, as erasure needs to know it (see storage/tips.py)."""
+    for kind in ("photo", "document", "voice", "video", "location"):
+        if getattr(message, kind):
+            return kind
+    return "text"
 
 
 async def _send_clean_image(
@@ -185,9 +199,13 @@ async def refresh_card(
     if tip is None or tip.staff_card_message_id is None or chat_id is None:
         return
     t = staff_texts(context)
+    text = card_text(t, tip, context.config.timezone, last_change=last_change)
+    redacted = await staff_erasure.card_reason(context.db, tip.id)
+    if redacted is not None:  # erased: the card shows only the anonymous facts, for good
+        text = redacted_card_text(t, tip, redacted, context.config.timezone)
     try:
         await context.bot.edit_message_text(
-            card_text(t, tip, context.config.timezone, last_change=last_change),
+            text,
             chat_id,
             tip.staff_card_message_id,
             parse_mode=ParseMode.HTML,
@@ -369,7 +387,7 @@ async def send_answer(context: BotContext, task: Task) -> int | None:
         return await _post_answer(context, chat_id, thread, tip, item, reply)
 
     message_id = await in_topic(current, lambda: new_topic(context, tip.category), post)
-    await store.record_staff_message(context.db, chat_id, message_id, tip.id)
+    await store.record_staff_message(context.db, chat_id, message_id, tip.id, item.kind)
     await store.mark_answer_relayed(context.db, item.id, context.now())
     return message_id
 
