@@ -70,6 +70,10 @@ class BotData:
         #: translation server it answers from the cache or with a failure).
         self.translator: Translator | None = None
 
+    def staff_texts(self) -> Texts:
+        """Texts for the staff chat: staff read the district's default language."""
+        return self.catalogs.texts(self.config.default_language)
+
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     """CallbackContext with typed shortcuts to the shared services."""
@@ -88,6 +92,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
     def texts(self, language: str | None) -> Texts:
         return self.bot_data.catalogs.texts(language)
 
+    def staff_texts(self) -> Texts:
+        """Texts for the staff chat (see `BotData.staff_texts`)."""
+        return self.bot_data.staff_texts()
+
     async def ack(self, update: Update, text: str | None = None, *, alert: bool = False) -> None:
         """Answer a button press once (Telegram refuses a second answer to the same query).
 
@@ -102,6 +110,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         except BadRequest as error:
             if classify(error).outcome is not Outcome.TOO_OLD:
                 raise
+
+    async def ack_stale(self, update: Update, t: Texts) -> None:
+        """Answer a press on a button whose moment has passed (the tip was sent, the survey
+        closed, the case ended): one wording everywhere."""
+        await self.ack(update, t._("This button does not work any more."))
 
 
 BotApplication = Application[

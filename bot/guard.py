@@ -16,7 +16,7 @@ from telegram import Chat, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
-from bot.common import current_resident, send
+from bot.common import resident_texts, send
 from bot.context import BotApplication, BotContext
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,7 @@ async def guard(update: Update, context: BotContext) -> None:
         return
     if gate.should_warn(user.id, now):
         log.info("flood limit reached by a resident")
-        resident, _ = await current_resident(update, context)
-        t = context.texts(resident.language)
+        t = await resident_texts(update, context)
         await send(context, chat.id, t._("You are sending very fast. Please wait a minute."))
     raise ApplicationHandlerStop
 

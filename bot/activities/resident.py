@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 
 from bot.activities.render import AGE_GROUP_LABELS, age_groups_text, coming_week, render_list
 from bot.activities.render import calendar_file as make_calendar_file
-from bot.common import answer, current_resident, send
+from bot.common import answer, resident_and_texts, send
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
@@ -42,8 +42,7 @@ def subscribe_keyboard(t: Texts, selected: frozenset[str]) -> InlineKeyboardMark
 
 async def show_activities(update: Update, context: BotContext) -> None:
     """/activities and the menu button: the coming 7 days, with the buttons."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     tz = context.config.timezone
     start, end = coming_week(context.now(), tz)
     items = await activities.listed_between(context.db, start, end)
@@ -67,8 +66,7 @@ async def show_activities(update: Update, context: BotContext) -> None:
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     current = await activities.subscription(context.db, resident.telegram_id)
     selected = current[1] if current else frozenset()
     await answer(
@@ -88,11 +86,10 @@ async def subscribe(update: Update, context: BotContext) -> None:
 async def toggle_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     code = query.data.split(":", 2)[2]
     if code not in (*AGE_GROUPS, ALL):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     current = await activities.subscription(context.db, resident.telegram_id)
     selected = toggle_age_group(current[1] if current else frozenset(), code)
@@ -103,8 +100,7 @@ async def toggle_button(update: Update, context: BotContext) -> None:
 
 
 async def save_button(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     current = await activities.subscription(context.db, resident.telegram_id)
     if current is None or not current[1]:
         await context.ack(update, t._("Choose at least one age group."), alert=True)
@@ -125,8 +121,7 @@ async def save_button(update: Update, context: BotContext) -> None:
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     ended = await activities.unsubscribe(context.db, resident.telegram_id, context.now())
     text = (
         t._("OK. You will not get the weekly list any more. Start again with /subscribe.")
@@ -143,7 +138,7 @@ async def _listed_activity(update: Update, context: BotContext, t: Texts):
     raw = query.data.rsplit(":", 1)[1]
     activity = await activities.get(context.db, int(raw)) if raw.isdigit() else None
     if activity is None or activity.status != "listed":
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return None
     if activity.cancelled:
         await context.ack(update, t._("Sorry, this activity is cancelled."), alert=True)
@@ -153,8 +148,7 @@ async def _listed_activity(update: Update, context: BotContext, t: Texts):
 
 async def going_button(update: Update, context: BotContext) -> None:
     """ "I'm going": stored for the presser (later features ask them how it was)."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     activity = await _listed_activity(update, context, t)
     if activity is None:
         return
@@ -173,8 +167,7 @@ async def going_button(update: Update, context: BotContext) -> None:
 
 async def calendar_button(update: Update, context: BotContext) -> None:
     """Send a small .ics for the activity, with the district's time zone."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     activity = await _listed_activity(update, context, t)
     if activity is None:
         return

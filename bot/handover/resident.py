@@ -22,7 +22,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import outbox
 from bot.albums import first_of_album
-from bot.common import answer, current_resident, send
+from bot.common import answer, current_resident, resident_and_texts, resident_texts, send
 from bot.context import BotApplication, BotContext, BotData
 from bot.handover.availability import staff_chat_ready
 from bot.handover.steps import CASE
@@ -31,7 +31,6 @@ from bot.handover.topics import (
     post_in_case_topic,
     rename_case_topic,
     send_to_case_topic,
-    staff_texts,
 )
 from bot.i18n import N_, Texts
 from bot.menu import SMILEYS, main_menu
@@ -149,8 +148,7 @@ async def _closed_notice_if_due(
 # --- opening a case ---
 async def contact(update: Update, context: BotContext) -> None:
     """`/contact` and the menu's "Talk to a person": open a case; the topic comes later."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if not staff_chat_ready(context.bot_data):
         await answer(update, context, not_available_text(t), main_menu(t))
         return
@@ -192,12 +190,11 @@ async def choose_name(update: Update, context: BotContext) -> None:
     """`case:name:<case>:<1|0>`: may staff see the resident's first name?"""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     parts = query.data.split(":")
     case = await _own_case(context, resident, parts[2] if len(parts) == 4 else "")
     if case is None or not case.is_open or parts[3] not in ("0", "1"):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     show = parts[3] == "1"
     await cases.set_anonymous(context.db, case.id, not show)
@@ -382,8 +379,7 @@ async def offer_new_case(update: Update, context: BotContext) -> bool:
         return False
     if message.media_group_id and not first_of_album(context.bot_data, message.media_group_id):
         return True
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -411,8 +407,7 @@ async def new_case_button(update: Update, context: BotContext) -> None:
     """`case:new:<message id>`: open a new case and pass on the message that prompted it."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if query.data == "case:no":
         await context.ack(update)
         await _remove_buttons(update)
@@ -422,7 +417,7 @@ async def new_case_button(update: Update, context: BotContext) -> None:
     asked_about = query.message.reply_to_message if isinstance(query.message, Message) else None
     if asked_about is None or str(asked_about.message_id) != raw_id:
         # Forged or outdated data: only the message the question answered may be passed on.
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     if not staff_chat_ready(context.bot_data):
         await answer(update, context, not_available_text(t), main_menu(t))
@@ -449,23 +444,22 @@ async def rate(update: Update, context: BotContext) -> None:
     """`case:rate:<case>:<1-5>`: one tap on a face after the case was closed."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     parts = query.data.split(":")
     case = await _own_case(context, resident, parts[2] if len(parts) == 4 else "")
     score = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else 0
     if case is None or not 1 <= score <= 5:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     if not await cases.rate(context.db, case.id, resident.telegram_id, score, context.now()):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await context.ack(update, t._("Thank you for your answer!"))
     await _remove_buttons(update)
     await answer(
         update, context, t._("Thank you for your answer! {face}", face=SMILEYS[score - 1])
     )
-    staff_t = staff_texts(context.bot_data)
+    staff_t = context.staff_texts()
     await post_in_case_topic(
         context,
         case.id,
@@ -489,7 +483,7 @@ async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
     CASE.check(case.status, CaseStatus.CLOSED if started else CaseStatus.CANCELLED)
     await cases.close(context.db, case.id, context.now(), None, cancelled=not started)
     if started:
-        t = staff_texts(context.bot_data)
+        t = context.staff_texts()
         await post_in_case_topic(
             context,
             case.id,

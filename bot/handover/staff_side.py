@@ -26,7 +26,6 @@ from bot.handover.topics import (
     close_case_topic,
     post_in_case_topic,
     rename_case_topic,
-    staff_texts,
 )
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook
@@ -90,7 +89,7 @@ async def relay_from_staff(update: Update, context: BotContext) -> bool:
     case = await case_here(update, context)
     if case is None:
         return False
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     if message.forum_topic_created or message.forum_topic_closed or message.forum_topic_reopened:
         return True
     if not case.is_open or case.resident_id is None:
@@ -175,7 +174,7 @@ async def send_reply(context: BotContext, task: outbox.Task) -> int | None:
 async def reply_given_up(context: BotContext, task: outbox.Task, verdict: Verdict) -> None:
     """Staff learn in the topic that their message did not reach the resident."""
     await cases.mark_failed(context.db, task.payload["row"], verdict.reason, final=True)
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     if verdict.outcome is Outcome.BLOCKED:
         text = t._("Not delivered: the resident has blocked the bot or deleted their account.")
     else:
@@ -224,7 +223,7 @@ async def deliver_to_resident(context: BotContext, resident_id: int, payload: di
 
 # --- commands in a case topic ---
 async def _case_or_explain(update: Update, context: BotContext) -> Case | None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     case = await case_here(update, context)
     if case is None:
         await answer_in_thread(update, context, t._("Use this command inside a case topic."))
@@ -237,7 +236,7 @@ async def close_command(update: Update, context: BotContext) -> None:
     case = await _case_or_explain(update, context)
     if case is None:
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     user = update.effective_user
     assert user is not None
     if not await cases.close(context.db, case.id, context.now(), user.id):
@@ -264,7 +263,7 @@ async def close_on_erasure(context: BotContext, telegram_id: int) -> None:
         context.db, case.id, context.now(), None, cancelled=True
     ):
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     await post_in_case_topic(
         context, case.id, t._("The resident deleted their data. The case is closed.")
     )
@@ -295,7 +294,7 @@ async def note_command(update: Update, context: BotContext) -> None:
     case = await _case_or_explain(update, context)
     if case is None:
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     text = (message.text or "").partition(" ")[2].strip()
@@ -318,7 +317,7 @@ async def assign_command(update: Update, context: BotContext) -> None:
         return
     target = await assignee(update, context)
     if target is None:
-        t = staff_texts(context.bot_data)
+        t = context.staff_texts()
         await answer_in_thread(
             update,
             context,
@@ -369,7 +368,7 @@ async def assign_button(update: Update, context: BotContext) -> None:
     """`case:assign:<case>` on the header card: the presser takes the case."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     raw_id = query.data.rpartition(":")[2]
     case = await cases.get(context.db, int(raw_id)) if raw_id.isdigit() else None
     if case is None or not case.is_open:
@@ -384,7 +383,7 @@ async def assign_button(update: Update, context: BotContext) -> None:
 async def _assign(
     update: Update, context: BotContext, case: Case, target: tuple[int, str]
 ) -> None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     user = update.effective_user
     assert user is not None
     if not case.is_open:
@@ -512,7 +511,7 @@ def stats_text(t: Texts, periods: list[PeriodStats]) -> str:
 
 
 async def cases_command(update: Update, context: BotContext) -> None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     open_cases = await cases.open_cases(context.db)
     staff_chat = context.config.staff_chat_id
     assert staff_chat is not None  # the staff guard let this through
@@ -522,7 +521,7 @@ async def cases_command(update: Update, context: BotContext) -> None:
 
 
 async def stats_command(update: Update, context: BotContext) -> None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     now = context.now()
     recent = await cases.cases_since(context.db, now - timedelta(days=30))
     periods = [period_stats(recent, now, days) for days in (7, 30)]

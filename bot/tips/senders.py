@@ -20,7 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot import outbox
-from bot.common import answer, current_resident, send
+from bot.common import answer, resident_texts, send
 from bot.context import BotApplication, BotContext
 from bot.i18n import Texts
 from bot.outbox import Task, in_topic, send_pending
@@ -41,10 +41,6 @@ async def flush(context: BotContext) -> None:
     await send_pending(context)
 
 
-def staff_texts(context: BotContext) -> Texts:
-    return context.texts(context.config.default_language)
-
-
 # --------------------------------------------------------------------------- staff topics
 async def ensure_topic(context: BotContext, category: str) -> int | None:
     """The staff forum topic for a tip category, created on first use.
@@ -55,7 +51,7 @@ async def ensure_topic(context: BotContext, category: str) -> int | None:
     thread = await store.topic_thread(context.db, category)
     if thread is not None:
         return thread
-    t = staff_texts(context)
+    t = context.staff_texts()
     chosen = find_category(category)
     name = f"{chosen.icon} {t._(chosen.label)}" if chosen else category
     chat_id = context.config.staff_chat_id
@@ -84,7 +80,7 @@ async def send_card(context: BotContext, task: Task) -> int | None:
         return None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
-    t = staff_texts(context)
+    t = context.staff_texts()
     thread = tip.staff_thread_id
     card_id = tip.staff_card_message_id
     if card_id is None:
@@ -147,7 +143,7 @@ async def _send_clean_image(
     where: dict[str, Any],
 ) -> Message | None:
     """Download an image sent as a file, strip its hidden data, upload the clean copy."""
-    t = staff_texts(context)
+    t = context.staff_texts()
     file = await context.bot.get_file(item.file_id)
     data = bytes(await file.download_as_bytearray())
     try:
@@ -179,7 +175,7 @@ async def refresh_card(
     chat_id = context.config.staff_chat_id
     if tip is None or tip.staff_card_message_id is None or chat_id is None:
         return
-    t = staff_texts(context)
+    t = context.staff_texts()
     try:
         await context.bot.edit_message_text(
             card_text(t, tip, context.config.timezone, last_change=last_change),
@@ -288,13 +284,13 @@ async def send_question(context: BotContext, task: Task) -> int | None:
         + rt._("Please answer here with a message."),
     )
     await store.set_question_message(context.db, question.id, sent.message_id)
-    t = staff_texts(context)
+    t = context.staff_texts()
     await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident."))
     return sent.message_id
 
 
 async def question_not_delivered(context: BotContext, task: Task, verdict: Verdict) -> None:
-    t = staff_texts(context)
+    t = context.staff_texts()
     if verdict.outcome is Outcome.BLOCKED:
         text = t._("The resident has blocked the bot and did not get the question.")
     else:
@@ -321,8 +317,7 @@ async def take_answer(update: Update, context: BotContext, question: Question) -
     """A resident answered a staff question: store it, relay it, then thank them."""
     message = update.effective_message
     assert message is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     if message.text:
         kind, text = "text", message.text
     elif message.photo or message.voice or message.video or message.location:
@@ -377,7 +372,7 @@ async def _post_answer(
     item: store.Answer,
     reply: ReplyParameters,
 ) -> int:
-    t = staff_texts(context)
+    t = context.staff_texts()
     if item.text or item.kind == "text":
         text = t._(
             "💬 Answer from the resident about {reference}:\n\n{text}",
