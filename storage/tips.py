@@ -419,7 +419,10 @@ async def mark_change_notified(db: Database, change_id: int, now: datetime) -> N
 
 # --------------------------------------------------------------------------- staff chat
 async def topic_thread(db: Database, category: str) -> int | None:
-    return await db.fetchval("SELECT thread_id FROM tip_topics WHERE category = ?", (category,))
+    thread: int | None = await db.fetchval(
+        "SELECT thread_id FROM tip_topics WHERE category = ?", (category,)
+    )
+    return thread
 
 
 async def save_topic(db: Database, category: str, thread_id: int, now: datetime) -> None:
@@ -441,10 +444,11 @@ async def record_staff_message(db: Database, chat_id: int, message_id: int, tip_
 
 
 async def tip_of_staff_message(db: Database, chat_id: int, message_id: int) -> int | None:
-    return await db.fetchval(
+    tip_id: int | None = await db.fetchval(
         "SELECT tip_id FROM tip_staff_messages WHERE chat_id = ? AND message_id = ?",
         (chat_id, message_id),
     )
+    return tip_id
 
 
 # --------------------------------------------------------------------------- questions
@@ -589,7 +593,7 @@ async def tips_since(db: Database, since: datetime | None) -> list[Tip]:
 
 
 # --------------------------------------------------------------------------- personal data
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     tips = await db.fetchall(
         "SELECT id, category, description, place_text, latitude, longitude, show_name,"
         " status, created_at, updated_at FROM tips WHERE telegram_id = ? ORDER BY id",

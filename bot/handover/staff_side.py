@@ -33,6 +33,7 @@ from bot.staff_chat import add_staff_button, add_staff_command, answer_in_thread
 from bot.telegram_errors import Outcome, Verdict
 from storage import audit, case_labels, cases, residents, staff_members
 from storage.cases import Case, CaseStatus
+from storage.reports import median_duration
 
 log = logging.getLogger(__name__)
 
@@ -474,7 +475,7 @@ def period_stats(all_cases: list[Case], now: datetime, days: int) -> PeriodStats
         days=days,
         opened=len(opened),
         closed=len(closed),
-        median_first_reply=statistics.median(replies) if replies else None,
+        median_first_reply=median_duration(replies),
         ratings=tuple(c.rating for c in closed if c.rating),
     )
 
