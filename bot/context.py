@@ -75,8 +75,11 @@ class BotData:
         return self.catalogs.texts(self.config.default_language)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
-    """CallbackContext with typed shortcuts to the shared services."""
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
+    """CallbackContext with typed shortcuts to the shared services.
+
+    `ExtBot[int]`: the bot's rate limiter (AIORateLimiter) takes an int per request.
+    """
 
     @property
     def config(self) -> Config:
@@ -118,5 +121,5 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
 
 BotApplication = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
+    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
 ]

@@ -9,7 +9,8 @@ command, text).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
@@ -85,8 +86,8 @@ def register(app: BotApplication) -> None:
 
 
 def _staff_only(
-    callback: Callable[[Update, BotContext], Awaitable[None]],
-) -> Callable[[Update, BotContext], Awaitable[None]]:
+    callback: Callable[[Update, BotContext], Coroutine[Any, Any, None]],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
     async def wrapped(update: Update, context: BotContext) -> None:
         if in_staff_chat(update, context):
             await callback(update, context)

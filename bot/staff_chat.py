@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus
@@ -106,7 +107,9 @@ async def refuse_admin(update: Update, context: BotContext) -> None:
     await answer_in_thread(update, context, t._("Only administrators can do this."))
 
 
-async def answer_in_thread(update: Update, context: BotContext, text: str, **kwargs) -> None:
+async def answer_in_thread(
+    update: Update, context: BotContext, text: str, **kwargs: Any
+) -> None:
     """Reply in the staff chat, in the same forum topic the command came from."""
     message = update.effective_message
     chat = update.effective_chat

@@ -212,7 +212,11 @@ async def digest_preview(update: Update, context: BotContext) -> None:
         await answer_in_thread(update, context, t._("No activities in the coming 7 days."))
         return
     for part in preview_parts(context.texts(language), items, context.config):
-        markup = InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+        markup = (
+            InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+            if part.reply_markup is not None
+            else None
+        )
         await answer_in_thread(update, context, part.text, keyboard=markup)
 
 

@@ -14,7 +14,7 @@ from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
 from storage import activities
-from storage.activities import AGE_GROUPS, ALL
+from storage.activities import AGE_GROUPS, ALL, Activity
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,11 @@ async def show_activities(update: Update, context: BotContext) -> None:
     )
     await context.ack(update)
     for part in parts:
-        markup = InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+        markup = (
+            InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+            if part.reply_markup is not None
+            else None
+        )
         await send(context, resident.telegram_id, part.text, markup)
 
 
@@ -131,7 +135,9 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     await answer(update, context, text, main_menu(t))
 
 
-async def _listed_activity(update: Update, context: BotContext, t: Texts):
+async def _listed_activity(
+    update: Update, context: BotContext, t: Texts
+) -> Activity | None:
     """The activity a button names, if residents may still act on it."""
     query = update.callback_query
     assert query is not None and query.data is not None

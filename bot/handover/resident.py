@@ -8,7 +8,7 @@ shown) into the case topic; the copy carries the exact text, so `<b>` or `&` arr
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from telegram import (
     InlineKeyboardButton,
@@ -69,7 +69,7 @@ def message_kind(message: Message) -> str:
     return "other"
 
 
-def closed_notice(t: Texts, opening: datetime | None, now: datetime, tz) -> str:
+def closed_notice(t: Texts, opening: datetime | None, now: datetime, tz: tzinfo) -> str:
     """When staff will answer, the way the resident's language writes days and times."""
     if opening is None:
         return t._("Our office is closed now. Your message is saved.")

@@ -12,7 +12,7 @@ import logging
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from babel.dates import format_timedelta
 from telegram import Message, MessageEntity, ReplyParameters, Update
@@ -60,8 +60,13 @@ def format_duration(t: Texts, value: timedelta) -> str:
     minutes = max(0, int(value.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
-    parts = []
-    for amount, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
+    parts: list[str] = []
+    units: tuple[tuple[int, Literal["day", "hour", "minute"]], ...] = (
+        (days, "day"),
+        (hours, "hour"),
+        (minutes, "minute"),
+    )
+    for amount, unit in units:
         if amount or (unit == "minute" and not parts):
             parts.append(
                 format_timedelta(
@@ -193,7 +198,9 @@ async def reply_given_up(context: BotContext, task: outbox.Task, verdict: Verdic
     )
 
 
-async def deliver_to_resident(context: BotContext, resident_id: int, payload: dict) -> int:
+async def deliver_to_resident(
+    context: BotContext, resident_id: int, payload: dict[str, Any]
+) -> int:
     """Copy a staff message to the resident (signed if configured); return its id there."""
     staff_chat = context.config.staff_chat_id
     assert staff_chat is not None

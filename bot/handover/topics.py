@@ -30,7 +30,7 @@ CLOSED_MARK = "✅ "
 
 def language_name(t: Texts, code: str) -> str:
     """The resident's language as staff call it ("urdu"), from the locale data."""
-    return t.locale.languages.get(code, code)
+    return str(t.locale.languages.get(code, code))
 
 
 def topic_name(case: Case, first_name: str | None, t: Texts, labels: Sequence[str] = ()) -> str:

@@ -13,6 +13,7 @@ Callback data: `sv:go:<survey>` start, `sv:a:<survey>:<question>:<value or optio
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum, StrEnum
@@ -148,7 +149,9 @@ def question_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def answer_label(question: Question, t: Texts, default_language: str, given: list) -> str:
+def answer_label(
+    question: Question, t: Texts, default_language: str, given: Sequence[int | str]
+) -> str:
     """How an answer reads back under its question ("Your answer: 🙂")."""
     if question.kind == "smiley":
         return SMILEYS[int(given[0]) - 1]
@@ -362,10 +365,10 @@ async def answer_press(
         if question.kind != "multiple" or question.option(press.value or 0) is None:
             await context.ack_stale(update, t)
             return
-        ticked = await store.toggle_option(context.db, session, press.value or 0, now)
+        toggled = await store.toggle_option(context.db, session, press.value or 0, now)
         await context.ack(update)
-        if ticked is not None:
-            await _edit_markup(update, question_keyboard(t, survey, question, default, ticked))
+        if toggled is not None:
+            await _edit_markup(update, question_keyboard(t, survey, question, default, toggled))
         return
     elif press.action == "d":
         ticked = await store.ticked_options(context.db, session)

@@ -133,13 +133,14 @@ def _shape_fallback(text: str) -> str:
 
 def _line_font(
     text: str, rtl: bool, fonts: Sequence[Path], size: int
-) -> tuple[ImageFont.FreeTypeFont, str, dict] | None:
-    """A font that can draw `text`, the text to draw, and the keyword arguments to draw it."""
+) -> tuple[ImageFont.FreeTypeFont, str, str | None] | None:
+    """A font that can draw `text`, the text to draw, and the direction to draw it in (None:
+    the font's own)."""
     complex_layout = _complex_layout()
     drawn = text
-    kwargs: dict = {}
+    direction: str | None = None
     if rtl and complex_layout:
-        kwargs = {"direction": "rtl"}
+        direction = "rtl"
     elif rtl:
         drawn = _shape_fallback(text)
     for path in fonts:
@@ -147,7 +148,7 @@ def _line_font(
         # without it, the presentation forms drawn must be in the font.
         if _covers(path, text if complex_layout else drawn):
             layout = ImageFont.Layout.RAQM if complex_layout else ImageFont.Layout.BASIC
-            return ImageFont.truetype(str(path), size, layout_engine=layout), drawn, kwargs
+            return ImageFont.truetype(str(path), size, layout_engine=layout), drawn, direction
     return None
 
 
@@ -228,7 +229,7 @@ def _draw_runs(
             for font, s in parts:
                 draw.text((x, y - top), s, fill="black", font=font, anchor="ls")
                 x += draw.textlength(s, font=font)
-            return y + (bottom - top) + size // 2
+            return y + int(bottom - top) + size // 2  # Pillow types boxes as floats
         size -= 4
     return None
 
@@ -249,11 +250,11 @@ def _draw_line(
             # Left to right, a line may still be drawn in runs from several fonts.
             runs = None if rtl else _font_runs(text, fonts)
             return _draw_runs(draw, runs, size, y, width) if runs else None
-        font, drawn, kwargs = chosen
-        left, top, right, bottom = draw.textbbox((0, 0), drawn, font=font, **kwargs)
+        font, drawn, direction = chosen
+        left, top, right, bottom = draw.textbbox((0, 0), drawn, font=font, direction=direction)
         if right - left <= width:
             x = (PAGE[0] - (right - left)) // 2 - left
-            draw.text((x, y - top), drawn, fill="black", font=font, **kwargs)
-            return y + (bottom - top) + size // 2
+            draw.text((x, y - top), drawn, fill="black", font=font, direction=direction)
+            return y + int(bottom - top) + size // 2  # Pillow types boxes as floats
         size -= 4
     return None

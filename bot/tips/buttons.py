@@ -80,7 +80,7 @@ async def on_button(update: Update, context: BotContext) -> None:
 
 async def _choose_category(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
-):
+) -> None:
     chosen = find_category(value)
     if chosen is None:
         await context.ack_stale(update, t)
@@ -88,7 +88,9 @@ async def _choose_category(
     await after_category(update, context, t, chosen)
 
 
-async def _send_here(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _send_here(
+    update: Update, context: BotContext, t: Texts, draft: Draft, value: str
+) -> None:
     chosen = find_category(draft.category)
     if chosen is None:
         await context.ack_stale(update, t)
@@ -98,7 +100,7 @@ async def _send_here(update: Update, context: BotContext, t: Texts, draft: Draft
 
 async def _done_describing(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
-):
+) -> None:
     if draft.step == TipStep.IDENTITY:
         # Pressed before (or handled again after a crash cut it short): ask the question again.
         await context.ack(update)
@@ -118,7 +120,7 @@ async def _done_describing(
 
 async def _choose_identity(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
-):
+) -> None:
     # "confirm": chosen before (or handled again after a crash): the new choice counts, and
     # the summary is shown again.
     if value not in ("0", "1"):
@@ -130,7 +132,7 @@ async def _choose_identity(
     await ask_confirmation(update, context, t, chosen)
 
 
-async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, value: str) -> None:
     """Follow the tip that was offered to this resident (and only that one)."""
     if str(draft.similar_tip_id) != value:
         await context.ack_stale(update, t)
@@ -154,11 +156,13 @@ async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, v
     await senders.refresh_card(context, tip_id)
 
 
-async def _write_new(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _write_new(
+    update: Update, context: BotContext, t: Texts, draft: Draft, value: str
+) -> None:
     await ask_description(update, context, t, draft.telegram_id)
 
 
-async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, value: str) -> None:
     """Confirm: store the tip, give the reference, then post it to staff.
 
     The reference is given only after the commit; posting to staff happens after that and is

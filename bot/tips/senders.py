@@ -318,6 +318,7 @@ async def take_answer(update: Update, context: BotContext, question: Question) -
     message = update.effective_message
     assert message is not None
     t = await resident_texts(update, context)
+    text: str | None
     if message.text:
         kind, text = "text", message.text
     elif message.photo or message.voice or message.video or message.location:
