@@ -12,7 +12,7 @@ from bot import outbox
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.staff_chat import answer_in_thread
-from bot.tips import export, senders
+from bot.tips import export, questions, senders
 from bot.tips.categories import label_of
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
@@ -120,7 +120,7 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
     await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)
     # Through the outbox: sent now, or after an outage; staff read "sent" when it went out.
     thread = message.message_thread_id if message.is_topic_message else None
-    await senders.ask_resident(context, question_id, tip.telegram_id, thread, message.message_id)
+    await questions.ask_resident(context, question_id, tip.telegram_id, thread, message.message_id)
     return True
 
 
