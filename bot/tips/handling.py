@@ -16,7 +16,7 @@ from bot.tips import export, questions, senders
 from bot.tips.categories import label_of
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
-from storage import audit
+from storage import audit, tip_questions
 from storage import tips as store
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
             update, context, t._("Only text can be sent to the resident as a question.")
         )
         return True
-    question_id = await store.add_question(
+    question_id = await tip_questions.add_question(
         context.db, tip.id, tip.telegram_id, user.id, text, context.now()
     )
     await store.record_staff_message(context.db, chat_id, message.message_id, tip.id)

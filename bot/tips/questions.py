@@ -16,9 +16,10 @@ from bot.context import BotApplication, BotContext, BotData
 from bot.outbox import Task, in_topic, send_pending
 from bot.telegram_errors import Outcome, Verdict
 from bot.tips.senders import new_topic
-from storage import residents
+from storage import residents, tip_questions
 from storage import tips as store
-from storage.tips import Question, Tip
+from storage.tip_questions import Question
+from storage.tips import Tip
 
 #: A resident's next message answers a staff question asked within this time.
 QUESTION_WINDOW = timedelta(days=3)
@@ -27,12 +28,12 @@ QUESTION_WINDOW = timedelta(days=3)
 async def has_open_question(data: BotData, telegram_id: int) -> bool:
     """Active: a question asked within `QUESTION_WINDOW` waits for the resident's answer."""
     since = data.clock() - QUESTION_WINDOW
-    return await store.open_question(data.db, telegram_id, since) is not None
+    return await tip_questions.open_question(data.db, telegram_id, since) is not None
 
 
 async def is_question_message(data: BotData, telegram_id: int, message_id: int) -> bool:
     """A reply to the question itself is an answer, however old the question."""
-    return await store.question_by_message(data.db, telegram_id, message_id) is not None
+    return await tip_questions.question_by_message(data.db, telegram_id, message_id) is not None
 
 
 async def take_answer_message(update: Update, context: BotContext) -> bool:
@@ -42,11 +43,12 @@ async def take_answer_message(update: Update, context: BotContext) -> bool:
         return False
     question = None
     if message.reply_to_message is not None:
-        question = await store.question_by_message(
+        question = await tip_questions.question_by_message(
             context.db, user.id, message.reply_to_message.message_id
         )
     if question is None:
-        question = await store.open_question(context.db, user.id, context.now() - QUESTION_WINDOW)
+        since = context.now() - QUESTION_WINDOW
+        question = await tip_questions.open_question(context.db, user.id, since)
     if question is None:
         return False
     await take_answer(update, context, question)
@@ -81,7 +83,7 @@ async def ask_resident(
 
 async def send_question(context: BotContext, task: Task) -> int | None:
     """Sender of `tip-question`: the question to the resident, then "sent" to staff."""
-    question = await store.get_question(context.db, task.payload["question_id"])
+    question = await tip_questions.get_question(context.db, task.payload["question_id"])
     tip = await store.get_tip(context.db, question.tip_id) if question else None
     if question is None or tip is None:
         return None
@@ -98,7 +100,7 @@ async def send_question(context: BotContext, task: Task) -> int | None:
         + "\n\n"
         + rt._("Please answer here with a message."),
     )
-    await store.set_question_message(context.db, question.id, sent.message_id)
+    await tip_questions.set_question_message(context.db, question.id, sent.message_id)
     t = context.staff_texts()
     await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident."))
     return sent.message_id
@@ -150,7 +152,9 @@ async def take_answer(update: Update, context: BotContext, question: Question) -
     else:
         await answer(update, context, t._("Please answer with text, a photo or a voice message."))
         return
-    await store.store_answer(context.db, question, kind, text, message.message_id, context.now())
+    await tip_questions.store_answer(
+        context.db, question, kind, text, message.message_id, context.now()
+    )
     await send_pending(context)
     await answer(update, context, t._("✅ Thank you! I gave your answer to the staff."))
 
@@ -158,13 +162,13 @@ async def take_answer(update: Update, context: BotContext, question: Question) -
 async def send_answer(context: BotContext, task: Task) -> int | None:
     """Sender of `tip-answer`: the resident's answer in the tip's topic, as a reply to the card
     (a copy, never a forward)."""
-    item = await store.get_answer(context.db, task.payload["answer_id"])
+    item = await tip_questions.get_answer(context.db, task.payload["answer_id"])
     tip = await store.get_tip(context.db, item.tip_id) if item else None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
     if item is None or tip is None or tip.staff_card_message_id is None:
         if item is not None:
-            await store.mark_answer_relayed(context.db, item.id, context.now())
+            await tip_questions.mark_answer_relayed(context.db, item.id, context.now())
         return None
     reply = ReplyParameters(tip.staff_card_message_id, allow_sending_without_reply=True)
 
@@ -176,7 +180,7 @@ async def send_answer(context: BotContext, task: Task) -> int | None:
 
     message_id = await in_topic(current, lambda: new_topic(context, tip.category), post)
     await store.record_staff_message(context.db, chat_id, message_id, tip.id)
-    await store.mark_answer_relayed(context.db, item.id, context.now())
+    await tip_questions.mark_answer_relayed(context.db, item.id, context.now())
     return message_id
 
 
@@ -185,7 +189,7 @@ async def _post_answer(
     chat_id: int,
     thread: int | None,
     tip: Tip,
-    item: store.Answer,
+    item: tip_questions.Answer,
     reply: ReplyParameters,
 ) -> int:
     t = context.staff_texts()
