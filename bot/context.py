@@ -120,6 +120,4 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], Bo
         await self.ack(update, t._("This button does not work any more."))
 
 
-BotApplication = Application[
-    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
-]
+BotApplication = Application[ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]

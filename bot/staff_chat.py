@@ -107,9 +107,7 @@ async def refuse_admin(update: Update, context: BotContext) -> None:
     await answer_in_thread(update, context, t._("Only administrators can do this."))
 
 
-async def answer_in_thread(
-    update: Update, context: BotContext, text: str, **kwargs: Any
-) -> None:
+async def answer_in_thread(update: Update, context: BotContext, text: str, **kwargs: Any) -> None:
     """Reply in the staff chat, in the same forum topic the command came from."""
     message = update.effective_message
     chat = update.effective_chat

@@ -135,9 +135,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     await answer(update, context, text, main_menu(t))
 
 
-async def _listed_activity(
-    update: Update, context: BotContext, t: Texts
-) -> Activity | None:
+async def _listed_activity(update: Update, context: BotContext, t: Texts) -> Activity | None:
     """The activity a button names, if residents may still act on it."""
     query = update.callback_query
     assert query is not None and query.data is not None

@@ -139,9 +139,7 @@ async def enqueue_invitations(
     return edition
 
 
-async def deliver_invitations(
-    data: BotData, edition: str | None = None
-) -> list[DeliveryReport]:
+async def deliver_invitations(data: BotData, edition: str | None = None) -> list[DeliveryReport]:
     """Send queued invitations (one edition, or every survey edition still pending)."""
     editions = [edition] if edition else await pending_editions(data)
     reports = []

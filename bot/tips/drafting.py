@@ -199,9 +199,7 @@ async def similar_open_tip(
     )
 
 
-async def ask_description(
-    update: Update, context: BotContext, t: Texts, telegram_id: int
-) -> None:
+async def ask_description(update: Update, context: BotContext, t: Texts, telegram_id: int) -> None:
     draft = await move_to(context, telegram_id, TipStep.DESCRIBE)
     if has_description(draft):
         # Written already (with the category of the city's job): more may follow.
