@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 import segno
 from PIL import Image, ImageDraw, ImageFont, features
@@ -131,16 +132,21 @@ def _shape_fallback(text: str) -> str:
     return str(get_display(arabic_reshaper.reshape(text)))
 
 
+class DrawOptions(TypedDict, total=False):
+    """Keyword arguments for Pillow's text drawing."""
+
+    direction: str
+
+
 def _line_font(
     text: str, rtl: bool, fonts: Sequence[Path], size: int
-) -> tuple[ImageFont.FreeTypeFont, str, str | None] | None:
-    """A font that can draw `text`, the text to draw, and the direction to draw it in (None:
-    the font's own)."""
+) -> tuple[ImageFont.FreeTypeFont, str, DrawOptions] | None:
+    """A font that can draw `text`, the text to draw, and the keyword arguments to draw it."""
     complex_layout = _complex_layout()
     drawn = text
-    direction: str | None = None
+    kwargs: DrawOptions = {}
     if rtl and complex_layout:
-        direction = "rtl"
+        kwargs = {"direction": "rtl"}
     elif rtl:
         drawn = _shape_fallback(text)
     for path in fonts:
@@ -148,7 +154,7 @@ def _line_font(
         # without it, the presentation forms drawn must be in the font.
         if _covers(path, text if complex_layout else drawn):
             layout = ImageFont.Layout.RAQM if complex_layout else ImageFont.Layout.BASIC
-            return ImageFont.truetype(str(path), size, layout_engine=layout), drawn, direction
+            return ImageFont.truetype(str(path), size, layout_engine=layout), drawn, kwargs
     return None
 
 
@@ -250,11 +256,11 @@ def _draw_line(
             # Left to right, a line may still be drawn in runs from several fonts.
             runs = None if rtl else _font_runs(text, fonts)
             return _draw_runs(draw, runs, size, y, width) if runs else None
-        font, drawn, direction = chosen
-        left, top, right, bottom = draw.textbbox((0, 0), drawn, font=font, direction=direction)
+        font, drawn, kwargs = chosen
+        left, top, right, bottom = draw.textbbox((0, 0), drawn, font=font, **kwargs)
         if right - left <= width:
             x = (PAGE[0] - (right - left)) // 2 - left
-            draw.text((x, y - top), drawn, fill="black", font=font, direction=direction)
+            draw.text((x, y - top), drawn, fill="black", font=font, **kwargs)
             return y + int(bottom - top) + size // 2  # Pillow types boxes as floats
         size -= 4
     return None
