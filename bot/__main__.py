@@ -72,7 +72,7 @@ def cmd_demo(config: Config, args: argparse.Namespace) -> int:
         return 1
 
 
-def add_demo_cli(sub: argparse._SubParsersAction) -> None:
+def add_demo_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from pathlib import Path
 
     from bot.i18n import SUPPORTED_LANGUAGES

@@ -30,7 +30,7 @@ async def publish_commands(app: BotApplication) -> None:
             await app.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
     staff_chat = data.config.staff_chat_id
     if staff_chat is not None and data.staff_commands:
-        t = data.catalogs.texts(data.config.default_language)
+        t = data.staff_texts()
         staff = sorted(data.staff_commands, key=lambda item: item[2])
         try:
             await app.bot.set_my_commands(

@@ -27,8 +27,15 @@ async def current_resident(update: Update, context: BotContext) -> tuple[Residen
 
 async def resident_texts(update: Update, context: BotContext) -> Texts:
     """Texts in the language of the resident behind this update."""
+    _, t = await resident_and_texts(update, context)
+    return t
+
+
+async def resident_and_texts(update: Update, context: BotContext) -> tuple[Resident, Texts]:
+    """The resident behind this update and texts in their language: the start of most
+    resident handlers."""
     resident, _ = await current_resident(update, context)
-    return context.texts(resident.language)
+    return resident, context.texts(resident.language)
 
 
 async def send(

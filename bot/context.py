@@ -70,9 +70,16 @@ class BotData:
         #: translation server it answers from the cache or with a failure).
         self.translator: Translator | None = None
 
+    def staff_texts(self) -> Texts:
+        """Texts for the staff chat: staff read the district's default language."""
+        return self.catalogs.texts(self.config.default_language)
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
-    """CallbackContext with typed shortcuts to the shared services."""
+
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
+    """CallbackContext with typed shortcuts to the shared services.
+
+    `ExtBot[int]`: the bot's rate limiter (AIORateLimiter) takes an int per request.
+    """
 
     @property
     def config(self) -> Config:
@@ -87,6 +94,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
     def texts(self, language: str | None) -> Texts:
         return self.bot_data.catalogs.texts(language)
+
+    def staff_texts(self) -> Texts:
+        """Texts for the staff chat (see `BotData.staff_texts`)."""
+        return self.bot_data.staff_texts()
 
     async def ack(self, update: Update, text: str | None = None, *, alert: bool = False) -> None:
         """Answer a button press once (Telegram refuses a second answer to the same query).
@@ -103,7 +114,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
             if classify(error).outcome is not Outcome.TOO_OLD:
                 raise
 
+    async def ack_stale(self, update: Update, t: Texts) -> None:
+        """Answer a press on a button whose moment has passed (the tip was sent, the survey
+        closed, the case ended): one wording everywhere."""
+        await self.ack(update, t._("This button does not work any more."))
 
-BotApplication = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
-]
+
+BotApplication = Application[ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -33,10 +33,9 @@ async def on_error(update: object, context: BotContext) -> None:
     if chat.type != chat.PRIVATE:
         return
     try:
-        from bot.common import current_resident
+        from bot.common import resident_texts
 
-        resident, _ = await current_resident(update, context)
-        t = context.texts(resident.language)
+        t = await resident_texts(update, context)
         text = t._("Sorry, something went wrong on our side. Please try again.")
         if update.callback_query is not None:
             await context.ack(update, text, alert=True)

@@ -9,13 +9,14 @@ command, text).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot import conversations
-from bot.common import answer, current_resident
+from bot.common import answer, resident_texts
 from bot.context import BotApplication, BotContext
 from bot.menu import main_menu
 from bot.staff_chat import in_staff_chat
@@ -26,8 +27,7 @@ log = logging.getLogger(__name__)
 async def private_message(update: Update, context: BotContext) -> None:
     if await conversations.take_resident_message(update, context):
         return
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     message = update.effective_message
     assert message is not None
     if message.text and message.text.startswith("/"):
@@ -46,8 +46,7 @@ async def private_message(update: Update, context: BotContext) -> None:
 
 async def edited_message(update: Update, context: BotContext) -> None:
     """Edits are not passed on: say so, so the resident does not think staff saw the change."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     await answer(
         update, context, t._("I can't see changes to messages. Please send a new message.")
     )
@@ -63,11 +62,10 @@ async def unknown_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     if in_staff_chat(update, context) or query.message is None or update.effective_user is None:
-        t = context.texts(context.config.default_language)
+        t = context.staff_texts()
     else:
-        resident, _ = await current_resident(update, context)
-        t = context.texts(resident.language)
-    await context.ack(update, t._("This button does not work any more."))
+        t = await resident_texts(update, context)
+    await context.ack_stale(update, t)
 
 
 def register(app: BotApplication) -> None:
@@ -88,8 +86,8 @@ def register(app: BotApplication) -> None:
 
 
 def _staff_only(
-    callback: Callable[[Update, BotContext], Awaitable[None]],
-) -> Callable[[Update, BotContext], Awaitable[None]]:
+    callback: Callable[[Update, BotContext], Coroutine[Any, Any, None]],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
     async def wrapped(update: Update, context: BotContext) -> None:
         if in_staff_chat(update, context):
             await callback(update, context)

@@ -18,7 +18,7 @@ from telegram import Chat, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ChatMemberHandler, TypeHandler
 
-from bot.common import current_resident, send
+from bot.common import resident_texts, send
 from bot.context import BotApplication, BotContext, BotData
 from bot.processing import PerChatUpdateProcessor
 
@@ -91,8 +91,7 @@ async def guard(update: Update, context: BotContext) -> None:
     gate = flood_gate(context.bot_data)
     if gate.should_warn(user.id, time.monotonic()):
         log.info("flood limit reached by a resident")
-        resident, _ = await current_resident(update, context)
-        t = context.texts(resident.language)
+        t = await resident_texts(update, context)
         await send(context, chat.id, t._("You are sending very fast. Please wait a minute."))
     raise ApplicationHandlerStop
 

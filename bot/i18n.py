@@ -127,6 +127,10 @@ def _compile(po_path: Path, language: str) -> gettext.GNUTranslations:
     return gettext.GNUTranslations(buffer)
 
 
+#: `Texts` has methods called `date` and `datetime`; inside it, this names the types.
+DateOrTime = date | datetime
+
+
 @dataclass(frozen=True)
 class Texts:
     """Translated text and locale-aware formatting for one language."""
@@ -209,7 +213,7 @@ class Texts:
     def datetime(self, value: datetime, tz: tzinfo, fmt: str = "medium") -> str:
         return babel_dates.format_datetime(value, format=fmt, tzinfo=tz, locale=self.locale)
 
-    def weekday_date(self, value: date | datetime, tz: tzinfo | None = None) -> str:
+    def weekday_date(self, value: DateOrTime, tz: tzinfo | None = None) -> str:
         """ "Monday 3 March"-style heading, the way each locale writes it."""
         if isinstance(value, datetime) and tz is not None:
             value = value.astimezone(tz)

@@ -14,7 +14,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import conversations
 from bot.bridge.service import service_host
-from bot.common import answer, current_resident
+from bot.common import answer, current_resident, resident_and_texts, resident_texts
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_, SUPPORTED_LANGUAGES, Texts
 from bot.menu import language_keyboard, main_menu
@@ -95,7 +95,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
     resident, _ = await current_resident(update, context)
     if code not in SUPPORTED_LANGUAGES:
         t = context.texts(resident.language)
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await residents.set_language(context.db, resident.telegram_id, code)
     t = context.texts(code)
@@ -117,16 +117,14 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 
 async def language(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     await answer(
         update, context, t._("Choose your language:"), language_keyboard(resident.language)
     )
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     await answer(update, context, help_text(t, context), main_menu(t))
 
 
@@ -142,8 +140,7 @@ def help_text(t: Texts, context: BotContext) -> str:
 
 
 async def privacy(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     config = context.config
     text = privacy_text(
         t,
@@ -203,8 +200,7 @@ def privacy_text(
 
 async def cancel(update: Update, context: BotContext) -> None:
     """Leave whatever flow the resident is in."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     cancelled = await conversations.cancel_all(update, context)
     text = t._("OK, I stopped.") if cancelled else t._("There is nothing to stop.")
     await answer(update, context, text + "\n\n" + t._("What do you want to do?"), main_menu(t))

@@ -20,7 +20,7 @@ from storage.db import BackupError, Database, backup_file
 Say = Callable[[str], None]
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:
+def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = sub.add_parser(
         "check",
         help="verify configuration, database, token and the bot's rights in the staff chat",

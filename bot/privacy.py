@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import staff_erasure
-from bot.common import answer, current_resident, send
+from bot.common import answer, resident_and_texts, resident_texts, send
 from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.outbox import send_pending
@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 
 async def mydata(update: Update, context: BotContext) -> None:
     """Send the resident a JSON file with everything stored about them (GDPR art. 15)."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     data = await privacy.export_resident(context.db, resident.telegram_id)
     await audit.record(context.db, audit.RESIDENT, audit.Action.EXPORT_MYDATA, context.now())
     document = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
@@ -37,8 +36,7 @@ async def mydata(update: Update, context: BotContext) -> None:
 
 
 async def deleteme(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -64,8 +62,7 @@ async def deleteme(update: Update, context: BotContext) -> None:
 async def confirm(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_user is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     _, _, action = query.data.partition(":")
     if action == "keep":
         await context.ack(update)
@@ -75,7 +72,7 @@ async def confirm(update: Update, context: BotContext) -> None:
     if owner != str(update.effective_user.id):
         # A forged or someone else's button: never erase anybody from it.
         log.warning("refused a forget button for another resident")
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await context.ack(update)
     for hook in context.bot_data.forget_hooks:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.common import answer, current_resident
+from bot.common import answer, resident_texts
 from bot.context import BotApplication, BotContext
 from bot.registry import add_staff_command_description
 from storage import staff_members
@@ -83,32 +84,30 @@ async def refuse(update: Update, context: BotContext) -> None:
     """Residents get a polite refusal in their language; others in groups get nothing."""
     chat = update.effective_chat
     if update.callback_query is not None:
-        t = context.texts(context.config.default_language)
+        t = context.staff_texts()
         if chat is not None and chat.type == chat.PRIVATE:
-            resident, _ = await current_resident(update, context)
-            t = context.texts(resident.language)
+            t = await resident_texts(update, context)
         await context.ack(update, t._("Only staff can use this."), alert=True)
         return
     if chat is not None and chat.type == chat.PRIVATE:
-        resident, _ = await current_resident(update, context)
-        t = context.texts(resident.language)
+        t = await resident_texts(update, context)
         await answer(update, context, t._("Sorry, this command is only for staff."))
     elif chat is not None and chat.id == context.config.staff_chat_id:
-        t = context.texts(context.config.default_language)
+        t = context.staff_texts()
         await answer_in_thread(
             update, context, t._("Only members of the staff group can do this.")
         )
 
 
 async def refuse_admin(update: Update, context: BotContext) -> None:
-    t = context.texts(context.config.default_language)
+    t = context.staff_texts()
     if update.callback_query is not None:
         await context.ack(update, t._("Only administrators can do this."), alert=True)
         return
     await answer_in_thread(update, context, t._("Only administrators can do this."))
 
 
-async def answer_in_thread(update: Update, context: BotContext, text: str, **kwargs) -> None:
+async def answer_in_thread(update: Update, context: BotContext, text: str, **kwargs: Any) -> None:
     """Reply in the staff chat, in the same forum topic the command came from."""
     message = update.effective_message
     chat = update.effective_chat
@@ -154,7 +153,7 @@ def add_staff_button(
 
 async def staff_help(update: Update, context: BotContext) -> None:
     """List the staff commands, in the district's default language."""
-    t = context.texts(context.config.default_language)
+    t = context.staff_texts()
     lines = [t._("Staff commands:")]
     for command, description, _ in sorted(context.bot_data.staff_commands, key=lambda c: c[2]):
         lines.append(f"/{command} - {t._(description)}")

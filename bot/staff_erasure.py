@@ -104,7 +104,7 @@ async def redact_card(context: BotContext, task: Task) -> int | None:
     tip = await tips.get_tip(context.db, erasure.tip_id)
     outcome = "gone"
     if tip is not None:
-        t = staff_texts(context)
+        t = context.staff_texts()
         try:
             await context.bot.edit_message_text(
                 redacted_card_text(t, tip, erasure.reason, context.config.timezone),
@@ -155,7 +155,7 @@ async def erase_message(context: BotContext, task: Task) -> int | None:
 async def _replace(context: BotContext, erasure: Erasure) -> str:
     """A message too old to delete: 'edited' if it could be overwritten, else 'kept'."""
     assert erasure.message_id is not None
-    text = notice(staff_texts(context), erasure.reason)
+    text = notice(context.staff_texts(), erasure.reason)
     chat_id = _chat(context)
     attempts = []
     if erasure.kind in ("text", "copy", None):
@@ -214,7 +214,7 @@ async def report(context: BotContext, task: Task) -> int | None:
     reason = rows[0].reason if rows else "retention"
     if not left and reason != "resident":
         return None
-    t = staff_texts(context)
+    t = context.staff_texts()
     chat_id = _chat(context)
     counts = {
         "deleted": sum(row.outcome in ("deleted", "gone") for row in rows),

@@ -22,6 +22,7 @@ import shutil
 import signal
 import tempfile
 import webbrowser
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -214,7 +215,7 @@ def check_database(database: Path | None, production: Path) -> None:
 @contextlib.asynccontextmanager
 async def started(
     base: Config, *, port: int, database: Path | None, language: str | None
-):
+) -> AsyncIterator[Demo]:
     """Start the double, the bot and the page; stop them all on exit."""
     from sandbox.web import serve
 

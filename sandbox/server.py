@@ -424,7 +424,7 @@ class BotAPIDouble(Methods):
             await asyncio.sleep(0.005)
 
 
-def _coerce(key: str, value: str) -> Any:
+def _coerce(key: str, value: str | bytes | bytearray) -> Any:
     """PTB JSON-encodes non-string values in form data; plain strings are sent as they are."""
     if key in _STRING_PARAMS:
         return value

@@ -754,11 +754,14 @@ async def remove_organiser(db: Database, telegram_id: int) -> bool:
 
 async def organiser_name(db: Database, telegram_id: int) -> str | None:
     """The organisation's name if this person is a registered organiser, else None."""
-    return await db.fetchval("SELECT name FROM organisers WHERE telegram_id = ?", (telegram_id,))
+    name: str | None = await db.fetchval(
+        "SELECT name FROM organisers WHERE telegram_id = ?", (telegram_id,)
+    )
+    return name
 
 
 # --- personal data ---
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     data: dict[str, Any] = {}
     row = await db.fetchone(
         "SELECT age_groups, active, created_at, ended_at FROM digest_subscriptions"

@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from storage.db import Database, Transaction
 
@@ -232,14 +233,16 @@ async def undelivered(
 ) -> int | None:
     """The row of a stored message whose relay has not happened yet (a crash came between
     storing and relaying), found by its id in the chat it was written in."""
+    value: int | None
     if resident_message_id is not None:
         where, value = "direction = 'in' AND resident_message_id = ?", resident_message_id
     else:
         where, value = "direction = 'out' AND staff_message_id = ?", staff_message_id
-    return await db.fetchval(
+    row_id: int | None = await db.fetchval(
         f"SELECT id FROM case_messages WHERE case_id = ? AND {where} AND status = 'pending'",
         (case_id, value),
     )
+    return row_id
 
 
 async def mark_delivered(
@@ -294,20 +297,22 @@ async def clear_reminded(db: Database, case_id: int) -> None:
 
 async def staff_message_for(db: Database, case_id: int, resident_message_id: int) -> int | None:
     """The topic message that shows (or was) this message of the resident's chat."""
-    return await db.fetchval(
+    message_id: int | None = await db.fetchval(
         "SELECT staff_message_id FROM case_messages WHERE case_id = ?"
         " AND resident_message_id = ? AND staff_message_id IS NOT NULL",
         (case_id, resident_message_id),
     )
+    return message_id
 
 
 async def resident_message_for(db: Database, case_id: int, staff_message_id: int) -> int | None:
     """The resident-chat message that shows (or was) this message of the topic."""
-    return await db.fetchval(
+    message_id: int | None = await db.fetchval(
         "SELECT resident_message_id FROM case_messages WHERE case_id = ?"
         " AND staff_message_id = ? AND resident_message_id IS NOT NULL",
         (case_id, staff_message_id),
     )
+    return message_id
 
 
 async def assign(db: Database, case_id: int, staff_user_id: int, name: str) -> None:
@@ -370,13 +375,13 @@ async def rate(db: Database, case_id: int, resident_id: int, rating: int, now: d
 
 
 # --- personal data (see storage/privacy.py) ---
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     rows = await db.fetchall(
         "SELECT id, language, anonymous, status, opened_at, closed_at, rating FROM cases"
         " WHERE resident_id = ? ORDER BY id",
         (telegram_id,),
     )
-    result: dict[str, dict] = {}
+    result: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = dict(row)
         entry["messages"] = await db.fetchval(
@@ -401,7 +406,7 @@ async def expire(tx: Transaction, cutoff: datetime) -> int:
     )
 
 
-async def _anonymise(tx: Transaction, where: str, params: tuple) -> int:
+async def _anonymise(tx: Transaction, where: str, params: tuple[object, ...]) -> int:
     ids = [row["id"] for row in await tx.fetchall(f"SELECT id FROM cases WHERE {where}", params)]
     for case_id in ids:
         await tx.execute("DELETE FROM case_messages WHERE case_id = ?", (case_id,))

@@ -126,7 +126,8 @@ class Database:
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         # PRAGMAs describe a connection: ask the one that writes.
         if self._reader is not None and sql.lstrip()[:6].upper() != "PRAGMA":
-            return self._reader.execute(sql, params).fetchone()
+            row: sqlite3.Row | None = self._reader.execute(sql, params).fetchone()
+            return row
         async with self._lock:
             rows = await self._conn.execute_fetchall(sql, params)
         return rows[0] if rows else None  # type: ignore[index]

@@ -84,7 +84,7 @@ async def prune(db: Database, handled_before: datetime) -> int:
 
 
 # --- personal data (see storage/privacy.py) ---
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     """Updates from this person still waiting to be handled (normally none, for seconds)."""
     count = await db.fetchval(
         f"SELECT COUNT(*) FROM inbox WHERE payload IS NOT NULL AND {_SENDER} = ?", (telegram_id,)

@@ -159,12 +159,13 @@ async def _drop_unused_bodies(tx: Transaction) -> None:
 
 
 async def edition_exists(db: Database, edition: str) -> bool:
-    return await db.fetchval("SELECT 1 FROM outbox WHERE edition = ? LIMIT 1", (edition,)) == 1
+    found = await db.fetchval("SELECT 1 FROM outbox WHERE edition = ? LIMIT 1", (edition,))
+    return bool(found == 1)
 
 
 async def pending(db: Database, edition: str | None = None) -> list[PendingRow]:
     """Unsent rows in sending order: by edition, chat and part."""
-    where, params = "status = 'pending' AND payload IS NULL", ()
+    where, params = "status = 'pending' AND payload IS NULL", tuple[str, ...]()
     if edition is not None:
         where, params = "status = 'pending' AND payload IS NULL AND edition = ?", (edition,)
     rows = await db.fetchall(
@@ -435,7 +436,7 @@ def _alive(owner: str, heartbeat: float) -> bool:
 
 
 # --- personal data ---
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     rows = await db.fetchall(
         "SELECT edition, part, status, done_at FROM outbox WHERE chat_id = ? ORDER BY id",
         (telegram_id,),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -198,7 +199,7 @@ async def figures(db: Database, period: Period) -> Figures:
         cases_by_language=cases_by_language,
         cases_by_label=cases_by_label,
         cases_closed=cases_closed,
-        median_first_response=statistics.median(waits) if waits else None,
+        median_first_response=median_duration(waits),
         ratings=ratings,
         survey_answers=survey_answers,
         digest_reach=digest_reach,
@@ -233,3 +234,15 @@ async def mark_summary_posted(db: Database, week: str, message_id: int, now: dat
 async def release_summary(db: Database, week: str) -> None:
     """Give the week back after a failed post, so the next run tries again."""
     await db.execute("DELETE FROM weekly_summaries WHERE week = ? AND posted_at IS NULL", (week,))
+
+
+def median_duration(durations: Sequence[timedelta]) -> timedelta | None:
+    """The median of durations, None for none (`statistics.median` is typed for numbers only;
+    this is the same computation)."""
+    if not durations:
+        return None
+    ordered = sorted(durations)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2

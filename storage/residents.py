@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from storage.db import Database, Transaction
 
@@ -19,7 +21,7 @@ class Resident:
     privacy_notice_shown: datetime | None
 
 
-def _from_row(row) -> Resident:
+def _from_row(row: sqlite3.Row) -> Resident:
     return Resident(
         telegram_id=row["telegram_id"],
         language=row["language"],
@@ -88,7 +90,7 @@ async def count(db: Database) -> int:
     return int(await db.fetchval("SELECT COUNT(*) FROM residents"))
 
 
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     row = await db.fetchone("SELECT * FROM residents WHERE telegram_id = ?", (telegram_id,))
     return dict(row) if row else {}
 

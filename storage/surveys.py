@@ -361,7 +361,7 @@ async def record_answer(
     async with db.transaction() as tx:
         if not await _still_on(tx, session):
             return False
-        rows = [
+        rows: list[tuple[str, int, int | None, int | None, str | None]] = [
             (session.response_token, session.question_id, oid, None, None) for oid in option_ids
         ]
         if value is not None or text is not None:
@@ -481,7 +481,7 @@ async def _still_on(tx: Transaction, session: Session) -> bool:
         "SELECT question_id FROM survey_sessions WHERE resident_id = ? AND response_token = ?",
         (session.resident_id, session.response_token),
     )
-    return current == session.question_id
+    return bool(current == session.question_id)
 
 
 async def _mark_participant(tx: Transaction, session: Session) -> None:
@@ -601,7 +601,7 @@ async def responses(db: Database, survey_id: int) -> list[ResponseRow]:
 
 
 # --- personal data -----------------------------------------------------------------------------
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     """Answers to surveys that are not anonymous, and which surveys the resident took part in.
 
     Answers to anonymous surveys are not linked to anyone, so they cannot be exported.

@@ -418,7 +418,10 @@ async def test_organiser_proposal_approved_by_staff_and_then_listed(bot: BotHarn
         kari.user, f"/organiser_add {fatima.id} Røde Kors familiesenter", chat=bot.staff_chat
     )
     await bot.settle()
-    assert "arrangør" in bot.staff_messages()[-1].text
+    assert bot.app is not None
+    t = bot.app.bot_data.staff_texts()
+    added = t._("{id} is an organiser now. They can send /propose to the bot.", id=fatima.id)
+    assert added in bot.staff_messages()[-1].text
 
     await fatima.says("/propose")
     await fatima.says("Familiekafé")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +13,7 @@ from PIL import Image
 
 from bot.context import BotContext
 from bot.handover.reminders import remind_waiting_cases
+from bot.handover.topics import language_name
 from bot.i18n import Texts
 from bot.outbox import send_pending
 from sandbox.models import SentMessage
@@ -58,6 +61,22 @@ def topic_texts(bot: BotHarness, thread_id: int) -> list[str]:
     return [shown_to_staff(m) for m in bot.staff_messages(thread_id)]
 
 
+def staff_texts(bot: BotHarness) -> Texts:
+    """The texts staff read (the district's default language)."""
+    assert bot.app is not None
+    return bot.app.bot_data.staff_texts()
+
+
+def resident_texts(bot: BotHarness, language: str) -> Texts:
+    assert bot.app is not None
+    return bot.app.bot_data.catalogs.texts(language)
+
+
+def plain(html: str) -> str:
+    """A catalog text as Telegram shows it: without its HTML tags."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
 def reminder_context(bot: BotHarness) -> BotContext:
     assert bot.app is not None
     return BotContext(bot.app)
@@ -77,8 +96,10 @@ async def test_case_in_urdu_with_texts_and_photos_both_ways(bot: BotHarness):
     assert topic.name.startswith("S-0001 · urdu")
     assert "Amina" not in topic.name  # anonymous unless she allows her name
     header, relayed = bot.staff_messages(topic.id)[:2]
-    assert "Sak S-0001" in header.text and "Språk: urdu" in header.text
-    assert "Tidligere saker: ingen" in header.text
+    t = staff_texts(bot)
+    assert plain(t._("💬 <b>Case {number}</b>", number="S-0001")) in header.text
+    assert t._("Language: {language}", language=language_name(t, "ur")) in header.text
+    assert t._("Earlier cases: none") in header.text
     assert relayed.method == "sendMessage" and quoted(relayed) == question
     assert "forward_origin" not in relayed.raw
     assert len(replies) == 1 and "شکریہ" in replies[0].text  # "thank you", in Urdu
@@ -155,7 +176,9 @@ async def test_close_asks_for_a_rating_and_a_new_message_offers_a_new_case(bot: 
     assert [label for label, _ in rating.buttons] == ["😞", "🙁", "😐", "🙂", "😄"]
     [topic] = bot.double.topics(bot.staff_chat)
     assert topic.closed and topic.name.startswith("✅ S-0001")
-    assert any("Sak S-0001 er lukket av Kari" in text for text in topic_texts(bot, thread))
+    t = staff_texts(bot)
+    closed = t._("✅ Case {number} closed by {name}.", number="S-0001", name="Kari")
+    assert any(closed in text for text in topic_texts(bot, thread))
 
     # Someone else's forged press changes nothing.
     mallory = bot.resident("Mallory", language_code="en")
@@ -167,13 +190,15 @@ async def test_close_asks_for_a_rating_and_a_new_message_offers_a_new_case(bot: 
     await amina.presses("🙂")
     case = await cases.by_topic(bot.db, thread)
     assert case is not None and case.rating == 4 and case.status == "closed"
-    assert "4 av 5" in topic_texts(bot, thread)[-1]
+    rated = t._("The resident rated the help: {score} of 5 {face}", score=4, face="🙂")
+    assert rated in topic_texts(bot, thread)[-1]
 
     # Staff writing in the closed topic reach nobody.
     seen = len(amina.received)
     await staff_says(bot, thread, "En ting til")
     assert len(amina.received) == seen
-    assert "ikke fått denne meldingen" in topic_texts(bot, thread)[-1]
+    not_sent = staff_texts(bot)._("This case is closed. The resident did not get this message.")
+    assert not_sent in topic_texts(bot, thread)[-1]
 
     replies = await amina.says("Mar kale ayaan qabaa su'aal")
     assert len(replies) == 1 and replies[0].buttons, "asked whether to open a new case"
@@ -218,8 +243,10 @@ async def test_overdue_case_gets_one_reminder_in_office_time(bot: BotHarness):
     bot.clock.advance(timedelta(minutes=40))
     assert await remind_waiting_cases(context) == 1
     reminder = topic_texts(bot, thread)[-1]
-    assert "⏰ Sak S-0001 venter på svar: 2 t 10 min" in reminder
-    assert "Ingen har tatt den ennå" in reminder
+    t = staff_texts(bot)
+    waiting = "⏰ Case {number} is waiting for an answer: {time} since the resident wrote."
+    assert t._(waiting, number="S-0001", time="2 t 10 min") in reminder
+    assert t._("Nobody has taken it yet.") in reminder
     bot.clock.advance(timedelta(minutes=30))
     assert await remind_waiting_cases(context) == 0, "one reminder per wait"
 
@@ -233,7 +260,9 @@ async def test_overdue_case_gets_one_reminder_in_office_time(bot: BotHarness):
     assert await remind_waiting_cases(context) == 0  # 1 h 55 min of office time
     bot.clock.set(oslo(2026, 11, 26, 10, 5))
     assert await remind_waiting_cases(context) == 1
-    assert "venter på svar: 19 t" in topic_texts(bot, thread)[-1], "the whole wait is shown"
+    # The text up to the wait itself, then the whole hours of it.
+    before_time = t._(waiting, number="S-0001", time="\0").split("\0")[0]
+    assert before_time + "19 t" in topic_texts(bot, thread)[-1], "the whole wait is shown"
 
 
 async def test_evening_messages_are_not_overdue_outside_office_hours(bot: BotHarness):
@@ -272,11 +301,14 @@ async def test_17_may_is_a_holiday(bot: BotHarness):
     kari = bot.resident("Kari", language_code="nb")
     await start(kari, "Norsk")
     replies = await kari.says("/contact")
-    assert replies[-1].text == (
-        "Kontoret er stengt nå. De ansatte svarer deg i morgen fra 09:00. Meldingen din er lagret."
+    t = resident_texts(bot, "nb")
+    assert replies[-1].text == t._(
+        "Our office is closed now. Staff will answer you tomorrow from {time}."
+        " Your message is saved.",
+        time="09:00",
     )
     replies = await kari.says("Hei, jeg trenger hjelp med et skjema")
-    assert [m.text for m in replies] == ["Takk, meldingen din er lagret."]
+    assert [m.text for m in replies] == [t._("Thank you, your message is saved.")]
     [topic] = bot.double.topics(bot.staff_chat)
     assert topic_texts(bot, topic.id)[-1] == "Hei, jeg trenger hjelp med et skjema"
 
@@ -307,30 +339,33 @@ async def test_cases_and_stats_for_staff(bot: BotHarness):
 
     await bot.staff[1].does("send_text", "/cases", chat=bot.staff_chat)
     overview = bot.staff_messages()[-1]
-    assert "Åpne saker: 2" in overview.text
+    t = staff_texts(bot)
+    assert plain(t._("<b>Open cases: {count}</b>", count=2)) in overview.text
     lines = overview.text.splitlines()
-    assert lines[1].startswith("S-0002 · venter 1 t 15 min · ingen ennå")  # longest wait first
-    assert lines[2].startswith("S-0001 · besvart")
+    waiting = t._("waiting {time}", time="1 t 15 min")
+    assert lines[1].startswith(f"S-0002 · {waiting} · {t._('nobody yet')}")  # longest wait first
+    assert lines[2].startswith(f"S-0001 · {t._('answered')}")
     links = [e["url"] for e in overview.entities if e["type"] == "text_link"]
     assert links[0].endswith(f"/{ewa_topic}")
 
-    await bot.staff[1].presses("Jeg tar", bot.staff_messages(ewa_topic)[0])
-    assert "Ola tar sak S-0002" in topic_texts(bot, ewa_topic)[-1]
+    await bot.staff[1].presses(t._("🙋 I'll take it"), bot.staff_messages(ewa_topic)[0])
+    taken = t._("🙋 {name} takes case {number}.", name="Ola", number="S-0002")
+    assert taken in topic_texts(bot, ewa_topic)[-1]
     await staff_says(bot, john_topic, "/close")
     await john.presses("😄")
 
     await bot.staff[0].does("send_text", "/stats", chat=bot.staff_chat)
     stats = bot.staff_messages()[-1].text
-    week, month = stats.split("Siste 30 dager")
-    assert "Åpnet: 2" in week and "Lukket: 1" in week
-    assert "Median tid til første svar: 30 min" in week
-    assert "Vurdering: 5.0 av 5 (1 svar)" in week
-    assert "Åpnet: 2" in month
+    week, month = stats.split(plain(t._("<b>Last {days} days</b>", days=30)))
+    assert t._("Opened: {count}", count=2) in week and t._("Closed: {count}", count=1) in week
+    assert t._("Median time to first reply: {time}", time="30 min") in week
+    assert t._("Rating: {average} of 5 ({count} answers)", average="5.0", count=1) in week
+    assert t._("Opened: {count}", count=2) in month
 
     # Half a year later the cases are out of both windows.
     bot.clock.advance(timedelta(days=180))
     await bot.staff[0].does("send_text", "/stats", chat=bot.staff_chat)
-    assert "Åpnet: 0" in bot.staff_messages()[-1].text
+    assert t._("Opened: {count}", count=0) in bot.staff_messages()[-1].text
 
 
 async def test_staff_commands_from_residents_are_refused(bot: BotHarness):
@@ -451,7 +486,8 @@ async def test_forget_resident_keeps_the_numbers_but_not_the_person(bot: BotHarn
     assert await cases.notes(bot.db, case.id) == []
     # Staff writing in the orphaned topic reach nobody, and nothing breaks.
     await staff_says(bot, thread, "Hello?")
-    assert "ikke fått denne meldingen" in topic_texts(bot, thread)[-1]
+    not_sent = staff_texts(bot)._("This case is closed. The resident did not get this message.")
+    assert not_sent in topic_texts(bot, thread)[-1]
 
 
 async def test_expired_cases_lose_the_link_to_the_resident(bot: BotHarness):

@@ -12,14 +12,14 @@ from tqdm import tqdm
 
 from bot.activities import notices
 from bot.activities.digest import send_digest
-from bot.activities.importer import import_file
+from bot.activities.importer import ImportSummary, import_file
 from bot.config import Config
 from bot.delivery import DeliveryReport, delivery_bot
 from bot.i18n import Catalogs
 from storage.db import Database
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:
+def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     acts = sub.add_parser("activities", help="manage the list of activities")
     acts_sub = acts.add_subparsers(dest="activities_command", required=True)
     imp = acts_sub.add_parser(
@@ -47,7 +47,7 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
 
     data = path.read_bytes()
 
-    async def run():
+    async def run() -> ImportSummary:
         db = await Database.open(config.database)
         try:
             now = datetime.now(UTC)

@@ -5,6 +5,7 @@ delivery engine as one edition per ISO week (so a second run in the same week se
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -141,7 +142,7 @@ async def send_digest(
     now: datetime,
     *,
     on_progress: ProgressCallback | None = None,
-    on_total=None,
+    on_total: Callable[[int], object] | None = None,
 ) -> tuple[str, DeliveryReport]:
     """Enqueue this week's edition (once) and deliver what is still pending of it."""
     name = await prepare_edition(db, catalogs, config, now)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 
 from bot.activities.importer import (
     RowError,
@@ -37,18 +38,18 @@ class Step:
     key: str
     question: str
     #: Turns an answer into a stored value; raises ValueError for a bad answer.
-    parse: Callable[[str, dict, tzinfo, datetime], object]
+    parse: Callable[[str, dict[str, Any], tzinfo, datetime], object]
     retry: str
 
 
-def _title(text: str, _values: dict, _tz: tzinfo, _now: datetime) -> str:
+def _title(text: str, _values: dict[str, Any], _tz: tzinfo, _now: datetime) -> str:
     text = text.strip()
     if not 2 <= len(text) <= 120:
         raise ValueError("title")
     return text
 
 
-def parse_start(text: str, _values: dict, tz: tzinfo, now: datetime) -> str:
+def parse_start(text: str, _values: dict[str, Any], tz: tzinfo, now: datetime) -> str:
     """`2026-12-01 17:00`, `01.12.2026 17:00` or `1.12 17:00` (this year or the next), in any
     script's digits."""
     text = ascii_digits(text).strip()
@@ -72,7 +73,7 @@ def parse_start(text: str, _values: dict, tz: tzinfo, now: datetime) -> str:
     return start.isoformat()
 
 
-def parse_end(text: str, values: dict, tz: tzinfo, _now: datetime) -> str:
+def parse_end(text: str, values: dict[str, Any], tz: tzinfo, _now: datetime) -> str:
     """An end time (`19:30`) on the same day as the start."""
     match = re.fullmatch(r"(\d{1,2})[:.](\d{2})", ascii_digits(text).strip())
     if not match:
@@ -87,14 +88,14 @@ def parse_end(text: str, values: dict, tz: tzinfo, _now: datetime) -> str:
     return end.isoformat()
 
 
-def _free_text(text: str, _values: dict, _tz: tzinfo, _now: datetime) -> str:
+def _free_text(text: str, _values: dict[str, Any], _tz: tzinfo, _now: datetime) -> str:
     text = text.strip()
     if not text or len(text) > 1000:
         raise ValueError("text")
     return "" if text == "-" else text
 
 
-def _ages(text: str, _values: dict, _tz: tzinfo, _now: datetime) -> str:
+def _ages(text: str, _values: dict[str, Any], _tz: tzinfo, _now: datetime) -> str:
     try:
         return ",".join(sorted(parse_age_groups(text)))
     except RowError:

@@ -162,6 +162,24 @@ def is_csv_file(filename: str) -> bool:
 
 
 # --- iCalendar ---
+def _events(calendar: icalendar.Component) -> list[icalendar.Event]:
+    """The calendar's events (the parser makes every VEVENT an `icalendar.Event`)."""
+    return [c for c in calendar.walk("VEVENT") if isinstance(c, icalendar.Event)]
+
+
+def _timezones(calendar: icalendar.Component) -> list[icalendar.Timezone]:
+    return [c for c in calendar.walk("VTIMEZONE") if isinstance(c, icalendar.Timezone)]
+
+
+def _value(event: icalendar.Event, name: str) -> object:
+    """The Python value of a date, date-time or duration property (its `.dt`), None if absent.
+
+    icalendar types a property as the union of every value type, so the caller checks
+    which one it got."""
+    prop = event.get(name)
+    return None if prop is None else getattr(prop, "dt", None)
+
+
 def parse_ics(data: bytes) -> ParseResult:
     """Group a calendar's events by UID; events without UID, start or title are reported."""
     result = ParseResult()
@@ -176,9 +194,9 @@ def parse_ics(data: bytes) -> ParseResult:
     text = data.decode("utf-8", errors="replace")
     begin_lines = [n for n, line in enumerate(text.splitlines(), 1) if line == "BEGIN:VEVENT"]
     cancel_method = str(calendar.get("METHOD", "")).upper() == "CANCEL"
-    timezones = list(calendar.walk("VTIMEZONE"))
+    timezones = _timezones(calendar)
     by_uid: dict[str, list[icalendar.Event]] = {}
-    for index, event in enumerate(calendar.walk("VEVENT")):
+    for index, event in enumerate(_events(calendar)):
         line = begin_lines[index] if index < len(begin_lines) else 0
         uid = str(event.get("UID", "")).strip()
         if not uid:
@@ -499,7 +517,8 @@ def series_calendar(series: SeriesData) -> str:
         calendar.add_component(zone)
     for event in series.events:
         calendar.add_component(event)
-    return calendar.to_ical().decode("utf-8")
+    ical: bytes = calendar.to_ical()
+    return ical.decode("utf-8")
 
 
 def expand(ical: str, tz: tzinfo, start: datetime, end: datetime) -> list[Occurrence]:
@@ -534,19 +553,20 @@ def _as_datetime(value: date | datetime, tz: tzinfo) -> datetime:
 
 
 def _occurrence(event: icalendar.Event, tz: tzinfo) -> Occurrence:
-    start = _as_datetime(event["DTSTART"].dt, tz)
-    if event.get("DTEND") is not None:
-        end = _as_datetime(event["DTEND"].dt, tz)
-    elif event.get("DURATION") is not None:
-        end = start + event["DURATION"].dt
+    first = _value(event, "DTSTART")
+    if not isinstance(first, date):
+        raise ValueError("the event has no start date (DTSTART)")  # parse_ics refused it
+    start = _as_datetime(first, tz)
+    last = _value(event, "DTEND")
+    duration = _value(event, "DURATION")
+    if isinstance(last, date):
+        end = _as_datetime(last, tz)
+    elif isinstance(duration, timedelta):
+        end = start + duration
     else:
-        end = start + (
-            timedelta(days=1)
-            if not isinstance(event["DTSTART"].dt, datetime)
-            else DEFAULT_DURATION
-        )
-    recurrence = event.get("RECURRENCE-ID")
-    original = _as_datetime(recurrence.dt, tz) if recurrence is not None else start
+        end = start + (timedelta(days=1) if not isinstance(first, datetime) else DEFAULT_DURATION)
+    recurrence = _value(event, "RECURRENCE-ID")
+    original = _as_datetime(recurrence, tz) if isinstance(recurrence, date) else start
     translations: dict[str, dict[str, str]] = {}
     for language in SUPPORTED_LANGUAGES:
         for name in ("title", "description"):
@@ -673,8 +693,8 @@ async def extend_recurring(db: Database, tz: tzinfo, now: datetime) -> int:
     added = 0
     for uid, source, ical in await activities.recurring_sources(db):
         calendar = icalendar.Calendar.from_ical(ical)
-        events = list(calendar.walk("VEVENT"))
-        zones = list(calendar.walk("VTIMEZONE"))
+        events = _events(calendar)
+        zones = _timezones(calendar)
         try:
             counts = await store_series(db, SeriesData(uid, source, events, zones), tz, now)
         except sqlite3.Error:

@@ -22,7 +22,7 @@ from bot.activities.importer import (
     store_series,
 )
 from bot.activities.render import NOTICE_MARKS, coming_week, render_activity
-from bot.common import answer, current_resident, send
+from bot.common import answer, resident_and_texts, send
 from bot.context import BotContext, BotData
 from bot.i18n import SUPPORTED_LANGUAGES, Raw, Texts, normalize_language
 from bot.staff_chat import answer_in_thread, refuse_admin
@@ -34,10 +34,6 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ERRORS_SHOWN = 20
 #: Activities shown by /activity_list (a few weeks of a busy district).
 LIST_LIMIT = 40
-
-
-def staff_texts(context: BotContext) -> Texts:
-    return context.texts(context.config.default_language)
 
 
 def import_report(t: Texts, summary: ImportSummary) -> str:
@@ -68,7 +64,7 @@ async def upload_consumer(update: Update, context: BotContext) -> bool:
     if user.id not in context.config.admin_ids:
         await refuse_admin(update, context)
         return True
-    t = staff_texts(context)
+    t = context.staff_texts()
     if (message.document.file_size or 0) > MAX_FILE_BYTES:
         await answer_in_thread(update, context, t._("The file is too big (at most 5 MB)."))
         return True
@@ -97,7 +93,7 @@ async def activity_add(update: Update, context: BotContext) -> None:
     form = forms.new_form("staff", user.id, message.chat_id, _thread_of(message), context.now())
     await activities.save_form(context.db, form)
     await answer_in_thread(
-        update, context, forms.ask(staff_texts(context), forms.current_step(form))
+        update, context, forms.ask(context.staff_texts(), forms.current_step(form))
     )
 
 
@@ -115,7 +111,7 @@ async def staff_form_message(update: Update, context: BotContext) -> bool:
         or (form.chat_id, form.thread_id) != (message.chat_id, _thread_of(message))
     ):
         return False
-    t = staff_texts(context)
+    t = context.staff_texts()
     if message.text.strip().lower().startswith("/cancel"):
         await activities.delete_form(context.db, user.id)
         await answer_in_thread(update, context, t._("OK, I stopped."))
@@ -142,7 +138,7 @@ async def staff_form_message(update: Update, context: BotContext) -> bool:
 
 async def activity_cancel(update: Update, context: BotContext) -> None:
     """`/activity_cancel ID`, or without an id: pick one of the coming week's activities."""
-    t = staff_texts(context)
+    t = context.staff_texts()
     tz = context.config.timezone
     if context.args and context.args[0].isdigit():
         activity = await activities.get(context.db, int(context.args[0]))
@@ -186,11 +182,11 @@ async def activity_cancel(update: Update, context: BotContext) -> None:
 async def cancel_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    t = staff_texts(context)
+    t = context.staff_texts()
     raw = query.data.rsplit(":", 1)[1]
     activity = await activities.get(context.db, int(raw)) if raw.isdigit() else None
     if activity is None:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     changed = await activities.cancel_activity(context.db, activity.id, context.now())
     if changed:
@@ -213,7 +209,7 @@ async def cancel_button(update: Update, context: BotContext) -> None:
 async def activity_list(update: Update, context: BotContext) -> None:
     """`/activity_list`: the coming activities with their number, time, places and waiting
     list (the number is what /activity_cancel and /activity_export take)."""
-    t = staff_texts(context)
+    t = context.staff_texts()
     tz = context.config.timezone
     rows = await activities.upcoming_with_counts(context.db, context.now(), LIST_LIMIT)
     if not rows:
@@ -257,7 +253,7 @@ def export_csv(t: Texts, rows: list[activities.ExportRow], tz: tzinfo) -> bytes:
 async def activity_export(update: Update, context: BotContext) -> None:
     """`/activity_export ID`: the list as a CSV file in the staff chat; an export of personal
     data, so it is recorded in the audit trail."""
-    t = staff_texts(context)
+    t = context.staff_texts()
     activity = None
     if context.args and context.args[0].lstrip("#").isdigit():
         activity = await activities.get(context.db, int(context.args[0].lstrip("#")))
@@ -302,7 +298,7 @@ async def digest_preview(update: Update, context: BotContext) -> None:
     """`/digest [lang]`: this week's list as a subscriber to everything sees it."""
     requested = context.args[0] if context.args else context.config.default_language
     language = normalize_language(requested)  # `fa` and `fa_AF` both mean Dari
-    t = staff_texts(context)
+    t = context.staff_texts()
     if language is None:
         await answer_in_thread(
             update, context, t._("Languages: {codes}", codes=", ".join(SUPPORTED_LANGUAGES))
@@ -314,14 +310,18 @@ async def digest_preview(update: Update, context: BotContext) -> None:
         await answer_in_thread(update, context, t._("No activities in the coming 7 days."))
         return
     for part in preview_parts(context.texts(language), items, context.config):
-        markup = InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+        markup = (
+            InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+            if part.reply_markup is not None
+            else None
+        )
         await answer_in_thread(update, context, part.text, keyboard=markup)
 
 
 # --- organisers ---
 async def organiser_add(update: Update, context: BotContext) -> None:
     """`/organiser_add ID Name` or, replying to a message, `/organiser_add Name`."""
-    t = staff_texts(context)
+    t = context.staff_texts()
     message = update.effective_message
     assert message is not None
     args = list(context.args or [])
@@ -353,7 +353,7 @@ async def organiser_add(update: Update, context: BotContext) -> None:
 
 
 async def organiser_remove(update: Update, context: BotContext) -> None:
-    t = staff_texts(context)
+    t = context.staff_texts()
     if not context.args or not context.args[0].isdigit():
         await answer_in_thread(update, context, t._("Write /organiser_remove TELEGRAM-ID."))
         return
@@ -367,8 +367,7 @@ async def organiser_remove(update: Update, context: BotContext) -> None:
 
 async def propose(update: Update, context: BotContext) -> None:
     """An organiser starts a proposal in their private chat."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if await activities.organiser_name(context.db, resident.telegram_id) is None:
         await answer(
             update,
@@ -420,8 +419,7 @@ async def organiser_form_message(update: Update, context: BotContext) -> bool:
     form = await activities.form_of(context.db, user.id)
     if form is None or form.kind != "organiser":
         return False
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if message.text is None:
         await answer(update, context, t._("Please answer with text."))
         return True
@@ -457,7 +455,7 @@ async def post_proposal(context: BotContext, uid: str, organiser: str) -> None:
     saved = await activities.series_activities(context.db, uid)
     if staff_chat is None or not saved:
         return
-    t = staff_texts(context)
+    t = context.staff_texts()
     text = (
         t._("🙋 New activity from the organiser {name}:", name=organiser or "?")
         + "\n\n"
@@ -481,7 +479,7 @@ async def review_button(update: Update, context: BotContext) -> None:
     """Approve or reject a proposal; the organiser is told in their language."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    t = staff_texts(context)
+    t = context.staff_texts()
     _, action, uid = query.data.split(":", 2)
     approve = action == "ok"
     changed = await activities.set_series_status(

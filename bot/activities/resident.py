@@ -11,12 +11,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from bot import outbox
 from bot.activities.render import AGE_GROUP_LABELS, age_groups_text, coming_week, render_list
 from bot.activities.render import calendar_file as make_calendar_file
-from bot.common import answer, current_resident, send
+from bot.common import answer, resident_and_texts, send
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
 from storage import activities
-from storage.activities import AGE_GROUPS, ALL, Join
+from storage.activities import AGE_GROUPS, ALL, Activity, Join
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,7 @@ def subscribe_keyboard(t: Texts, selected: frozenset[str]) -> InlineKeyboardMark
 
 async def show_activities(update: Update, context: BotContext) -> None:
     """/activities and the menu button: the coming 7 days, with the buttons."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     tz = context.config.timezone
     start, end = coming_week(context.now(), tz)
     items = await activities.listed_between(context.db, start, end)
@@ -64,13 +63,16 @@ async def show_activities(update: Update, context: BotContext) -> None:
     )
     await context.ack(update)
     for part in parts:
-        markup = InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+        markup = (
+            InlineKeyboardMarkup.de_json(part.reply_markup, context.bot)
+            if part.reply_markup is not None
+            else None
+        )
         await send(context, resident.telegram_id, part.text, markup)
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     current = await activities.subscription(context.db, resident.telegram_id)
     selected = current[1] if current else frozenset()
     await answer(
@@ -90,11 +92,10 @@ async def subscribe(update: Update, context: BotContext) -> None:
 async def toggle_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     code = query.data.split(":", 2)[2]
     if code not in (*AGE_GROUPS, ALL):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     current = await activities.subscription(context.db, resident.telegram_id)
     selected = toggle_age_group(current[1] if current else frozenset(), code)
@@ -105,8 +106,7 @@ async def toggle_button(update: Update, context: BotContext) -> None:
 
 
 async def save_button(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     current = await activities.subscription(context.db, resident.telegram_id)
     if current is None or not current[1]:
         await context.ack(update, t._("Choose at least one age group."), alert=True)
@@ -127,8 +127,7 @@ async def save_button(update: Update, context: BotContext) -> None:
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     ended = await activities.unsubscribe(context.db, resident.telegram_id, context.now())
     text = (
         t._("OK. You will not get the weekly list any more. Start again with /subscribe.")
@@ -138,14 +137,14 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     await answer(update, context, text, main_menu(t))
 
 
-async def _listed_activity(update: Update, context: BotContext, t: Texts):
+async def _listed_activity(update: Update, context: BotContext, t: Texts) -> Activity | None:
     """The activity a button names, if residents may still act on it."""
     query = update.callback_query
     assert query is not None and query.data is not None
     raw = query.data.rsplit(":", 1)[1]
     activity = await activities.get(context.db, int(raw)) if raw.isdigit() else None
     if activity is None or activity.status != "listed":
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return None
     if activity.cancelled:
         await context.ack(update, t._("Sorry, this activity is cancelled."), alert=True)
@@ -156,8 +155,7 @@ async def _listed_activity(update: Update, context: BotContext, t: Texts):
 async def going_button(update: Update, context: BotContext) -> None:
     """ "I'm going": a place if there is one (then, where places are counted, may staff see
     the first name?); when it is full, the waiting list is offered."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     activity = await _open_activity(update, context, t)
     if activity is None:
         return
@@ -235,8 +233,7 @@ async def _open_activity(update: Update, context: BotContext, t: Texts):
 
 async def wait_button(update: Update, context: BotContext) -> None:
     """ "Put me on the waiting list" (or a place, if one became free meanwhile)."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     activity = await _open_activity(update, context, t)
     if activity is None:
         return
@@ -259,8 +256,7 @@ async def drop_button(update: Update, context: BotContext) -> None:
     through the outbox, in the transaction that gives it)."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     activity_id = int(query.data.rsplit(":", 1)[1])
     left, promoted = await activities.leave(
         context.db, activity_id, resident.telegram_id, context.now()
@@ -281,8 +277,7 @@ async def name_button(update: Update, context: BotContext) -> None:
     """The answer to "may the organisers see your first name?"."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     _, _, raw_id, answer_code = query.data.split(":")
     stored = await activities.set_show_name(
         context.db, int(raw_id), resident.telegram_id, answer_code == "y"
@@ -294,8 +289,7 @@ async def name_button(update: Update, context: BotContext) -> None:
 
 async def calendar_button(update: Update, context: BotContext) -> None:
     """Send a small .ics for the activity, with the district's time zone."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     activity = await _listed_activity(update, context, t)
     if activity is None:
         return

@@ -62,7 +62,7 @@ async def languages_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    t = context.texts(context.config.default_language)
+    t = context.staff_texts()
     words = context.args or []
     if words:
         if len(words) == 1 and words[0].lower() in _NONE:

@@ -17,7 +17,7 @@ from telegram import Update
 
 from bot.context import BotApplication, BotContext
 from bot.handover.staff_side import case_here
-from bot.handover.topics import rename_case_topic, staff_texts
+from bot.handover.topics import rename_case_topic
 from bot.i18n import N_
 from bot.staff_chat import add_staff_command, answer_in_thread
 from bot.tips.categories import CATEGORIES
@@ -34,7 +34,7 @@ def normalize(raw: str) -> str | None:
 
 
 async def label_command(update: Update, context: BotContext) -> None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     case = await case_here(update, context)
     if case is None:
         await answer_in_thread(update, context, t._("Use this command inside a case topic."))

@@ -28,7 +28,7 @@ from telegram.error import BadRequest
 from bot import outbox
 from bot.common import send
 from bot.context import BotApplication, BotContext
-from bot.handover.topics import close_case_topic, staff_texts
+from bot.handover.topics import close_case_topic
 from bot.i18n import N_, Texts
 from bot.outbox import Task
 from bot.staff_chat import add_staff_command, answer_in_thread
@@ -53,7 +53,7 @@ async def _case_here(update: Update, context: BotContext) -> Case | None:
 
     case = await case_here(update, context)
     if case is None or not case.is_open:
-        t = staff_texts(context.bot_data)
+        t = context.staff_texts()
         await answer_in_thread(update, context, t._("Use this command inside a case topic."))
         return None
     return case
@@ -64,7 +64,7 @@ async def block_command(update: Update, context: BotContext) -> None:
     case = await _case_here(update, context)
     if case is None:
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     reason = (message.text or "").partition(" ")[2].strip()[:200]
@@ -110,7 +110,7 @@ async def unblock_command(update: Update, context: BotContext) -> None:
     case = await _case_here(update, context)
     if case is None:
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     user = update.effective_user
     assert user is not None
     now = context.now()
@@ -148,7 +148,7 @@ async def unblock_command(update: Update, context: BotContext) -> None:
 
 async def blocked_command(update: Update, context: BotContext) -> None:
     """/blocked: the blocked cases, with when, who and why (never who the resident is)."""
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     blocks = await moderation.blocked(context.db)
     if not blocks:
         await answer_in_thread(update, context, t._("No case is blocked."))
@@ -275,7 +275,7 @@ async def send_auto_closed_staff(context: BotContext, task: Task) -> int | None:
     case = await cases.get(context.db, task.payload["case_id"])
     if case is None or case.topic_id is None:
         return None
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
     try:

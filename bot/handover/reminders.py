@@ -14,7 +14,7 @@ from datetime import timedelta
 from bot.context import BotApplication, BotContext
 from bot.handover.availability import staff_chat_ready
 from bot.handover.staff_side import format_duration, mention_html
-from bot.handover.topics import post_in_case_topic, staff_texts
+from bot.handover.topics import post_in_case_topic
 from bot.i18n import Raw
 from storage import cases
 
@@ -33,7 +33,7 @@ async def remind_waiting_cases(context: BotContext) -> int:
         return 0
     now = context.now()
     config = context.config
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     sent = 0
     for case in await cases.waiting_unreminded(context.db):
         assert case.waiting_since is not None

@@ -20,7 +20,6 @@ from bot.bridge.templates import choose_template_text
 from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.handover.staff_side import case_here
-from bot.handover.topics import staff_texts
 from bot.i18n import N_
 from bot.staff_chat import add_staff_button, add_staff_command, answer_in_thread
 from storage import cases, replies, residents
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 
 async def reply_command(update: Update, context: BotContext) -> None:
     """`/reply` in a case topic: the templates as buttons."""
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     case = await case_here(update, context)
     if case is None:
         await answer_in_thread(update, context, t._("Use this command inside a case topic."))
@@ -73,7 +72,7 @@ async def send_template_button(update: Update, context: BotContext) -> None:
     """`reply:send:<case>:<template>`: send the template to the case's resident."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     raw_case, _, key = query.data.removeprefix("reply:send:").partition(":")
     case = await cases.get(context.db, int(raw_case)) if raw_case.isdigit() else None
     keyboard_message = query.message
@@ -82,7 +81,7 @@ async def send_template_button(update: Update, context: BotContext) -> None:
         or not isinstance(keyboard_message, Message)
         or keyboard_message.message_thread_id != case.topic_id
     ):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     if not case.is_open or case.resident_id is None:
         await context.ack(update, t._("This case is closed."))

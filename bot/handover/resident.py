@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from telegram import (
@@ -27,7 +27,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import outbox
 from bot.albums import first_of_album
-from bot.common import answer, current_resident, send
+from bot.common import answer, current_resident, resident_and_texts, resident_texts, send
 from bot.context import BotApplication, BotContext, BotData
 from bot.handover import marking
 from bot.handover.availability import staff_chat_ready
@@ -38,7 +38,6 @@ from bot.handover.topics import (
     post_in_case_topic,
     rename_case_topic,
     send_to_case_topic,
-    staff_texts,
 )
 from bot.i18n import N_, Texts
 from bot.images import clean_image, is_cleanable
@@ -84,7 +83,7 @@ def message_kind(message: Message) -> str:
     return "other"
 
 
-def closed_notice(t: Texts, opening: datetime | None, now: datetime, tz) -> str:
+def closed_notice(t: Texts, opening: datetime | None, now: datetime, tz: tzinfo) -> str:
     """When staff will answer, the way the resident's language writes days and times."""
     if opening is None:
         return t._("Our office is closed now. Your message is saved.")
@@ -163,8 +162,7 @@ async def _closed_notice_if_due(
 # --- opening a case ---
 async def contact(update: Update, context: BotContext) -> None:
     """`/contact` and the menu's "Talk to a person": open a case; the topic comes later."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if not staff_chat_ready(context.bot_data):
         await answer(update, context, not_available_text(t), main_menu(t))
         return
@@ -206,12 +204,11 @@ async def choose_name(update: Update, context: BotContext) -> None:
     """`case:name:<case>:<1|0>`: may staff see the resident's first name?"""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     parts = query.data.split(":")
     case = await _own_case(context, resident, parts[2] if len(parts) == 4 else "")
     if case is None or not case.is_open or parts[3] not in ("0", "1"):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     show = parts[3] == "1"
     await cases.set_anonymous(context.db, case.id, not show)
@@ -462,7 +459,7 @@ async def relay_marked(
     position, camera, time), as for tips. Kinds without a caption (a location, a sticker) are
     copied as they are: they carry no text to imitate a notice with.
     """
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     where: dict[str, Any] = {"message_thread_id": thread_id, "reply_parameters": reply}
     if source.text is not None:
         first: Message | None = None
@@ -495,7 +492,7 @@ async def _relay_clean_image(
     context: BotContext, chat_id: int, source: RelaySource, where: dict[str, Any]
 ) -> Message:
     """An image file: its pixels only, or a notice to staff; never the original bytes."""
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     assert source.file_id is not None
     clean = None
     if is_cleanable(source.mime_type) and (source.file_size or 0) <= MAX_FILE_BYTES:
@@ -545,8 +542,7 @@ async def offer_new_case(update: Update, context: BotContext) -> bool:
         return False
     if message.media_group_id and not first_of_album(context.bot_data, message.media_group_id):
         return True
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -574,8 +570,7 @@ async def new_case_button(update: Update, context: BotContext) -> None:
     """`case:new:<message id>`: open a new case and pass on the message that prompted it."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if query.data == "case:no":
         await context.ack(update)
         await _remove_buttons(update)
@@ -585,7 +580,7 @@ async def new_case_button(update: Update, context: BotContext) -> None:
     asked_about = query.message.reply_to_message if isinstance(query.message, Message) else None
     if asked_about is None or str(asked_about.message_id) != raw_id:
         # Forged or outdated data: only the message the question answered may be passed on.
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     if not staff_chat_ready(context.bot_data):
         await answer(update, context, not_available_text(t), main_menu(t))
@@ -612,23 +607,22 @@ async def rate(update: Update, context: BotContext) -> None:
     """`case:rate:<case>:<1-5>`: one tap on a face after the case was closed."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     parts = query.data.split(":")
     case = await _own_case(context, resident, parts[2] if len(parts) == 4 else "")
     score = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else 0
     if case is None or not 1 <= score <= 5:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     if not await cases.rate(context.db, case.id, resident.telegram_id, score, context.now()):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await context.ack(update, t._("Thank you for your answer!"))
     await _remove_buttons(update)
     await answer(
         update, context, t._("Thank you for your answer! {face}", face=SMILEYS[score - 1])
     )
-    staff_t = staff_texts(context.bot_data)
+    staff_t = context.staff_texts()
     await post_in_case_topic(
         context,
         case.id,
@@ -652,7 +646,7 @@ async def end_case_on_cancel(update: Update, context: BotContext) -> bool:
     CASE.check(case.status, CaseStatus.CLOSED if started else CaseStatus.CANCELLED)
     await cases.close(context.db, case.id, context.now(), None, cancelled=not started)
     if started:
-        t = staff_texts(context.bot_data)
+        t = context.staff_texts()
         await post_in_case_topic(
             context,
             case.id,

@@ -12,7 +12,7 @@ import logging
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from babel.dates import format_timedelta
 from telegram import Message, MessageEntity, ReplyParameters, Update
@@ -25,7 +25,6 @@ from bot.handover.resident import message_kind, rating_keyboard
 from bot.handover.topics import (
     close_case_topic,
     rename_case_topic,
-    staff_texts,
 )
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook
@@ -33,6 +32,7 @@ from bot.staff_chat import add_staff_button, add_staff_command, answer_in_thread
 from bot.telegram_errors import Outcome, Verdict
 from storage import audit, case_labels, cases, residents, staff_members
 from storage.cases import Case, CaseStatus
+from storage.reports import median_duration
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,13 @@ def format_duration(t: Texts, value: timedelta) -> str:
     minutes = max(0, int(value.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
-    parts = []
-    for amount, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
+    parts: list[str] = []
+    units: tuple[tuple[int, Literal["day", "hour", "minute"]], ...] = (
+        (days, "day"),
+        (hours, "hour"),
+        (minutes, "minute"),
+    )
+    for amount, unit in units:
         if amount or (unit == "minute" and not parts):
             parts.append(
                 format_timedelta(
@@ -89,7 +94,7 @@ async def relay_from_staff(update: Update, context: BotContext) -> bool:
     case = await case_here(update, context)
     if case is None:
         return False
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     if message.forum_topic_created or message.forum_topic_closed or message.forum_topic_reopened:
         return True
     if not case.is_open or case.resident_id is None:
@@ -174,7 +179,7 @@ async def send_reply(context: BotContext, task: outbox.Task) -> int | None:
 async def reply_given_up(context: BotContext, task: outbox.Task, verdict: Verdict) -> None:
     """Staff learn in the topic that their message did not reach the resident."""
     await cases.mark_failed(context.db, task.payload["row"], verdict.reason, final=True)
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     if verdict.outcome is Outcome.BLOCKED:
         text = t._("Not delivered: the resident has blocked the bot or deleted their account.")
     else:
@@ -192,7 +197,9 @@ async def reply_given_up(context: BotContext, task: outbox.Task, verdict: Verdic
     )
 
 
-async def deliver_to_resident(context: BotContext, resident_id: int, payload: dict) -> int:
+async def deliver_to_resident(
+    context: BotContext, resident_id: int, payload: dict[str, Any]
+) -> int:
     """Copy a staff message to the resident (signed if configured); return its id there."""
     staff_chat = context.config.staff_chat_id
     assert staff_chat is not None
@@ -223,7 +230,7 @@ async def deliver_to_resident(context: BotContext, resident_id: int, payload: di
 
 # --- commands in a case topic ---
 async def _case_or_explain(update: Update, context: BotContext) -> Case | None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     case = await case_here(update, context)
     if case is None:
         await answer_in_thread(update, context, t._("Use this command inside a case topic."))
@@ -236,7 +243,7 @@ async def close_command(update: Update, context: BotContext) -> None:
     case = await _case_or_explain(update, context)
     if case is None:
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     user = update.effective_user
     assert user is not None
     if not await cases.close(context.db, case.id, context.now(), user.id):
@@ -288,7 +295,7 @@ async def note_command(update: Update, context: BotContext) -> None:
     case = await _case_or_explain(update, context)
     if case is None:
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     text = (message.text or "").partition(" ")[2].strip()
@@ -311,7 +318,7 @@ async def assign_command(update: Update, context: BotContext) -> None:
         return
     target = await assignee(update, context)
     if target is None:
-        t = staff_texts(context.bot_data)
+        t = context.staff_texts()
         await answer_in_thread(
             update,
             context,
@@ -362,7 +369,7 @@ async def assign_button(update: Update, context: BotContext) -> None:
     """`case:assign:<case>` on the header card: the presser takes the case."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     raw_id = query.data.rpartition(":")[2]
     case = await cases.get(context.db, int(raw_id)) if raw_id.isdigit() else None
     if case is None or not case.is_open:
@@ -377,7 +384,7 @@ async def assign_button(update: Update, context: BotContext) -> None:
 async def _assign(
     update: Update, context: BotContext, case: Case, target: tuple[int, str]
 ) -> None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     user = update.effective_user
     assert user is not None
     if not case.is_open:
@@ -468,7 +475,7 @@ def period_stats(all_cases: list[Case], now: datetime, days: int) -> PeriodStats
         days=days,
         opened=len(opened),
         closed=len(closed),
-        median_first_reply=statistics.median(replies) if replies else None,
+        median_first_reply=median_duration(replies),
         ratings=tuple(c.rating for c in closed if c.rating),
     )
 
@@ -505,7 +512,7 @@ def stats_text(t: Texts, periods: list[PeriodStats]) -> str:
 
 
 async def cases_command(update: Update, context: BotContext) -> None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     open_cases = await cases.open_cases(context.db)
     staff_chat = context.config.staff_chat_id
     assert staff_chat is not None  # the staff guard let this through
@@ -515,7 +522,7 @@ async def cases_command(update: Update, context: BotContext) -> None:
 
 
 async def stats_command(update: Update, context: BotContext) -> None:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     now = context.now()
     recent = await cases.cases_since(context.db, now - timedelta(days=30))
     periods = [period_stats(recent, now, days) for days in (7, 30)]

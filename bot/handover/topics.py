@@ -32,13 +32,9 @@ TOPIC_NAME_LIMIT = 128
 CLOSED_MARK = "✅ "
 
 
-def staff_texts(data: BotData) -> Texts:
-    return data.catalogs.texts(data.config.default_language)
-
-
 def language_name(t: Texts, code: str) -> str:
     """The resident's language as staff call it ("urdu"), from the locale data."""
-    return t.locale.languages.get(code, code)
+    return str(t.locale.languages.get(code, code))
 
 
 def topic_name(case: Case, first_name: str | None, t: Texts, labels: Sequence[str] = ()) -> str:
@@ -77,7 +73,7 @@ async def earlier_cases_part(data: BotData, resident_id: int, t: Texts) -> list[
 
 
 async def header_card(context: BotContext, case: Case, *, replacing: bool) -> str:
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     resident = await residents.get(context.db, case.resident_id) if case.resident_id else None
     who = (
         resident.first_name
@@ -119,7 +115,7 @@ async def create_case_topic(context: BotContext, case_id: int, *, replacing: boo
     """
     case = await cases.get(context.db, case_id)
     assert case is not None
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     resident = await residents.get(context.db, case.resident_id) if case.resident_id else None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
@@ -212,7 +208,7 @@ async def rename_case_topic(context: BotContext, case_id: int) -> None:
     chat_id = context.config.staff_chat_id
     if case is None or case.topic_id is None or chat_id is None:
         return
-    t = staff_texts(context.bot_data)
+    t = context.staff_texts()
     resident = await residents.get(context.db, case.resident_id) if case.resident_id else None
     labels = await case_labels.of_case(context.db, case.id)
     try:

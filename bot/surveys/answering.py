@@ -13,6 +13,7 @@ Callback data: `sv:go:<survey>` start, `sv:a:<survey>:<question>:<value or optio
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum, StrEnum
@@ -21,7 +22,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
-from bot.common import answer, current_resident, send
+from bot.common import answer, current_resident, resident_and_texts, resident_texts, send
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.menu import SMILEYS, main_menu
@@ -148,7 +149,9 @@ def question_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def answer_label(question: Question, t: Texts, default_language: str, given: list) -> str:
+def answer_label(
+    question: Question, t: Texts, default_language: str, given: Sequence[int | str]
+) -> str:
     """How an answer reads back under its question ("Your answer: 🙂")."""
     if question.kind == "smiley":
         return SMILEYS[int(given[0]) - 1]
@@ -165,8 +168,7 @@ def answer_label(question: Question, t: Texts, default_language: str, given: lis
 # --- starting ----------------------------------------------------------------------------------
 async def begin(update: Update, context: BotContext, survey: Survey) -> None:
     """Start a survey for the resident behind `update`, or say why not."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     default = context.config.default_language
     session = await store.session_of(context.db, resident.telegram_id)
     answered = await store.has_answered(context.db, survey.id, resident.telegram_id)
@@ -262,12 +264,11 @@ def parse_press(data: str) -> Press | None:
 async def on_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     press = parse_press(query.data)
     survey = await store.get(context.db, press.survey_id) if press else None
     if press is None or survey is None:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     if press.action == "go":
         await begin(update, context, survey)
@@ -281,7 +282,7 @@ async def on_button(update: Update, context: BotContext) -> None:
 async def stop_survey(update: Update, context: BotContext, t: Texts, survey_id: int) -> None:
     session = await store.session_of(context.db, update.effective_user.id)  # type: ignore[union-attr]
     if session is None or session.survey_id != survey_id:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await end_session(context, session)
     await _remove_buttons(update, context)
@@ -335,14 +336,14 @@ async def answer_press(
         or session.survey_id != survey.id
         or session.question_id != press.question_id
     ):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     if not survey.is_open(today):
         await context.ack(update, t._("This survey is closed. Thank you all the same!"))
         return
     question = survey.question(session.question_id)
     if question is None:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     following = survey.after(question.id)
     next_id = following.id if following else None
@@ -351,7 +352,7 @@ async def answer_press(
     if press.action == "a":
         given = _valid_answer(question, press.value)
         if given is None:
-            await context.ack(update, t._("This button does not work any more."))
+            await context.ack_stale(update, t)
             return
         kwargs = {"value": given} if question.kind == "smiley" else {"option_ids": [given]}
         if not await store.record_answer(
@@ -362,17 +363,17 @@ async def answer_press(
         label = answer_label(question, t, default, [given])
     elif press.action == "m":
         if question.kind != "multiple" or question.option(press.value or 0) is None:
-            await context.ack(update, t._("This button does not work any more."))
+            await context.ack_stale(update, t)
             return
-        ticked = await store.toggle_option(context.db, session, press.value or 0, now)
+        toggled = await store.toggle_option(context.db, session, press.value or 0, now)
         await context.ack(update)
-        if ticked is not None:
-            await _edit_markup(update, question_keyboard(t, survey, question, default, ticked))
+        if toggled is not None:
+            await _edit_markup(update, question_keyboard(t, survey, question, default, toggled))
         return
     elif press.action == "d":
         ticked = await store.ticked_options(context.db, session)
         if question.kind != "multiple":
-            await context.ack(update, t._("This button does not work any more."))
+            await context.ack_stale(update, t)
             return
         if not ticked and not question.optional:
             await context.ack(update, t._("Tap at least one answer first."), alert=True)
@@ -383,7 +384,7 @@ async def answer_press(
         label = answer_label(question, t, default, sorted(ticked)) if ticked else "⏭"
     else:  # "s": skip
         if not question.optional:
-            await context.ack(update, t._("This button does not work any more."))
+            await context.ack_stale(update, t)
             return
         if not await store.move_on(context.db, session, next_question_id=next_id, now=now):
             await context.ack(update)
@@ -495,8 +496,7 @@ async def take_message(update: Update, context: BotContext) -> bool:
     question = survey.question(session.question_id) if survey else None
     if survey is None or question is None:
         return False
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     if question.kind != "text":
         if context.now() - session.updated_at > BUTTON_HINT_TTL:
             return False
@@ -549,8 +549,7 @@ async def cancel_session(update: Update, context: BotContext) -> bool:
 # --- /survey and the deep link -----------------------------------------------------------------
 async def list_surveys(update: Update, context: BotContext) -> None:
     """The open surveys the resident has not answered yet, as buttons."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     default = context.config.default_language
     buttons = []
     for survey in await store.open_surveys(context.db, district_today(context)):
@@ -584,8 +583,7 @@ async def deep_link(update: Update, context: BotContext, slug: str) -> None:
     """`t.me/<bot>?start=survey-<slug>`: start that survey at once."""
     survey = await store.by_slug(context.db, slug.lower())
     if survey is None:
-        resident, _ = await current_resident(update, context)
-        t = context.texts(resident.language)
+        t = await resident_texts(update, context)
         await answer(update, context, t._("I can't find this survey. Maybe it has ended."))
         await list_surveys(update, context)
         return

@@ -31,11 +31,12 @@ from bot.surveys.management import deep_link, load_survey
 from storage import audit
 from storage import surveys as store
 from storage.db import Database
+from storage.surveys import ResponseRow, Survey
 
 T = TypeVar("T")
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:
+def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     surveys = sub.add_parser("surveys", help="load surveys, print QR posters, export results")
     surveys_sub = surveys.add_subparsers(dest="surveys_command", required=True)
 
@@ -86,7 +87,7 @@ def cmd_load(config: Config, args: argparse.Namespace) -> int:
         print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 1
 
-    async def work(db: Database):
+    async def work(db: Database) -> tuple[Survey, bool]:
         return await load_survey(db, source, config.default_language, datetime.now(UTC))
 
     try:
@@ -101,7 +102,7 @@ def cmd_load(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_list(config: Config, _args: argparse.Namespace) -> int:
-    async def work(db: Database):
+    async def work(db: Database) -> list[tuple[Survey, int]]:
         found = []
         for survey in await store.all_surveys(db):
             found.append((survey, len(await store.responses(db, survey.id))))
@@ -178,7 +179,7 @@ def cmd_results(config: Config, args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 2
 
-    async def work(db: Database):
+    async def work(db: Database) -> tuple[Survey | None, list[ResponseRow]]:
         survey = await store.by_slug(db, args.slug.lower(), all_questions=True)
         if survey is None:
             return None, []

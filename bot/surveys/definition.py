@@ -162,7 +162,7 @@ class _Checker:
             raise self.fail(index, "options", "a choice needs at least two options")
         if len(raw) > MAX_OPTIONS:
             raise self.fail(index, "options", f"at most {MAX_OPTIONS} options, please")
-        options = []
+        options: list[OptionDef] = []
         for number, item in enumerate(raw, start=1):
             field = f"options[{number}]"
             if isinstance(item, str | dict) and not (isinstance(item, dict) and "text" in item):
@@ -217,7 +217,9 @@ class _Checker:
             return raw
         raise self.fail(None, field, "must be a date like 2026-12-31 (without quotes)")
 
-    def unknown(self, raw: dict[str, Any], allowed: set[str], index: int | None, what: str):
+    def unknown(
+        self, raw: dict[str, Any], allowed: set[str], index: int | None, what: str
+    ) -> None:
         for name in raw:
             if name not in allowed:
                 raise self.fail(

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.context import BotData
-from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
+from bot.delivery import DeliveryReport, OutboxItem, deliver, delivery_bot, enqueue
 from bot.i18n import Texts
 from bot.surveys.answering import question_keyboard, question_text, title_of
 from storage import outbox, residents
@@ -139,7 +139,7 @@ async def enqueue_invitations(
     return edition
 
 
-async def deliver_invitations(data: BotData, edition: str | None = None):
+async def deliver_invitations(data: BotData, edition: str | None = None) -> list[DeliveryReport]:
     """Send queued invitations (one edition, or every survey edition still pending)."""
     editions = [edition] if edition else await pending_editions(data)
     reports = []

@@ -53,7 +53,7 @@ async def upload(update: Update, context: BotContext) -> bool:
         return False
     if not await authorize_staff(update, context, admin=True):
         return True
-    t = context.texts(context.config.default_language)
+    t = context.staff_texts()
     if (document.file_size or 0) > MAX_FILE_BYTES:
         await answer_in_thread(update, context, t._("This file is too big for a survey."))
         return True
@@ -100,7 +100,7 @@ def saved_text(t: Texts, survey: Survey, created: bool, bot_username: str, defau
 
 async def results_command(update: Update, context: BotContext) -> None:
     """`/results SLUG`: numbers, a bar chart of the smiley questions, choices and comments."""
-    t = context.texts(context.config.default_language)
+    t = context.staff_texts()
     default = context.config.default_language
     if not context.args:
         await answer_in_thread(update, context, await _usage(context, t, "/results"))
@@ -139,7 +139,7 @@ async def results_command(update: Update, context: BotContext) -> None:
 
 async def send_command(update: Update, context: BotContext) -> None:
     """`/survey_send SLUG [ACTIVITY_ID]`: invite subscribers, or who said "I'm going"."""
-    t = context.texts(context.config.default_language)
+    t = context.staff_texts()
     args = context.args or []
     if not args or len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
         await answer_in_thread(update, context, await _usage(context, t, "/survey_send"))

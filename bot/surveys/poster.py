@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
 
 import segno
 from PIL import Image, ImageDraw, ImageFont, features
@@ -131,13 +132,19 @@ def _shape_fallback(text: str) -> str:
     return str(get_display(arabic_reshaper.reshape(text)))
 
 
+class DrawOptions(TypedDict, total=False):
+    """Keyword arguments for Pillow's text drawing."""
+
+    direction: str
+
+
 def _line_font(
     text: str, rtl: bool, fonts: Sequence[Path], size: int
-) -> tuple[ImageFont.FreeTypeFont, str, dict] | None:
+) -> tuple[ImageFont.FreeTypeFont, str, DrawOptions] | None:
     """A font that can draw `text`, the text to draw, and the keyword arguments to draw it."""
     complex_layout = _complex_layout()
     drawn = text
-    kwargs: dict = {}
+    kwargs: DrawOptions = {}
     if rtl and complex_layout:
         kwargs = {"direction": "rtl"}
     elif rtl:
@@ -228,7 +235,7 @@ def _draw_runs(
             for font, s in parts:
                 draw.text((x, y - top), s, fill="black", font=font, anchor="ls")
                 x += draw.textlength(s, font=font)
-            return y + (bottom - top) + size // 2
+            return y + int(bottom - top) + size // 2  # Pillow types boxes as floats
         size -= 4
     return None
 
@@ -254,6 +261,6 @@ def _draw_line(
         if right - left <= width:
             x = (PAGE[0] - (right - left)) // 2 - left
             draw.text((x, y - top), drawn, fill="black", font=font, **kwargs)
-            return y + (bottom - top) + size // 2
+            return y + int(bottom - top) + size // 2  # Pillow types boxes as floats
         size -= 4
     return None

@@ -187,13 +187,17 @@ def smiley_chart(t: Texts, summary: Summary) -> bytes | None:
 
 
 # --- files -------------------------------------------------------------------------------------
-def table(summary_survey: Survey, rows: list[ResponseRow], default_language: str) -> list[list]:
+def table(
+    summary_survey: Survey, rows: list[ResponseRow], default_language: str
+) -> list[list[object]]:
     """Header plus one row per response: smileys as numbers, choices as their texts."""
     questions = list(summary_survey.questions)
-    header = ["response", "language", "started_on", "finished"] + [q.key for q in questions]
-    out: list[list] = [header]
+    header: list[object] = ["response", "language", "started_on", "finished"]
+    header += [q.key for q in questions]
+    out: list[list[object]] = [header]
     for number, row in enumerate(rows, start=1):
-        cells: list = [number, row.language, row.started_on, "yes" if row.finished else "no"]
+        finished = "yes" if row.finished else "no"
+        cells: list[object] = [number, row.language, row.started_on, finished]
         for question in questions:
             given = row.answers.get(question.id, [])
             if not given:
@@ -216,7 +220,7 @@ def table(summary_survey: Survey, rows: list[ResponseRow], default_language: str
     return out
 
 
-def to_csv(rows: list[list]) -> bytes:
+def to_csv(rows: list[list[object]]) -> bytes:
     """UTF-8 with a byte-order mark, so spreadsheet programs show æøå and Arabic right."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -225,7 +229,7 @@ def to_csv(rows: list[list]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(rows: list[list], legend: list[list[str]]) -> bytes:
+def to_xlsx(rows: list[list[object]], legend: list[list[str]]) -> bytes:
     """A workbook with the answers on the first sheet and the questions on the second."""
     from openpyxl import Workbook
 
@@ -237,8 +241,8 @@ def to_xlsx(rows: list[list], legend: list[list[str]]) -> bytes:
         sheet.append([_defuse(xlsx_cell(cell)) for cell in row])
     sheet.freeze_panes = "A2"
     questions = workbook.create_sheet("questions")
-    for row in legend:
-        questions.append([_defuse(xlsx_cell(cell)) for cell in row])
+    for line in legend:
+        questions.append([_defuse(xlsx_cell(cell)) for cell in line])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -57,7 +57,7 @@ def share_message(t: Texts, summary: results.Summary, staff_text: str, default: 
 
 async def results_share_command(update: Update, context: BotContext) -> None:
     """`/results_share SLUG TEXT`: share the results and the staff's TEXT with participants."""
-    t = context.texts(context.config.default_language)
+    t = context.staff_texts()
     message = update.effective_message
     raw = (message.text or "") if message else ""
     parts = raw.split(maxsplit=2)

@@ -6,12 +6,13 @@ triage them in one forum topic per category; residents hear of every status chan
     messages.py   the draft as a conversation: the resident's messages, /cancel
     buttons.py    the draft's buttons, "me too", sending
     keyboards.py  the flow's keyboards
-    questions.py  the resident answering a staff question
+    questions.py  a staff question to the resident and their answer (conversation, senders)
     mytips.py     /mytips
     handling.py status buttons, merging, follow-up questions, /tipsexport
     staff_form.py  tips staff register: from a case (/tip_from_case), for a walk-in (/tip_new)
     fixed.py   "is it fixed?" some days after a tip was resolved; "no" reopens it
-    senders.py what the outbox sends for tips: cards, status news, questions, answers
+    senders.py what the outbox sends for tips: cards and status news
+    questions.py staff questions on a tip and the residents' answers
     card.py    the staff card of a tip (text and status buttons)
     topics.py  the topics a district offers (edit there), with "whose job is it" links
     media.py   accepted attachments and EXIF removal
@@ -30,7 +31,7 @@ from bot.context import BotApplication, BotContext
 from bot.i18n import N_
 from bot.registry import add_case_header_part, add_deep_link, add_resident_command
 from bot.staff_chat import add_staff_button, add_staff_command
-from bot.tips import buttons, drafting, fixed, handling, mytips, senders, staff_form
+from bot.tips import buttons, drafting, fixed, handling, mytips, questions, senders, staff_form
 from storage import staff_tips, tip_drafts
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(drafting.tip_menu, pattern=r"^menu:tip$"))
     app.add_handler(CallbackQueryHandler(buttons.on_button, pattern=buttons.BUTTON_PATTERN))
     senders.register(app)
+    questions.register(app)
     add_staff_button(app, r"^tip:st:", handling.on_status_button)
     add_staff_button(app, r"^tip:merge:", handling.on_merge_button)
     add_staff_command(

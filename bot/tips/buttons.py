@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from telegram import Update
 
-from bot.common import answer, current_resident
+from bot.common import answer, current_resident, resident_and_texts
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
@@ -53,8 +53,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     _, action, *rest = query.data.split(":")
     value = rest[0] if rest else ""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if action == CANCEL:
         await cancel_draft(update, context)
         await answer(
@@ -74,32 +73,34 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     button = BUTTONS.get(action)
     if button is None or draft.step not in button.steps:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await button.handler(update, context, t, draft, value)
 
 
 async def _choose_category(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
-):
+) -> None:
     chosen = find_category(value)
     if chosen is None:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await after_category(update, context, t, chosen)
 
 
-async def _send_here(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _send_here(
+    update: Update, context: BotContext, t: Texts, draft: Draft, value: str
+) -> None:
     chosen = find_category(draft.category)
     if chosen is None:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await ask_place(update, context, t, draft.telegram_id, chosen)
 
 
 async def _done_describing(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
-):
+) -> None:
     if draft.step == TipStep.IDENTITY:
         # Pressed before (or handled again after a crash cut it short): ask the question again.
         await context.ack(update)
@@ -119,11 +120,11 @@ async def _done_describing(
 
 async def _choose_identity(
     update: Update, context: BotContext, t: Texts, draft: Draft, value: str
-):
+) -> None:
     # "confirm": chosen before (or handled again after a crash): the new choice counts, and
     # the summary is shown again.
     if value not in ("0", "1"):
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     await store.update_draft(context.db, draft.telegram_id, context.now(), show_name=int(value))
     chosen = await store.get_draft(context.db, draft.telegram_id)
@@ -131,10 +132,10 @@ async def _choose_identity(
     await ask_confirmation(update, context, t, chosen)
 
 
-async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, value: str) -> None:
     """Follow the tip that was offered to this resident (and only that one)."""
     if str(draft.similar_tip_id) != value:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     tip_id = int(value)
     tip = await tips.get_tip(context.db, tip_id)
@@ -155,11 +156,13 @@ async def _me_too(update: Update, context: BotContext, t: Texts, draft: Draft, v
     await senders.refresh_card(context, tip_id)
 
 
-async def _write_new(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _write_new(
+    update: Update, context: BotContext, t: Texts, draft: Draft, value: str
+) -> None:
     await ask_description(update, context, t, draft.telegram_id)
 
 
-async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, value: str):
+async def _send(update: Update, context: BotContext, t: Texts, draft: Draft, value: str) -> None:
     """Confirm: store the tip, give the reference, then post it to staff.
 
     The reference is given only after the commit; posting to staff happens after that and is

@@ -28,7 +28,7 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:
+def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tips = sub.add_parser("tips", help="residents' tips")
     tips_sub = tips.add_subparsers(dest="tips_command", required=True)
     run = tips_sub.add_parser(

@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.common import answer, current_resident
+from bot.common import answer, current_resident, resident_and_texts
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
@@ -82,8 +82,7 @@ def has_description(draft: Draft) -> bool:
 
 async def start_tip(update: Update, context: BotContext, category: str | None = None) -> None:
     """Begin a tip (from /tip, the menu, or a deep link that may name the topic)."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     if await over_flood_limit(context, resident.telegram_id):
         await answer(update, context, flood_text(t), main_menu(t))
         return
@@ -200,7 +199,7 @@ async def similar_open_tip(
     )
 
 
-async def ask_description(update: Update, context: BotContext, t: Texts, telegram_id: int):
+async def ask_description(update: Update, context: BotContext, t: Texts, telegram_id: int) -> None:
     draft = await move_to(context, telegram_id, TipStep.DESCRIBE)
     if has_description(draft):
         # Written already (with the category of the city's job): more may follow.

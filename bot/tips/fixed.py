@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest
 
 from bot import outbox
-from bot.common import answer, current_resident, send
+from bot.common import answer, resident_texts, send
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.tips import senders
@@ -86,8 +86,7 @@ async def on_answer(update: Update, context: BotContext) -> None:
     """`fixed:<y|n>:<change id>`: only the person who was asked can answer, once."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     parts = query.data.split(":")
     valid = len(parts) == 3 and parts[1] in ("y", "n") and parts[2].isdigit()
     result = (
@@ -130,7 +129,7 @@ async def send_reopened_note(context: BotContext, task: outbox.Task) -> int | No
     chat_id = context.config.staff_chat_id
     if tip is None or chat_id is None:
         return None
-    t = senders.staff_texts(context)
+    t = context.staff_texts()
     text = t._(
         "🔁 {reference}: a resident says it is not fixed. The tip is open again.",
         reference=tip.reference,

@@ -12,11 +12,11 @@ from bot import outbox
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.staff_chat import answer_in_thread
-from bot.tips import export, senders
+from bot.tips import export, questions, senders
 from bot.tips.categories import label_of
 from bot.tips.status import BUTTON_CODES
 from bot.tips.status import label as status_label
-from storage import audit
+from storage import audit, tip_questions
 from storage import tips as store
 
 log = logging.getLogger(__name__)
@@ -27,13 +27,13 @@ async def on_status_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    t = senders.staff_texts(context)
+    t = context.staff_texts()
     parts = query.data.split(":")
     status = BUTTON_CODES.get(parts[3]) if len(parts) == 4 else None
     tip_id = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else None
     tip = await store.get_tip(context.db, tip_id) if tip_id is not None else None
     if status is None or tip is None:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     change = await store.set_status(context.db, tip.id, status, user.id, context.now())
     if change is None:
@@ -52,16 +52,16 @@ async def on_merge_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and query.data is not None and user is not None
-    t = senders.staff_texts(context)
+    t = context.staff_texts()
     parts = query.data.split(":")
     if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     duplicate_id, original_id = int(parts[2]), int(parts[3])
     tip = await store.get_tip(context.db, duplicate_id)
     # The button must belong to this tip's card: its hint names the original.
     if tip is None or tip.possible_duplicate_of != original_id:
-        await context.ack(update, t._("This button does not work any more."))
+        await context.ack_stale(update, t)
         return
     change = await store.merge(context.db, duplicate_id, original_id, user.id, context.now())
     if change is None:
@@ -103,7 +103,7 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
     )
     if tip_id is None:
         return False
-    t = senders.staff_texts(context)
+    t = context.staff_texts()
     tip = await store.get_tip(context.db, tip_id)
     text = (message.text or "").strip()
     if tip is None or tip.telegram_id is None:
@@ -114,19 +114,19 @@ async def consume_staff_reply(update: Update, context: BotContext) -> bool:
             update, context, t._("Only text can be sent to the resident as a question.")
         )
         return True
-    question_id = await store.add_question(
+    question_id = await tip_questions.add_question(
         context.db, tip.id, tip.telegram_id, user.id, text, context.now()
     )
     await store.record_staff_message(context.db, chat_id, message.message_id, tip.id, "staff")
     # Through the outbox: sent now, or after an outage; staff read "sent" when it went out.
     thread = message.message_thread_id if message.is_topic_message else None
-    await senders.ask_resident(context, question_id, tip.telegram_id, thread, message.message_id)
+    await questions.ask_resident(context, question_id, tip.telegram_id, thread, message.message_id)
     return True
 
 
 async def export_command(update: Update, context: BotContext) -> None:
     """`/tipsexport [csv|xlsx|open311] [YYYY-MM-DD]`: post the export file in the staff chat."""
-    t = senders.staff_texts(context)
+    t = context.staff_texts()
     args = list(context.args or [])
     fmt = "xlsx"
     since: date | None = None

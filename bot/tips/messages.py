@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Message, ReplyKeyboardRemove, Update
 
 from bot.albums import first_of_album
-from bot.common import answer, current_resident
+from bot.common import answer, resident_texts
 from bot.context import BotContext, BotData
 from bot.i18n import Texts
 from bot.tips.categories import find_category
@@ -41,8 +41,7 @@ async def take_message(update: Update, context: BotContext) -> bool:
     draft = await live_draft(context, user.id)
     if draft is None:
         return False
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    t = await resident_texts(update, context)
     if draft.step in DESCRIBING:
         await take_draft_input(update, context, t, draft, message)
     elif draft.step == TipStep.EXTERNAL:
@@ -246,8 +245,7 @@ async def cancel_draft(update: Update, context: BotContext) -> bool:
     await store.delete_draft(context.db, user.id)
     if draft.step == TipStep.PLACE and update.callback_query is None:
         # The location keyboard would otherwise stay on the resident's screen.
-        resident, _ = await current_resident(update, context)
-        t = context.texts(resident.language)
+        t = await resident_texts(update, context)
         await answer(update, context, t._("The tip was deleted."), ReplyKeyboardRemove())
     return is_fresh(draft, context.now())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.common import answer, current_resident
+from bot.common import answer, resident_and_texts
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
@@ -14,8 +14,7 @@ from storage import tips as store
 
 
 async def my_tips(update: Update, context: BotContext) -> None:
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     tips = await store.tips_of_resident(context.db, resident.telegram_id)
     await answer(
         update, context, my_tips_text(t, tips, resident.telegram_id, context), main_menu(t)

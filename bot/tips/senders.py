@@ -1,5 +1,5 @@
-"""The tip feature's part of the outbox: the senders of tip cards, status news, staff
-questions and residents' answers, and what a handler calls after a commit.
+"""The tip feature's part of the outbox: the senders of tip cards and status news, and what a
+handler calls after a commit (staff questions and residents' answers: `bot/tips/questions.py`).
 
 Storage enqueues the tasks in the transaction that stores the tip, the status change or the
 answer (`storage/tips.py`); the questions are enqueued here. Each sender below makes the
@@ -15,12 +15,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from telegram import InputFile, InputMediaPhoto, Message, ReplyParameters, Update
+from telegram import InputFile, InputMediaPhoto, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot import outbox
-from bot.common import answer, current_resident, send
+from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.i18n import Texts
 from bot.images import clean_image
@@ -31,7 +31,7 @@ from bot.tips.categories import find_category
 from bot.tips.status import LABELS, NEWS
 from storage import residents, staff_erasure
 from storage import tips as store
-from storage.tips import Question, Tip, TipStatus
+from storage.tips import Tip, TipStatus
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,6 @@ log = logging.getLogger(__name__)
 async def flush(context: BotContext) -> None:
     """Send whatever is due in the outbox (after a commit that enqueued something)."""
     await send_pending(context)
-
-
-def staff_texts(context: BotContext) -> Texts:
-    return context.texts(context.config.default_language)
 
 
 # --------------------------------------------------------------------------- staff topics
@@ -55,7 +51,7 @@ async def ensure_topic(context: BotContext, category: str) -> int | None:
     thread = await store.topic_thread(context.db, category)
     if thread is not None:
         return thread
-    t = staff_texts(context)
+    t = context.staff_texts()
     chosen = find_category(category)
     name = f"{chosen.icon} {t._(chosen.label)}" if chosen else category
     chat_id = context.config.staff_chat_id
@@ -88,7 +84,7 @@ async def send_card(context: BotContext, task: Task) -> int | None:
         return None
     chat_id = context.config.staff_chat_id
     assert chat_id is not None
-    t = staff_texts(context)
+    t = context.staff_texts()
     thread = tip.staff_thread_id
     card_id = tip.staff_card_message_id
     if card_id is None:
@@ -161,7 +157,7 @@ async def _send_clean_image(
     where: dict[str, Any],
 ) -> Message | None:
     """Download an image sent as a file, strip its hidden data, upload the clean copy."""
-    t = staff_texts(context)
+    t = context.staff_texts()
     try:
         file = await context.bot.get_file(item.file_id)
         data = bytes(await file.download_as_bytearray())
@@ -198,7 +194,7 @@ async def refresh_card(
     chat_id = context.config.staff_chat_id
     if tip is None or tip.staff_card_message_id is None or chat_id is None:
         return
-    t = staff_texts(context)
+    t = context.staff_texts()
     text = card_text(t, tip, context.config.timezone, last_change=last_change)
     redacted = await staff_erasure.card_reason(context.db, tip.id)
     if redacted is not None:  # erased: the card shows only the anonymous facts, for good
@@ -271,165 +267,8 @@ def news_text(t: Texts, tip: Tip, status: TipStatus) -> str:
     return head + "\n" + body
 
 
-# --------------------------------------------------------------------------- questions
-async def ask_resident(
-    context: BotContext,
-    question_id: int,
-    telegram_id: int,
-    thread_id: int | None,
-    staff_message_id: int,
-) -> None:
-    """Enqueue a staff question for the resident and send it (or keep it for later)."""
-    await outbox.enqueue(
-        context.db,
-        "tip-question",
-        f"tip-question:{staff_message_id}",
-        {"question_id": question_id, "thread_id": thread_id, "reply_to": staff_message_id},
-        context.now(),
-        chat_id=telegram_id,
-    )
-    await send_pending(context)
-
-
-async def send_question(context: BotContext, task: Task) -> int | None:
-    """Sender of `tip-question`: the question to the resident, then "sent" to staff."""
-    question = await store.get_question(context.db, task.payload["question_id"])
-    tip = await store.get_tip(context.db, question.tip_id) if question else None
-    if question is None or tip is None:
-        return None
-    resident = await residents.get(context.db, question.telegram_id)
-    rt = context.texts(resident.language if resident else tip.language)
-    sent = await send(
-        context,
-        question.telegram_id,
-        rt._(
-            "❓ A question from the district about your tip {reference}:\n\n{question}",
-            reference=tip.reference,
-            question=question.text,
-        )
-        + "\n\n"
-        + rt._("Please answer here with a message."),
-    )
-    await store.set_question_message(context.db, question.id, sent.message_id)
-    t = staff_texts(context)
-    await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident."))
-    return sent.message_id
-
-
-async def question_not_delivered(context: BotContext, task: Task, verdict: Verdict) -> None:
-    t = staff_texts(context)
-    if verdict.outcome is Outcome.BLOCKED:
-        text = t._("The resident has blocked the bot and did not get the question.")
-    else:
-        text = t._(
-            "Not delivered: Telegram refused this message ({error}). Please try again.",
-            error=verdict.reason,
-        )
-    await _note_to_staff(context, task, "not-sent", text)
-
-
-async def _note_to_staff(context: BotContext, task: Task, what: str, text: str) -> None:
-    await outbox.note_to_staff(
-        context.db,
-        f"{task.key}:{what}",
-        text,
-        context.now(),
-        thread_id=task.payload.get("thread_id"),
-        reply_to=task.payload.get("reply_to"),
-    )
-
-
-# --------------------------------------------------------------------------- answers
-async def take_answer(update: Update, context: BotContext, question: Question) -> None:
-    """A resident answered a staff question: store it, relay it, then thank them."""
-    message = update.effective_message
-    assert message is not None
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
-    if message.text:
-        kind, text = "text", message.text
-    elif message.photo or message.voice or message.video or message.location:
-        kind = (
-            "photo"
-            if message.photo
-            else "voice"
-            if message.voice
-            else "video"
-            if message.video
-            else "location"
-        )
-        text = message.caption
-    else:
-        await answer(update, context, t._("Please answer with text, a photo or a voice message."))
-        return
-    await store.store_answer(context.db, question, kind, text, message.message_id, context.now())
-    await send_pending(context)
-    await answer(update, context, t._("✅ Thank you! I gave your answer to the staff."))
-
-
-async def send_answer(context: BotContext, task: Task) -> int | None:
-    """Sender of `tip-answer`: the resident's answer in the tip's topic, as a reply to the card
-    (a copy, never a forward)."""
-    item = await store.get_answer(context.db, task.payload["answer_id"])
-    tip = await store.get_tip(context.db, item.tip_id) if item else None
-    chat_id = context.config.staff_chat_id
-    assert chat_id is not None
-    if item is None or tip is None or tip.staff_card_message_id is None:
-        if item is not None:
-            await store.mark_answer_relayed(context.db, item.id, context.now())
-        return None
-    reply = ReplyParameters(tip.staff_card_message_id, allow_sending_without_reply=True)
-
-    async def current() -> int | None:
-        return tip.staff_thread_id
-
-    async def post(thread: int | None) -> int:
-        return await _post_answer(context, chat_id, thread, tip, item, reply)
-
-    message_id = await in_topic(current, lambda: new_topic(context, tip.category), post)
-    await store.record_staff_message(context.db, chat_id, message_id, tip.id, item.kind)
-    await store.mark_answer_relayed(context.db, item.id, context.now())
-    return message_id
-
-
-async def _post_answer(
-    context: BotContext,
-    chat_id: int,
-    thread: int | None,
-    tip: Tip,
-    item: store.Answer,
-    reply: ReplyParameters,
-) -> int:
-    t = staff_texts(context)
-    if item.text or item.kind == "text":
-        text = t._(
-            "💬 Answer from the resident about {reference}:\n\n{text}",
-            reference=tip.reference,
-            text=t.quote(item.text or ""),
-        )
-    else:
-        text = t._("💬 Answer from the resident about {reference}:", reference=tip.reference)
-    if item.kind == "text":
-        message = await send(
-            context, chat_id, text, message_thread_id=thread, reply_parameters=reply
-        )
-        return message.message_id
-    copied = await context.bot.copy_message(
-        chat_id,
-        item.telegram_id,
-        item.resident_message_id,
-        message_thread_id=thread,
-        reply_parameters=reply,
-        caption=text if item.kind != "location" else None,
-        parse_mode=ParseMode.HTML,
-    )
-    return copied.message_id
-
-
 def register(app: BotApplication) -> None:
     """The tip feature's senders (see bot/outbox.py)."""
     outbox.add_sender(app, "tip-card", send_card)
     outbox.add_sender(app, "tip-news", fan_out_news)
     outbox.add_sender(app, "tip-news-to", send_news, on_given_up=news_not_delivered)
-    outbox.add_sender(app, "tip-question", send_question, on_given_up=question_not_delivered)
-    outbox.add_sender(app, "tip-answer", send_answer)

@@ -25,7 +25,7 @@ from enum import StrEnum
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot import outbox
-from bot.common import answer, current_resident, send
+from bot.common import answer, resident_and_texts, send
 from bot.context import BotContext, BotData
 from bot.handover.marking import words_in
 from bot.handover.staff_side import case_here
@@ -34,7 +34,6 @@ from bot.menu import main_menu
 from bot.staff_chat import answer_in_thread
 from bot.steps import Flow, Move
 from bot.tips.categories import CATEGORIES, find_category
-from bot.tips.senders import staff_texts
 from storage import cases, residents
 from storage import staff_tips as store
 from storage import tips as tip_store
@@ -151,7 +150,7 @@ async def tip_from_case_command(update: Update, context: BotContext) -> None:
     assert message is not None and user is not None
     case = await case_here(update, context)
     if case is None:
-        t = staff_texts(context)
+        t = context.staff_texts()
         await answer_in_thread(update, context, t._("Use this command inside a case topic."))
         return
     await _start(update, context, user.id, message.chat_id, case.topic_id, case.id)
@@ -168,7 +167,7 @@ async def _start(
     await store.start_form(
         context.db, user_id, chat_id, thread_id, case_id, STAFF_TIP.first.value, context.now()
     )
-    t = staff_texts(context)
+    t = context.staff_texts()
     await answer_in_thread(
         update,
         context,
@@ -195,7 +194,7 @@ async def take_message(update: Update, context: BotContext) -> bool:
         or (form.chat_id, form.thread_id) != (message.chat_id, _thread_of(message))
     ):
         return False
-    t = staff_texts(context)
+    t = context.staff_texts()
     text = (message.text or "").strip()
     if text.lower().startswith("/cancel"):
         await store.delete_form(context.db, user.id)
@@ -316,7 +315,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     in its step (a colleague's press, or an old button, "does not work any more")."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    t = staff_texts(context)
+    t = context.staff_texts()
     _, action, arg = [*query.data.split(":", 2), ""][:3]
     if action == "case":
         await _start_from_header(update, context, arg)
@@ -354,7 +353,7 @@ async def _start_from_header(update: Update, context: BotContext, raw_case_id: s
     """«Make a tip» on a case's header card."""
     user = update.effective_user
     assert user is not None
-    t = staff_texts(context)
+    t = context.staff_texts()
     case = await cases.get(context.db, int(raw_case_id)) if raw_case_id.isdigit() else None
     chat_id = context.config.staff_chat_id
     if case is None or case.topic_id is None or chat_id is None:
@@ -418,8 +417,7 @@ async def _case_reporter(context: BotContext, case_id: int) -> Reporter:
 # --------------------------------------------------------------------------- the resident
 async def claim_deep_link(update: Update, context: BotContext, code: str) -> None:
     """`t.me/<bot>?start=claim-CODE`: the walk-in visitor links the tip to themselves."""
-    resident, _ = await current_resident(update, context)
-    t = context.texts(resident.language)
+    resident, t = await resident_and_texts(update, context)
     tip_id = await store.claim(
         context.db,
         code.strip().upper(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,9 @@ async def serve(demo: Demo, port: int) -> AsyncIterator[str]:
 
 
 @web.middleware
-async def _local_only(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _local_only(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Only this computer's browser may use the page: a site opened in the same browser must
     not act as the demo's people (its Origin differs), nor read the page through a DNS name
     that points at 127.0.0.1 (its Host differs)."""
@@ -133,7 +135,9 @@ def snapshot(demo: Demo) -> dict[str, Any]:
     }
 
 
-def _commands(demo: Demo, language: str | None, chat_id: int | None = None) -> list[dict]:
+def _commands(
+    demo: Demo, language: str | None, chat_id: int | None = None
+) -> list[dict[str, Any]]:
     """The command menu Telegram would offer in this chat, in the user's language."""
     scope = {"type": "chat", "chat_id": chat_id} if chat_id else {"type": "all_private_chats"}
     key = json.dumps(scope, sort_keys=True)
