@@ -82,14 +82,66 @@ async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
         " ORDER BY created_at",
         (telegram_id,),
     )
-    return {"machine_translations": [dict(row) for row in rows]} if rows else {}
+    waiting = await db.fetchall(
+        "SELECT text, created_at FROM bridge_texts WHERE owner = ? ORDER BY created_at",
+        (telegram_id,),
+    )
+    data: dict[str, Any] = {}
+    if rows:
+        data["machine_translations"] = [dict(row) for row in rows]
+    if waiting:
+        data["waiting_for_translation"] = [dict(row) for row in waiting]
+    return data
 
 
 async def forget_resident(tx: Transaction, telegram_id: int) -> None:
     if telegram_id:
         await tx.execute("DELETE FROM translation_cache WHERE owner = ?", (telegram_id,))
+        await tx.execute("DELETE FROM bridge_texts WHERE owner = ?", (telegram_id,))
 
 
 async def expire(tx: Transaction, cutoff: datetime) -> int:
     """Nothing outlives the retention period, even if the cache's own purge did not run."""
-    return await _delete_older(tx, cutoff)
+    await tx.execute("DELETE FROM bridge_texts WHERE created_at < ?", (cutoff.isoformat(),))
+    waiting = int(await tx.fetchval("SELECT changes()"))
+    return waiting + await _delete_older(tx, cutoff)
+
+
+# --- words waiting for a translation (bridge_texts) ---
+async def hold_text(
+    db: Database | Transaction, key: str, owner: int, text: str, now: datetime
+) -> None:
+    """Keep a resident's words until the translation task `key` has posted its translation."""
+    await db.execute(
+        "INSERT OR IGNORE INTO bridge_texts (key, owner, text, created_at) VALUES (?, ?, ?, ?)",
+        (key, owner, text, now.isoformat()),
+    )
+
+
+async def held_text(db: Database, key: str) -> str | None:
+    value = await db.fetchval("SELECT text FROM bridge_texts WHERE key = ?", (key,))
+    return str(value) if value is not None else None
+
+
+async def drop_text(db: Database, key: str) -> None:
+    await db.execute("DELETE FROM bridge_texts WHERE key = ?", (key,))
+
+
+# --- /translate off|on per case ---
+async def translation_off(db: Database, case_id: int) -> bool:
+    return bool(
+        await db.fetchval("SELECT 1 FROM case_translation_off WHERE case_id = ?", (case_id,))
+    )
+
+
+async def set_translation(
+    db: Database, case_id: int, on: bool, user_id: int, now: datetime
+) -> None:
+    if on:
+        await db.execute("DELETE FROM case_translation_off WHERE case_id = ?", (case_id,))
+    else:
+        await db.execute(
+            "INSERT OR REPLACE INTO case_translation_off (case_id, user_id, changed_at)"
+            " VALUES (?, ?, ?)",
+            (case_id, user_id, now.isoformat()),
+        )

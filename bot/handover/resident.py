@@ -33,6 +33,7 @@ from bot.handover.topics import (
     send_to_case_topic,
     staff_texts,
 )
+from bot.handover.translation import enqueue_translation, hold_for_translation
 from bot.i18n import N_, Texts
 from bot.menu import SMILEYS, main_menu
 from bot.registry import add_resident_command
@@ -267,6 +268,8 @@ async def take_message(
                 context, case, pending, message_id, _replied_to(update, message_id)
             )
         return
+    if message is not None and message.message_id == message_id:
+        await hold_for_translation(context, case, row, message)
     first = case.first_message_at is None
     if not staff_chat_ready(context.bot_data):
         # Stored and enqueued: it goes to staff once the staff chat works (after a restart).
@@ -358,6 +361,7 @@ async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
             raise outbox.Postpone("the staff chat was switched off") from None
         raise
     await cases.mark_delivered(context.db, row, staff_message_id=copied.message_id)
+    await enqueue_translation(context, case, row, copied.message_id)
     return copied.message_id
 
 
