@@ -28,9 +28,7 @@ _RESULTS = "bridge.results"
 _RUNNING = "bridge.running"
 
 
-async def result_of(
-    context: BotContext, task: outbox.Task, work: Callable[[], Awaitable[T]]
-) -> T:
+async def result_of(context: BotContext, task: outbox.Task, work: Callable[[], Awaitable[T]]) -> T:
     """The result of `work` for `task`; raises `outbox.Postpone` until it is there."""
     extras = context.bot_data.extras
     results: dict[str, Any] = extras.setdefault(_RESULTS, {})

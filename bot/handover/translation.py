@@ -15,16 +15,20 @@ The texts are never logged; a resident's words wait in `bridge_texts` only until
 from __future__ import annotations
 
 import html
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Message, ReplyParameters, Update
-from telegram.constants import ParseMode
 
 from bot import outbox
 from bot.bridge.out_of_line import result_of
+from bot.bridge.service import Problem
+from bot.bridge.transcription import MAX_AUDIO_SECONDS, TranscriptionFailed
 from bot.bridge.translation import Translation, TranslationResult
+from bot.bridge.voice import Heard, Recording, hear, recording_of, transcriber
+from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.handover.topics import language_name, staff_texts
 from bot.i18n import N_, Texts
@@ -52,25 +56,39 @@ def text_key(row: int) -> str:
     return f"case-translation:{row}"
 
 
+def transcript_key(row: int) -> str:
+    return f"case-transcript:{row}"
+
+
 async def hold_for_translation(
     context: BotContext, case: Case, row: int, message: Message | None
 ) -> None:
-    """Keep the words of a resident's message until its translation is posted."""
+    """Keep the words of a resident's message until its translation is posted (and, for a
+    voice or video note, what is needed to fetch it for a transcript)."""
+    recording = recording_of(message)
+    if recording is not None and case.resident_id is not None and transcriber(context.bot_data):
+        await translations.hold_text(
+            context.db,
+            transcript_key(row),
+            case.resident_id,
+            json.dumps(recording.to_dict()),
+            context.now(),
+        )
     words = message_words(message)
     if not words or case.resident_id is None or not bridge_on(context):
         return
-    await translations.hold_text(
-        context.db, text_key(row), case.resident_id, words, context.now()
-    )
+    await translations.hold_text(context.db, text_key(row), case.resident_id, words, context.now())
 
 
 async def enqueue_translation(context: BotContext, case: Case, row: int, copy_id: int) -> None:
     """After the copy is in the topic: translate it (a task of its own; never holds the copy)."""
-    key = text_key(row)
-    if await translations.held_text(context.db, key) is None:
-        return
     payload = {"case_id": case.id, "copy_id": copy_id}
-    await outbox.enqueue(context.db, "case-translation", key, payload, context.now())
+    for kind, key in (
+        ("case-translation", text_key(row)),
+        ("case-transcript", transcript_key(row)),
+    ):
+        if await translations.held_text(context.db, key) is not None:
+            await outbox.enqueue(context.db, kind, key, payload, context.now())
 
 
 def translation_heading(t: Texts, result: Translation, chosen: str) -> str:
@@ -110,6 +128,16 @@ async def send_translation(context: BotContext, task: outbox.Task) -> int | None
         log.info("translation in case %s failed: %s", case.id, result.reason)
         text = t._("⚠️ Translation failed. The message above is as the resident wrote it.")
 
+    return await _under_the_copy(context, case, task, text)
+
+
+async def _under_the_copy(
+    context: BotContext, case: Case, task: outbox.Task, text: str
+) -> int | None:
+    """Post the bot's HTML `text` as a reply to the resident's copy; the held words go."""
+    chat_id = context.config.staff_chat_id
+    assert chat_id is not None
+
     async def thread() -> int | None:
         return case.topic_id
 
@@ -117,10 +145,10 @@ async def send_translation(context: BotContext, task: outbox.Task) -> int | None
         return None
 
     async def post(where: int | None) -> Message:
-        return await context.bot.send_message(
+        return await send(
+            context,
             chat_id,
             text,
-            parse_mode=ParseMode.HTML,
             message_thread_id=where,
             reply_parameters=ReplyParameters(
                 task.payload["copy_id"], allow_sending_without_reply=True
@@ -130,6 +158,48 @@ async def send_translation(context: BotContext, task: outbox.Task) -> int | None
     sent = await outbox.in_topic(thread, general, post)
     await translations.drop_text(context.db, task.key)
     return sent.message_id
+
+
+def heard_text(t: Texts, heard: Heard) -> str:
+    """A transcript and its translation, as staff read them (or why there is none)."""
+    transcript = heard.transcript
+    if isinstance(transcript, TranscriptionFailed):
+        if transcript.reason is Problem.TOO_LONG:
+            return t._(
+                "🎤 The voice message is longer than {seconds} seconds: no transcript.",
+                seconds=MAX_AUDIO_SECONDS,
+            )
+        return t._("🎤 The voice message could not be written down.")
+    lines = [t._("🎤 Transcript of the voice message:\n{text}", text=transcript.text)]
+    translation = heard.translation
+    if isinstance(translation, Translation):
+        lines.append(
+            t._(
+                "🌐 Machine translation from {language}:\n{text}",
+                language=language_name(t, translation.source),
+                text=translation.text,
+            )
+        )
+    elif translation is not None and translation.reason is not Problem.NOT_CONFIGURED:
+        lines.append(t._("⚠️ Translation failed."))
+    return "\n\n".join(lines)
+
+
+async def send_transcript(context: BotContext, task: outbox.Task) -> int | None:
+    """Sender of `case-transcript`: a voice note's transcript and translation under its copy."""
+    case = await cases.get(context.db, task.payload["case_id"])
+    held = await translations.held_text(context.db, task.key)
+    if case is None or case.resident_id is None or held is None:
+        return None
+    recording, owner = Recording.from_dict(json.loads(held)), case.resident_id
+
+    async def work() -> Heard:
+        return await hear(context, recording, owner)
+
+    heard = await result_of(context, task, work)
+    return await _under_the_copy(
+        context, case, task, heard_text(staff_texts(context.bot_data), heard)
+    )
 
 
 # --- staff to resident ---
@@ -166,9 +236,7 @@ async def plan_reply(
     }
 
 
-async def translate_reply(
-    context: BotContext, task: outbox.Task, owner: int
-) -> ReplyTranslation:
+async def translate_reply(context: BotContext, task: outbox.Task, owner: int) -> ReplyTranslation:
     """The translation of a staff reply, made out of line (raises Postpone until done)."""
     plan = task.payload["translate"]
     translator = context.bot_data.translator
@@ -271,3 +339,4 @@ def register(app: BotApplication) -> None:
         order=15,
     )
     outbox.add_sender(app, "case-translation", send_translation)
+    outbox.add_sender(app, "case-transcript", send_transcript)

@@ -17,3 +17,17 @@ CREATE TABLE case_translation_off (
     user_id    INTEGER NOT NULL,            -- who switched it off
     changed_at TEXT NOT NULL
 );
+
+-- What the bridge adds to a tip for staff: its description in the staff language, and the
+-- transcript of its voice message (in the spoken language) with a translation. Erased with the
+-- tip's other personal data (storage/tips.py), by /deleteme and by retention.
+CREATE TABLE tip_bridge (
+    tip_id                 INTEGER PRIMARY KEY REFERENCES tips (id),
+    translated             TEXT,        -- the description, machine-translated
+    translated_from        TEXT,        -- the detected language of the description
+    transcript             TEXT,        -- the voice message, written down
+    transcript_translated  TEXT,
+    transcript_language    TEXT,        -- the detected language of the transcript
+    note                   TEXT,        -- why there is no transcript ('too long', 'failed')
+    updated_at             TEXT NOT NULL
+);
