@@ -25,11 +25,12 @@ from bot.context import BotApplication, BotContext
 from bot.i18n import Texts
 from bot.outbox import Task, in_topic, send_pending
 from bot.telegram_errors import Outcome, Verdict, classify
+from bot.tips import bridge as tip_bridge
 from bot.tips.card import card_keyboard, card_text
 from bot.tips.categories import find_category
 from bot.tips.media import strip_metadata
 from bot.tips.status import LABELS, NEWS
-from storage import residents
+from storage import residents, translations
 from storage import tips as store
 from storage.tips import Question, Tip, TipStatus
 
@@ -93,7 +94,12 @@ async def send_card(context: BotContext, task: Task) -> int | None:
             message = await send(
                 context,
                 chat_id,
-                card_text(t, tip, context.config.timezone),
+                card_text(
+                    t,
+                    tip,
+                    context.config.timezone,
+                    bridge=await translations.tip_bridge(context.db, tip.id),
+                ),
                 card_keyboard(t, tip),
                 message_thread_id=where,
             )
@@ -107,6 +113,7 @@ async def send_card(context: BotContext, task: Task) -> int | None:
         card_id = card.message_id
         await store.set_card(context.db, tip.id, thread, card_id)
         await store.record_staff_message(context.db, chat_id, card_id, tip.id)
+        await tip_bridge.enqueue(context, tip)
     where: dict[str, Any] = {
         "message_thread_id": thread,
         "reply_parameters": ReplyParameters(card_id, allow_sending_without_reply=True),
@@ -182,7 +189,13 @@ async def refresh_card(
     t = staff_texts(context)
     try:
         await context.bot.edit_message_text(
-            card_text(t, tip, context.config.timezone, last_change=last_change),
+            card_text(
+                t,
+                tip,
+                context.config.timezone,
+                last_change=last_change,
+                bridge=await translations.tip_bridge(context.db, tip.id),
+            ),
             chat_id,
             tip.staff_card_message_id,
             parse_mode=ParseMode.HTML,
@@ -410,3 +423,4 @@ def register(app: BotApplication) -> None:
     outbox.add_sender(app, "tip-news-to", send_news, on_given_up=news_not_delivered)
     outbox.add_sender(app, "tip-question", send_question, on_given_up=question_not_delivered)
     outbox.add_sender(app, "tip-answer", send_answer)
+    outbox.add_sender(app, "tip-bridge", tip_bridge.send_bridge)

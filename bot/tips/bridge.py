@@ -1,0 +1,95 @@
+"""The language bridge on tips: the staff card shows the description machine-translated into
+the staff language, and the transcript of a voice message with its translation.
+
+The card is posted first (nothing waits for the bridge); a `tip-bridge` task then makes the
+translation and transcript out of line (bot/bridge/out_of_line.py), stores them with the tip
+(`tip_bridge`, erased with the tip's other personal data) and redraws the card. The tips
+export reads the stored translation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot import outbox
+from bot.bridge.out_of_line import result_of
+from bot.bridge.service import Problem
+from bot.bridge.transcription import Transcript, TranscriptionFailed
+from bot.bridge.translation import Translation
+from bot.bridge.voice import Recording, hear, transcriber
+from bot.context import BotContext
+from storage import tips as store
+from storage import translations
+from storage.tips import Tip
+from storage.translations import TipBridge
+
+log = logging.getLogger(__name__)
+
+
+def wanted(context: BotContext, tip: Tip) -> bool:
+    """Is there anything for the bridge to add to this tip's card?"""
+    translator = context.bot_data.translator
+    translate = translator is not None and translator.client is not None
+    has_voice = any(item.kind == "voice" for item in tip.media)
+    return (translate and bool((tip.description or "").strip())) or (
+        has_voice and transcriber(context.bot_data) is not None
+    )
+
+
+async def enqueue(context: BotContext, tip: Tip) -> None:
+    """After the card is posted: translate and transcribe for it (once)."""
+    if tip.telegram_id is None or not wanted(context, tip):
+        return
+    await outbox.enqueue(
+        context.db, "tip-bridge", f"tip-bridge:{tip.id}", {"tip_id": tip.id}, context.now()
+    )
+
+
+async def make(context: BotContext, tip: Tip) -> TipBridge:
+    """The translation of the description and the transcript of the first voice message."""
+    assert tip.telegram_id is not None
+    bridge = TipBridge(tip.id)
+    translator = context.bot_data.translator
+    description = (tip.description or "").strip()
+    if description and translator is not None and translator.client is not None:
+        result = await translator.translate(
+            description, "auto", context.config.staff_language, owner=tip.telegram_id
+        )
+        if isinstance(result, Translation) and result.source != result.target:
+            bridge = replace(bridge, translated=result.text, translated_from=result.source)
+        elif not isinstance(result, Translation):
+            log.info("translation of tip %s failed: %s", tip.id, result.reason)
+    voice = next((item for item in tip.media if item.kind == "voice"), None)
+    if voice is not None and transcriber(context.bot_data) is not None:
+        recording = Recording(voice.file_id, None, 0, "voice.ogg")
+        heard = await hear(context, recording, tip.telegram_id)
+        if isinstance(heard.transcript, Transcript):
+            bridge = replace(bridge, transcript=heard.transcript.text)
+            if isinstance(heard.translation, Translation):
+                bridge = replace(
+                    bridge,
+                    transcript_translated=heard.translation.text,
+                    transcript_language=heard.translation.source,
+                )
+        elif isinstance(heard.transcript, TranscriptionFailed):
+            too_long = heard.transcript.reason is Problem.TOO_LONG
+            bridge = replace(bridge, note="too long" if too_long else "failed")
+    return bridge
+
+
+async def send_bridge(context: BotContext, task: outbox.Task) -> int | None:
+    """Sender of `tip-bridge`: store what the bridge made and redraw the card with it."""
+    from bot.tips.senders import refresh_card
+
+    tip = await store.get_tip(context.db, task.payload["tip_id"])
+    if tip is None or tip.telegram_id is None:
+        return None  # erased meanwhile
+
+    async def work() -> TipBridge:
+        return await make(context, tip)
+
+    bridge = await result_of(context, task, work)
+    await translations.save_tip_bridge(context.db, bridge, context.now())
+    await refresh_card(context, tip.id)
+    return None

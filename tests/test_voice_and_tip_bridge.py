@@ -1,0 +1,111 @@
+"""The language bridge on tips and voice notes, through the Bot API double with the
+LibreTranslate and OpenAI-transcription fakes over HTTP: a tip card translated, a voice note
+transcribed and translated in a case and in a tip (kept with the tip, erased with it), and a
+voice note above the documented limit refused with a note."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.bridge.transcription import MAX_AUDIO_SECONDS
+from sandbox.fake_translate import FakeTranslate
+from sandbox.fake_whisper import FakeWhisper
+from storage import privacy, translations
+from storage import tips as store
+from tests.harness import BotHarness, make_harness
+from tests.test_handover import open_case, start
+from tests.test_tips import STOVNER, cards, texts
+
+VOICE = b"OggS\x00waxaan arkay nal jaban"
+SPOKEN = "Waxaan arkay nal jaban oo waddada ku yaal"
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[tuple[FakeTranslate, FakeWhisper]]:
+    async with FakeTranslate() as translate, FakeWhisper() as whisper:
+        whisper.will_hear(VOICE, SPOKEN, "so")
+        yield translate, whisper
+
+
+@pytest.fixture
+async def bridged(
+    tmp_path: Path, services: tuple[FakeTranslate, FakeWhisper]
+) -> AsyncIterator[BotHarness]:
+    translate, whisper = services
+    async for harness in make_harness(
+        tmp_path, translation_url=translate.url, transcription_url=whisper.url
+    ):
+        yield harness
+
+
+async def test_a_voice_note_in_a_case_is_transcribed_and_translated(
+    bridged: BotHarness, services: tuple[FakeTranslate, FakeWhisper]
+):
+    bot = bridged
+    _, whisper = services
+    amina = bot.resident("Amina", language_code="so")
+    await start(amina, "Soomaali")
+    thread = await open_case(bot, amina, "Nabad")
+    await amina.does("send_voice", VOICE, duration=7)
+    [copy] = [m for m in bot.staff_messages(thread) if m.media_kind == "voice"]
+    [note] = [m for m in bot.staff_messages(thread) if m.reply_to_message_id == copy.message_id]
+    assert note.text == (
+        f"🎤 Transkripsjon av talemeldingen:\n{SPOKEN}\n\n"
+        f"🌐 Maskinoversatt fra somali:\n[so->nb] {SPOKEN}"
+    )
+    assert whisper.count("/audio/transcriptions") == 1
+    # Nothing of it waits in the database once posted.
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM bridge_texts") == 0
+
+
+async def test_a_long_voice_note_gets_a_note_instead(
+    bridged: BotHarness, services: tuple[FakeTranslate, FakeWhisper]
+):
+    bot = bridged
+    _, whisper = services
+    amina = bot.resident("Amina", language_code="so")
+    await start(amina, "Soomaali")
+    thread = await open_case(bot, amina, "Nabad")
+    await amina.does("send_voice", VOICE, duration=MAX_AUDIO_SECONDS + 1)
+    [copy] = [m for m in bot.staff_messages(thread) if m.media_kind == "voice"]
+    [note] = [m for m in bot.staff_messages(thread) if m.reply_to_message_id == copy.message_id]
+    assert note.text == (
+        f"🎤 Talemeldingen er lengre enn {MAX_AUDIO_SECONDS} sekunder: ingen transkripsjon."
+    )
+    assert whisper.count("/audio/transcriptions") == 0
+
+
+async def test_a_somali_tip_card_translated_with_its_voice_message(
+    bridged: BotHarness, services: tuple[FakeTranslate, FakeWhisper]
+):
+    bot = bridged
+    so = texts(bot, "so")
+    amina = bot.resident("Amina", language_code="so")
+    await amina.says("/tip")
+    await amina.presses(so._("Sports fields and playgrounds"))
+    await amina.does("send_location", *STOVNER)
+    await amina.says("Lulida garoonka waa jabtay")
+    await amina.does("send_voice", VOICE)
+    await amina.presses(so._("Done, next step"))
+    await amina.presses(so._("Yes, show my name"))
+    await amina.presses(so._("Send the tip"))
+    [card] = cards(bot)
+    text = card.text or ""
+    assert "Lulida garoonka waa jabtay\n\n🌐 Maskinoversatt fra somali:\n" in text
+    assert "[so->nb] Lulida garoonka waa jabtay" in text
+    assert f"🎤 Transkripsjon av talemeldingen:\n{SPOKEN}" in text
+    assert f"[so->nb] {SPOKEN}" in text
+    assert {label for label, _ in card.buttons} >= {"📥 Mottatt", "✅ Løst"}
+
+    # Kept with the tip: in /mydata's export, and gone with /deleteme's erasure.
+    tip = await store.get_tip(bot.db, 1)
+    assert tip is not None
+    kept = await translations.tip_bridge(bot.db, tip.id)
+    assert kept is not None and kept.transcript == SPOKEN
+    exported = await privacy.export_resident(bot.db, amina.id)
+    assert exported["translations"]["tips_translated_and_transcribed"][0]["transcript"] == SPOKEN
+    await privacy.forget_resident(bot.db, amina.id)
+    assert await translations.tip_bridge(bot.db, tip.id) is None
