@@ -5,12 +5,16 @@ voice note above the documented limit refused with a note."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.bridge.transcription import MAX_AUDIO_SECONDS
+from bot.tips import export
 from sandbox.fake_translate import FakeTranslate
 from sandbox.fake_whisper import FakeWhisper
 from storage import privacy, translations
@@ -100,6 +104,16 @@ async def test_a_somali_tip_card_translated_with_its_voice_message(
     assert f"[so->nb] {SPOKEN}" in text
     assert {label for label, _ in card.buttons} >= {"📥 Mottatt", "✅ Løst"}
 
+    # The tips export has the translated description next to the original.
+    assert bot.app is not None
+    config, nb = bot.app.bot_data.config, texts(bot, "nb")
+    table = await export.export_bytes(bot.db, "csv", None, config, nb)
+    [row] = list(csv.DictReader(io.StringIO(table.decode("utf-8-sig"))))
+    assert row["description"] == "Lulida garoonka waa jabtay"
+    assert row["description_translated"] == "[so->nb] Lulida garoonka waa jabtay"
+    [request] = json.loads(await export.export_bytes(bot.db, "open311", None, config, nb))
+    assert request["description_translated"] == "[so->nb] Lulida garoonka waa jabtay"
+
     # Kept with the tip: in /mydata's export, and gone with /deleteme's erasure.
     tip = await store.get_tip(bot.db, 1)
     assert tip is not None
@@ -109,3 +123,11 @@ async def test_a_somali_tip_card_translated_with_its_voice_message(
     assert exported["translations"]["tips_translated_and_transcribed"][0]["transcript"] == SPOKEN
     await privacy.forget_resident(bot.db, amina.id)
     assert await translations.tip_bridge(bot.db, tip.id) is None
+    [row] = list(
+        csv.DictReader(
+            io.StringIO(
+                (await export.export_bytes(bot.db, "csv", None, config, nb)).decode("utf-8-sig")
+            )
+        )
+    )
+    assert row["description"] == row["description_translated"] == ""

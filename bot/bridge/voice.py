@@ -5,6 +5,7 @@ server, and the transcript translated into the staff language. Every failure is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from telegram import Message
 
@@ -51,15 +52,24 @@ class Recording:
         return cls(raw["file_id"], raw.get("duration"), int(raw.get("size") or 0), raw["filename"])
 
 
+def _seconds(value: object) -> int | None:
+    """Telegram's duration (seconds; a timedelta in newer python-telegram-bot versions)."""
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value) if isinstance(value, int | float) else None
+
+
 def recording_of(message: Message | None) -> Recording | None:
     if message is None:
         return None
     if message.voice is not None:
         voice = message.voice
-        return Recording(voice.file_id, voice.duration, voice.file_size or 0, "voice.ogg")
+        duration = _seconds(voice.duration)
+        return Recording(voice.file_id, duration, voice.file_size or 0, "voice.ogg")
     if message.video_note is not None:
         note = message.video_note
-        return Recording(note.file_id, note.duration, note.file_size or 0, "video_note.mp4")
+        duration = _seconds(note.duration)
+        return Recording(note.file_id, duration, note.file_size or 0, "video_note.mp4")
     return None
 
 
