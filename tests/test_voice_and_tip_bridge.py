@@ -21,7 +21,7 @@ from storage import privacy, translations
 from storage import tips as store
 from tests.harness import BotHarness, make_harness
 from tests.test_handover import open_case, start
-from tests.test_tips import STOVNER, cards, texts
+from tests.test_tips import STOVNER, cards, report, texts
 
 VOICE = b"OggS\x00waxaan arkay nal jaban"
 SPOKEN = "Waxaan arkay nal jaban oo waddada ku yaal"
@@ -131,3 +131,28 @@ async def test_a_somali_tip_card_translated_with_its_voice_message(
         )
     )
     assert row["description"] == row["description_translated"] == ""
+
+
+async def test_a_staff_question_on_a_tip_goes_out_translated(
+    bridged: BotHarness, services: tuple[FakeTranslate, FakeWhisper]
+):
+    bot = bridged
+    amina = bot.resident("Amina", language_code="so")
+    await report(bot, amina, text="Lulida waa jabtay", place="Tokerud skole", language="so")
+    [card] = cards(bot)
+    kari = bot.staff[0]
+    for text in ("Hvilken huske er det?", "!Mahadsanid, Amina"):
+        bot.double.send_text(
+            kari.user, text, chat=bot.staff_chat, thread_id=card.thread_id, reply_to=card
+        )
+        await bot.settle()
+    first, second = [m for m in amina.received if (m.text or "").startswith("❓")]
+    assert "[nb->so] Hvilken huske er det?" in (first.text or "")
+    [quote] = [e for e in first.entities if e["type"] == "expandable_blockquote"]
+    quoted = (first.text or "")[quote["offset"] :]
+    assert "Hvilken huske er det?" in quoted and "[nb->so]" not in quoted
+    assert "Mahadsanid, Amina" in (second.text or "") and "[nb->so]" not in (second.text or "")
+    assert "!" not in (second.text or "").split("\n\n")[1]
+    notes = [m.text or "" for m in bot.staff_messages(card.thread_id) if "✉️" in (m.text or "")]
+    assert len(notes) == 2
+    assert "[nb->so] Hvilken huske er det?" in notes[0]

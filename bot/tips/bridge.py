@@ -9,19 +9,22 @@ export reads the stored translation.
 
 from __future__ import annotations
 
+import html
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot import outbox
 from bot.bridge.out_of_line import result_of
 from bot.bridge.service import Problem
 from bot.bridge.transcription import Transcript, TranscriptionFailed
-from bot.bridge.translation import Translation
+from bot.bridge.translation import Translation, TranslationResult
 from bot.bridge.voice import Recording, hear, transcriber
 from bot.context import BotContext
+from bot.handover.topics import language_name
+from bot.i18n import Raw, Texts
 from storage import tips as store
 from storage import translations
-from storage.tips import Tip
+from storage.tips import Question, Tip
 from storage.translations import TipBridge
 
 log = logging.getLogger(__name__)
@@ -93,3 +96,63 @@ async def send_bridge(context: BotContext, task: outbox.Task) -> int | None:
     await translations.save_tip_bridge(context.db, bridge, context.now())
     await refresh_card(context, tip.id)
     return None
+
+
+# --- staff questions, in the resident's language ---
+@dataclass(frozen=True)
+class Asked:
+    """A staff question as the resident gets it (HTML or plain text for a placeholder)."""
+
+    text: str | Raw
+    translation: TranslationResult | None = None
+    language: str = ""
+
+    def note(self, t: Texts) -> str:
+        """What staff are told besides "sent": the translation, or that it failed."""
+        if isinstance(self.translation, Translation):
+            return "\n" + t._(
+                "📨 The resident got this, machine-translated into {language}:",
+                language=language_name(t, self.language),
+            ) + ("\n<blockquote>" + html.escape(self.translation.text) + "</blockquote>")
+        if self.translation is not None:
+            return "\n" + t._(
+                "⚠️ Translation failed: your reply went to the resident as you wrote it."
+            )
+        return ""
+
+
+async def question_for_resident(
+    context: BotContext, task: outbox.Task, question: Question, language: str
+) -> Asked:
+    """A free-text staff question goes out translated into the resident's language, the
+    original quoted below; `!` at the start sends it as written (without the `!`)."""
+    text = question.text
+    if text.startswith("!"):
+        return Asked(text[1:].lstrip())
+    translator = context.bot_data.translator
+    staff_language = context.config.staff_language
+    if translator is None or translator.client is None or language == staff_language:
+        return Asked(text)
+
+    async def work() -> TranslationResult:
+        assert translator is not None
+        return await translator.translate(
+            text, staff_language, language, owner=question.telegram_id
+        )
+
+    result = await result_of(context, task, work)
+    if not isinstance(result, Translation):
+        return Asked(text, result, language)
+    rt = context.texts(language)
+    written = rt._(
+        "Written in {language} by the staff:", language=language_name(rt, staff_language)
+    )
+    quoted = Raw(
+        html.escape(result.text)
+        + "\n\n<blockquote expandable>"
+        + written
+        + "\n"
+        + html.escape(text)
+        + "</blockquote>"
+    )
+    return Asked(quoted, result, language)

@@ -288,21 +288,23 @@ async def send_question(context: BotContext, task: Task) -> int | None:
     if question is None or tip is None:
         return None
     resident = await residents.get(context.db, question.telegram_id)
-    rt = context.texts(resident.language if resident else tip.language)
+    language = resident.language if resident else tip.language
+    rt = context.texts(language)
+    asked = await tip_bridge.question_for_resident(context, task, question, language)
     sent = await send(
         context,
         question.telegram_id,
         rt._(
             "❓ A question from the district about your tip {reference}:\n\n{question}",
             reference=tip.reference,
-            question=question.text,
+            question=asked.text,
         )
         + "\n\n"
         + rt._("Please answer here with a message."),
     )
     await store.set_question_message(context.db, question.id, sent.message_id)
     t = staff_texts(context)
-    await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident."))
+    await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident.") + asked.note(t))
     return sent.message_id
 
 
