@@ -264,6 +264,8 @@ async def take_message(
         # first time did not get that far; staff see it once, the resident is not told twice.
         pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
         if pending is not None:
+            if message is not None and message.message_id == message_id:
+                await hold_for_translation(context, case, pending, message)
             await relay_to_topic(
                 context, case, pending, message_id, _replied_to(update, message_id)
             )
