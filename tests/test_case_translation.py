@@ -126,3 +126,35 @@ async def test_translation_down_relays_everything_with_a_note(
     copy = bot.staff_messages(thread)[-2]
     assert copy.text == "Mahadsanid"
     assert bot.staff_messages(thread)[-1].text == "🌐 Maskinoversettelse:\n[so->nb] Mahadsanid"
+
+
+async def test_the_detected_language_is_named_when_it_is_not_the_chosen_one(
+    bridged: BotHarness,
+):
+    bot = bridged
+    amina = bot.resident("Amina", language_code="so")
+    await start(amina, "Soomaali")
+    thread = await open_case(bot, amina, "Dzień dobry, proszę o pomoc")
+    copy = bot.staff_messages(thread)[-2]
+    assert copy.text == "Dzień dobry, proszę o pomoc"  # the copy stays exact
+    assert bot.staff_messages(thread)[-1].text == (
+        "🌐 Maskinoversatt fra polsk (innbyggeren valgte somali):\n"
+        "[pl->nb] Dzień dobry, proszę o pomoc"
+    )
+    assert bot.staff_messages(thread)[-1].reply_to_message_id == copy.message_id
+
+
+async def test_translate_without_a_word_says_what_is_set(bridged: BotHarness):
+    bot = bridged
+    amina = bot.resident("Amina", language_code="so")
+    await start(amina, "Soomaali")
+    thread = await open_case(bot, amina, SOMALI)
+    await staff_says(bot, thread, "/translate")
+    assert (bot.staff_messages(thread)[-1].text or "").startswith(
+        "Oversettelse er på i denne saken."
+    )
+    await staff_says(bot, thread, "/translate off")
+    await staff_says(bot, thread, "/translate")
+    assert (bot.staff_messages(thread)[-1].text or "").startswith(
+        "Oversettelse er av i denne saken."
+    )
