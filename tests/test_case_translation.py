@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.outbox import send_pending
 from sandbox.fake_translate import FakeTranslate
 from storage import cases
 from tests.harness import BotHarness, make_harness
 from tests.test_handover import open_case, staff_says, start
+from tests.test_outbox import job_context
 
 SOMALI = "Waxaan u baahanahay caawimaad, nabad iyo mahadsanid"
 
@@ -60,6 +62,14 @@ async def test_a_somali_case_translated_both_ways(bridged: BotHarness, translate
     assert "[so->nb] [nb->so] Hei, vi kan hjelpe deg" in text  # the back-translation
     case = await cases.by_topic(bot.db, thread)
     assert case is not None and case.first_staff_reply_at is not None
+
+    # A restart sends nothing twice: no translation, reply or record again.
+    in_topic, to_amina = len(bot.staff_messages(thread)), len(amina.received)
+    asked = translate.count("/translate")
+    await bot.restart()
+    await bot.settle()
+    assert len(bot.staff_messages(thread)) == in_topic and len(amina.received) == to_amina
+    assert translate.count("/translate") == asked
 
 
 async def test_a_message_in_the_staff_language_gets_no_translation(
@@ -158,3 +168,28 @@ async def test_translate_without_a_word_says_what_is_set(bridged: BotHarness):
     assert (bot.staff_messages(thread)[-1].text or "").startswith(
         "Oversettelse er av i denne saken."
     )
+
+
+async def test_a_message_kept_through_a_telegram_outage_and_a_restart_is_translated_once(
+    bridged: BotHarness, translate: FakeTranslate
+):
+    bot = bridged
+    amina = bot.resident("Amina", language_code="so")
+    await start(amina, "Soomaali")
+    thread = await open_case(bot, amina, SOMALI)
+    bot.double.outage(chats=(bot.staff_chat.id,))
+    await amina.says("Mahadsanid, waan sugayaa")
+    assert all(m.text != "Mahadsanid, waan sugayaa" for m in bot.staff_messages(thread))
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM bridge_texts") == 1  # kept, not lost
+    bot.double.end_outage()
+    await bot.restart()
+    await send_pending(job_context(bot))
+    await bot.settle()
+    texts = [m.text for m in bot.staff_messages(thread)]
+    assert texts.count("Mahadsanid, waan sugayaa") == 1
+    assert texts.count("🌐 Maskinoversettelse:\n[so->nb] Mahadsanid, waan sugayaa") == 1
+    assert await bot.db.fetchval("SELECT COUNT(*) FROM bridge_texts") == 0
+    await bot.restart()
+    await send_pending(job_context(bot))
+    await bot.settle()
+    assert [m.text for m in bot.staff_messages(thread)] == texts

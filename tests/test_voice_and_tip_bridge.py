@@ -61,6 +61,12 @@ async def test_a_voice_note_in_a_case_is_transcribed_and_translated(
         f"🌐 Maskinoversatt fra somali:\n[so->nb] {SPOKEN}"
     )
     assert whisper.count("/audio/transcriptions") == 1
+    # A video note the same way (the fake hears what it was not told as "(speech, N bytes)").
+    await amina.does("send_video_note", b"\x00\x00\x00\x18ftypmp42 video note")
+    [video] = [m for m in bot.staff_messages(thread) if m.media_kind == "video_note"]
+    [note] = [m for m in bot.staff_messages(thread) if m.reply_to_message_id == video.message_id]
+    assert (note.text or "").startswith("🎤 Transkripsjon av talemeldingen:\n(speech, ")
+    assert whisper.count("/audio/transcriptions") == 2
     # Nothing of it waits in the database once posted.
     assert await bot.db.fetchval("SELECT COUNT(*) FROM bridge_texts") == 0
 
