@@ -38,6 +38,9 @@ from storage.cases import Case
 
 log = logging.getLogger(__name__)
 
+#: Telegram's limit for a message's text, less room for the quote's line breaks.
+MESSAGE_LIMIT = 4000
+
 
 def bridge_on(context: BotContext) -> bool:
     """A translation server is configured (without one, everything works as before)."""
@@ -219,7 +222,7 @@ async def plan_reply(
     text = message.text
     if text is None:
         return {}
-    if text.startswith("!"):
+    if text.startswith("!") and text[1:].strip():
         return {"as_written": text[1:].lstrip()}
     if (
         not bridge_on(context)
@@ -264,6 +267,8 @@ def translated_reply_text(
         "Written in {language} by the staff:",
         language=language_name(resident_t, staff_language),
     )
+    if len(translated) + len(signature) + len(written) + len(original) > MESSAGE_LIMIT:
+        return html.escape(translated) + html.escape(signature)  # no room for the original
     return (
         html.escape(translated)
         + html.escape(signature)
