@@ -162,3 +162,10 @@ async def test_a_staff_question_on_a_tip_goes_out_translated(
     notes = [m.text or "" for m in bot.staff_messages(card.thread_id) if "✉️" in (m.text or "")]
     assert len(notes) == 2
     assert "[nb->so] Hvilken huske er det?" in notes[0]
+
+    # The resident's answer reaches staff as written, its translation as a reply to it.
+    await amina.says("Kan weyn, waa nabad")
+    topic = bot.staff_messages(card.thread_id)
+    [posted] = [m for m in topic if "Kan weyn, waa nabad" in (m.text or "") and "[" not in m.text]
+    [translated] = [m for m in topic if m.reply_to_message_id == posted.message_id]
+    assert translated.text == "🌐 Maskinoversettelse:\n[so->nb] Kan weyn, waa nabad"

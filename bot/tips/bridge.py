@@ -13,6 +13,8 @@ import html
 import logging
 from dataclasses import dataclass, replace
 
+from telegram import ReplyParameters
+
 from bot import outbox
 from bot.bridge.out_of_line import result_of
 from bot.bridge.service import Problem
@@ -156,3 +158,70 @@ async def question_for_resident(
         + "</blockquote>"
     )
     return Asked(quoted, result, language)
+
+
+# --- a resident's answer, translated for staff ---
+async def enqueue_answer_translation(
+    context: BotContext, item: store.Answer, posted_id: int, thread: int | None
+) -> None:
+    """After an answer is in the tip's topic: its translation follows (a task of its own)."""
+    translator = context.bot_data.translator
+    if not (item.text or "").strip() or translator is None or translator.client is None:
+        return
+    await outbox.enqueue(
+        context.db,
+        "tip-answer-translation",
+        f"tip-answer-translation:{item.id}",
+        {"answer_id": item.id, "posted_id": posted_id, "thread_id": thread},
+        context.now(),
+    )
+
+
+async def send_answer_translation(context: BotContext, task: outbox.Task) -> int | None:
+    """Sender of `tip-answer-translation`: the translation as a reply to the posted answer."""
+    from bot.common import send
+    from bot.handover.topics import staff_texts
+    from bot.handover.translation import translation_heading
+
+    item = await store.get_answer(context.db, task.payload["answer_id"])
+    translator = context.bot_data.translator
+    chat_id = context.config.staff_chat_id
+    assert chat_id is not None
+    if item is None or not item.text or translator is None:
+        return None  # erased meanwhile
+    words, owner, target = item.text, item.telegram_id, context.config.staff_language
+
+    async def work() -> TranslationResult:
+        assert translator is not None
+        return await translator.translate(words, "auto", target, owner=owner)
+
+    result = await result_of(context, task, work)
+    t = staff_texts(context.bot_data)
+    if isinstance(result, Translation):
+        if result.source == target:
+            return None
+        tip = await store.get_tip(context.db, item.tip_id)
+        chosen = tip.language if tip else result.source
+        text = translation_heading(t, result, chosen) + "\n" + html.escape(result.text)
+    else:
+        text = t._("⚠️ Translation failed.")
+
+    async def thread() -> int | None:
+        return task.payload.get("thread_id")
+
+    async def general() -> int | None:
+        return None
+
+    async def post(where: int | None) -> int:
+        message = await send(
+            context,
+            chat_id,
+            text,
+            message_thread_id=where,
+            reply_parameters=ReplyParameters(
+                task.payload["posted_id"], allow_sending_without_reply=True
+            ),
+        )
+        return message.message_id
+
+    return await outbox.in_topic(thread, general, post)

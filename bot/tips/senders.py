@@ -381,6 +381,9 @@ async def send_answer(context: BotContext, task: Task) -> int | None:
     message_id = await in_topic(current, lambda: new_topic(context, tip.category), post)
     await store.record_staff_message(context.db, chat_id, message_id, tip.id)
     await store.mark_answer_relayed(context.db, item.id, context.now())
+    fresh = await store.get_tip(context.db, tip.id)
+    thread = fresh.staff_thread_id if fresh else tip.staff_thread_id
+    await tip_bridge.enqueue_answer_translation(context, item, message_id, thread)
     return message_id
 
 
@@ -426,3 +429,4 @@ def register(app: BotApplication) -> None:
     outbox.add_sender(app, "tip-question", send_question, on_given_up=question_not_delivered)
     outbox.add_sender(app, "tip-answer", send_answer)
     outbox.add_sender(app, "tip-bridge", tip_bridge.send_bridge)
+    outbox.add_sender(app, "tip-answer-translation", tip_bridge.send_answer_translation)
