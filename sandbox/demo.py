@@ -172,6 +172,13 @@ async def seed(demo: Demo) -> None:
         from bot.surveys.management import load_survey
 
         await load_survey(db, survey_file.read_bytes(), config.default_language, now)
+    replies_file = PROJECT_ROOT / "replies" / "example.toml"
+    if replies_file.is_file():
+        from bot.bridge.templates import parse_templates
+        from storage import replies
+
+        templates = parse_templates(replies_file.read_bytes(), config.staff_language)
+        await replies.replace_all(db, templates, now)
     for user in demo.residents:
         language = user.language_code if user.language_code in SUPPORTED_LANGUAGES else "en"
         await residents.touch(db, user.id, language, user.first_name, now)
@@ -188,8 +195,17 @@ async def greet_residents(demo: Demo) -> None:
 
 
 # ------------------------------------------------------------ running
-def demo_config(base: Config, double: BotAPIDouble, database: Path, **chats: int) -> Config:
-    """The operator's settings (time zone, office hours, ...) pointed at the local double."""
+def demo_config(
+    base: Config,
+    double: BotAPIDouble,
+    database: Path,
+    *,
+    translation_url: str | None = None,
+    transcription_url: str | None = None,
+    **chats: int,
+) -> Config:
+    """The operator's settings (time zone, office hours, ...) pointed at the local double,
+    and at the fake translation and transcription servers unless real ones are configured."""
     return dataclasses.replace(
         base,
         token=double.token,
@@ -198,6 +214,8 @@ def demo_config(base: Config, double: BotAPIDouble, database: Path, **chats: int
         channel_id=None,
         staff_chat_id=chats["staff_chat_id"],
         admin_ids=frozenset({chats["admin_id"]}),
+        translation_url=base.translation_url or translation_url,
+        transcription_url=base.transcription_url or transcription_url,
     )
 
 
@@ -239,8 +257,21 @@ async def started(
         )
         for name, code in RESIDENTS:
             double.add_user(name, language_code=code)
+        # A visitor sees the language bridge at work: fake servers that mark each translation
+        # with its direction ("[so->nb] ...") and hear every voice note as a fixed sentence.
+        from sandbox.fake_translate import FakeTranslate
+        from sandbox.fake_whisper import FakeWhisper
+
+        translate = await stack.enter_async_context(FakeTranslate())
+        whisper = await stack.enter_async_context(FakeWhisper())
         config = demo_config(
-            base, double, database, staff_chat_id=staff_chat.id, admin_id=staff.id
+            base,
+            double,
+            database,
+            staff_chat_id=staff_chat.id,
+            admin_id=staff.id,
+            translation_url=translate.url,
+            transcription_url=whisper.url,
         )
         demo = Demo(config, double, clock, staff_chat, staff)
         demo.app = build_application(config, clock=clock)

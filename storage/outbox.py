@@ -458,3 +458,12 @@ async def expire(tx: Transaction, cutoff: datetime) -> int:
     removed = int(await tx.fetchval("SELECT changes()"))
     await _drop_unused_bodies(tx)
     return removed
+
+
+async def make_due(db: Database, key: str, now: datetime) -> None:
+    """A postponed task whose reason has gone (a translation arrived) may go at once."""
+    await db.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE edition = ? AND status = 'pending'"
+        " AND payload IS NOT NULL",
+        (now.isoformat(), key),
+    )

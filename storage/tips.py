@@ -532,6 +532,7 @@ async def _erase_tip_rows(tx: Transaction, where: str, params: tuple[Any, ...]) 
         await tx.execute("DELETE FROM tip_answers WHERE tip_id = ?", (tip_id,))
         await tx.execute("DELETE FROM tip_questions WHERE tip_id = ?", (tip_id,))
         await tx.execute("DELETE FROM tip_followers WHERE tip_id = ?", (tip_id,))
+        await tx.execute("DELETE FROM tip_bridge WHERE tip_id = ?", (tip_id,))
         await tx.execute(f"{_ERASE_TIP} WHERE id = ?", (tip_id,))
     return len(ids)
 

@@ -61,7 +61,8 @@ async def test_a_template_in_urdu_from_the_file(bridged: BotHarness, translate: 
     assert record.message_id == keyboard.message_id and not record.buttons
     assert (record.text or "").startswith("✉️ «Åpningstider» sendt på urdu:")
     assert TEMPLATES["opening-hours"].texts["ur"] in (record.text or "")
-    assert translate.count("/translate") == 0  # a person's text needs no machine
+    # A person's text needs no machine (the resident's own message is translated for staff).
+    assert [f["source"] for f in translate.translations()] == ["auto"]
     case = await cases.by_topic(bot.db, thread)
     assert case is not None and case.first_staff_reply_at is not None
 
@@ -89,7 +90,7 @@ async def test_a_template_in_polish_machine_translated(
     assert case is not None
     await bot.staff[0].presses_data(record, f"reply:send:{case.id}:come-by")
     assert len(ewa.received) == count
-    assert translate.count("/translate") == 1
+    assert [f["source"] for f in translate.translations()] == ["auto", "nb"]
 
 
 async def test_with_the_translator_down_the_english_text_goes_out(

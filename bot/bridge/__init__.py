@@ -20,6 +20,9 @@ from bot.i18n import N_
 from bot.registry import add_case_header_part, add_startup_hook
 from storage import translations
 
+#: Where the transcription client lives in `BotData.extras` (absent: no transcripts).
+TRANSCRIBER = "bridge.transcriber"
+
 
 async def open_translator(app: BotApplication) -> None:
     """At start, once the database is open: the translator every feature uses."""
@@ -32,6 +35,14 @@ async def open_translator(app: BotApplication) -> None:
         else None
     )
     data.translator = Translator(client, data.db, clock=lambda: data.clock())
+    if config.transcription_url:
+        from bot.bridge.transcription import TranscriptionClient
+
+        data.extras[TRANSCRIBER] = TranscriptionClient(
+            config.transcription_url,
+            model=config.transcription_model,
+            api_key=config.transcription_api_key,
+        )
 
 
 async def purge_translation_cache(context: BotContext) -> None:

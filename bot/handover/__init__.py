@@ -32,6 +32,7 @@ def register(app: BotApplication) -> None:
         resident,
         staff_side,
         topics,
+        translation,
     )
     from bot.registry import add_case_header_part
 
@@ -42,5 +43,6 @@ def register(app: BotApplication) -> None:
     staff_side.register(app)
     labels.register(app)
     reply_templates.register(app)
+    translation.register(app)
     reminders.register(app)
     moderation.register(app)

@@ -39,6 +39,7 @@ from bot.handover.topics import (
     rename_case_topic,
     send_to_case_topic,
 )
+from bot.handover.translation import enqueue_translation, hold_for_translation
 from bot.i18n import N_, Texts
 from bot.images import clean_image, is_cleanable
 from bot.menu import SMILEYS, main_menu
@@ -276,10 +277,14 @@ async def take_message(
         # first time did not get that far; staff see it once, the resident is not told twice.
         pending = await cases.undelivered(context.db, case.id, resident_message_id=message_id)
         if pending is not None:
+            if message is not None and message.message_id == message_id:
+                await hold_for_translation(context, case, pending, message)
             await relay_to_topic(
                 context, case, pending, message_id, _replied_to(update, message_id), message
             )
         return
+    if message is not None and message.message_id == message_id:
+        await hold_for_translation(context, case, row, message)
     first = case.first_message_at is None
     if not staff_chat_ready(context.bot_data):
         # Stored and enqueued: it goes to staff once the staff chat works (after a restart).
@@ -406,6 +411,7 @@ async def send_relay(context: BotContext, task: outbox.Task) -> int | None:
             raise outbox.Postpone("the staff chat was switched off") from None
         raise
     await cases.mark_delivered(context.db, row, staff_message_id=copied.message_id)
+    await enqueue_translation(context, case, row, copied.message_id)
     return copied.message_id
 
 

@@ -16,15 +16,23 @@ from typing import Any, Literal
 
 from babel.dates import format_timedelta
 from telegram import Message, MessageEntity, ReplyParameters, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot import outbox
+from bot.bridge.translation import Translation
 from bot.common import send
 from bot.context import BotApplication, BotContext
 from bot.handover.resident import message_kind, rating_keyboard
 from bot.handover.topics import (
     close_case_topic,
     rename_case_topic,
+)
+from bot.handover.translation import (
+    plan_reply,
+    topic_record,
+    translate_reply,
+    translated_reply_text,
 )
 from bot.i18n import N_, Raw, Texts
 from bot.registry import add_forget_hook
@@ -147,10 +155,19 @@ async def reply_payload(
         "thread_id": message.message_thread_id,
         "reply_to": reply_to,
     }
+    resident = await residents.get(context.db, case.resident_id)
+    language = resident.language if resident else case.language
+    bridge = await plan_reply(context, case, message, language)
+    signature = ""
     if context.config.sign_staff_replies and first_name:
-        resident = await residents.get(context.db, case.resident_id)
-        t = context.texts(resident.language if resident else None)
-        signature = "\n\n— " + t.isolate(first_name)
+        signature = "\n\n— " + context.texts(language).isolate(first_name)
+    if "as_written" in bridge:
+        # `!text`: sent as written, without the `!` (and without its formatting).
+        payload["text"] = bridge["as_written"] + signature
+    elif "translate" in bridge:
+        payload["translate"] = bridge["translate"]
+        payload["signature"] = signature
+    elif signature:
         if message.text:
             payload["text"] = message.text + signature
             payload["entities"] = [entity.to_dict() for entity in message.entities]
@@ -169,11 +186,53 @@ async def send_reply(context: BotContext, task: outbox.Task) -> int | None:
     row = await cases.undelivered(context.db, case.id, staff_message_id=staff_message_id)
     if row is None:
         return None
-    sent_id = await deliver_to_resident(context, case.resident_id, task.payload)
+    if "translate" in task.payload:
+        sent_id = await deliver_translated(context, case, task)
+    else:
+        sent_id = await deliver_to_resident(context, case.resident_id, task.payload)
     await cases.mark_delivered(context.db, row, resident_message_id=sent_id)
     await cases.mark_staff_replied(context.db, case.id, context.now())
     log.info("staff reply relayed in case %s", case.id)
     return sent_id
+
+
+async def deliver_translated(context: BotContext, case: Case, task: outbox.Task) -> int:
+    """A staff reply translated into the resident's language (the original quoted below it);
+    as written when translation fails. The topic is told what the resident got."""
+    assert case.resident_id is not None
+    plan, signature = task.payload["translate"], task.payload.get("signature", "")
+    translation = await translate_reply(context, task, case.resident_id)
+    t = context.staff_texts()
+    reply = None
+    if task.payload.get("reply_to") is not None:
+        reply = ReplyParameters(task.payload["reply_to"], allow_sending_without_reply=True)
+    if isinstance(translation.forward, Translation):
+        text = translated_reply_text(
+            context.texts(plan["target"]),
+            plan["source"],
+            translation.forward.text,
+            plan["text"],
+            signature,
+        )
+        sent = await context.bot.send_message(
+            case.resident_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply
+        )
+        note = topic_record(t, plan["target"], translation)
+    else:
+        log.info("reply in case %s sent untranslated: %s", case.id, translation.forward.reason)
+        sent = await context.bot.send_message(
+            case.resident_id, plan["text"] + signature, reply_parameters=reply
+        )
+        note = t._("⚠️ Translation failed: your reply went to the resident as you wrote it.")
+    await outbox.note_to_staff(
+        context.db,
+        f"{task.key}:bridge",
+        note,
+        context.now(),
+        thread_id=task.payload.get("thread_id"),
+        reply_to=task.payload["staff_message_id"],
+    )
+    return sent.message_id
 
 
 async def reply_given_up(context: BotContext, task: outbox.Task, verdict: Verdict) -> None:

@@ -9,12 +9,14 @@ from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.bridge.transcription import MAX_AUDIO_SECONDS
 from bot.i18n import SUPPORTED_LANGUAGES, Texts
 from bot.tips.categories import find_category
 from bot.tips.status import CODE_OF
 from bot.tips.status import label as status_label
 from storage import tips as store
 from storage.tips import Tip, TipStatus
+from storage.translations import TipBridge
 
 #: Longest description shown on a card (Telegram allows 4096 characters per message).
 CARD_DESCRIPTION_LIMIT = 3000
@@ -26,12 +28,18 @@ def card_text(
     tz: tzinfo,
     *,
     last_change: tuple[str, datetime] | None = None,
+    bridge: TipBridge | None = None,
 ) -> str:
-    """The staff card of a tip, in the district's language; every value escaped by `Texts`."""
+    """The staff card of a tip, in the district's language; every value escaped by `Texts`.
+
+    With `bridge` (bot/tips/bridge.py): the description machine-translated under the original,
+    and the voice message's transcript with its translation."""
     chosen = find_category(tip.category)
     description = (tip.description or "").strip()
-    if len(description) > CARD_DESCRIPTION_LIMIT:
-        description = description[: CARD_DESCRIPTION_LIMIT - 1] + "…"
+    # With translations and a transcript the card must still fit in one message.
+    limit = CARD_DESCRIPTION_LIMIT if bridge is None else CARD_DESCRIPTION_LIMIT // 2
+    if len(description) > limit:
+        description = description[: limit - 1] + "…"
     lines = [
         t._(
             "📝 <b>{reference}</b> · {topic}\n\n{text}",
@@ -39,8 +47,10 @@ def card_text(
             topic=f"{chosen.icon} {t._(chosen.label)}" if chosen else tip.category,
             text=t.quote(description) if description else t._("(no text: see the voice message)"),
         ),
-        "",
     ]
+    if bridge is not None:
+        lines += bridge_lines(t, bridge)
+    lines.append("")
     if tip.place_text:
         lines.append(t._("📍 Place: {place}", place=" ".join(tip.place_text.split())))
     elif tip.has_location:
@@ -124,6 +134,51 @@ def redacted_card_text(t: Texts, tip: Tip, reason: str, tz: tzinfo) -> str:
             t._("Status: {status}", status=status_label(t, tip.status)),
         ]
     )
+
+
+def bridge_lines(t: Texts, bridge: TipBridge) -> list[str]:
+    """What the language bridge adds under the description."""
+    lines = []
+    if bridge.translated:
+        lines.append(
+            "\n"
+            + t._(
+                "🌐 Machine translation from {language}:\n{text}",
+                language=t.locale.languages.get(bridge.translated_from or "", "?"),
+                text=_cut(bridge.translated),
+            )
+        )
+    if bridge.transcript:
+        lines.append(
+            "\n"
+            + t._(
+                "🎤 Transcript of the voice message:\n{text}",
+                text=_cut(bridge.transcript),
+            )
+        )
+        if bridge.transcript_translated:
+            lines.append(
+                t._(
+                    "🌐 Machine translation from {language}:\n{text}",
+                    language=t.locale.languages.get(bridge.transcript_language or "", "?"),
+                    text=_cut(bridge.transcript_translated),
+                )
+            )
+    elif bridge.note == "too long":
+        lines.append(
+            "\n"
+            + t._(
+                "🎤 The voice message is longer than {seconds} seconds: no transcript.",
+                seconds=MAX_AUDIO_SECONDS,
+            )
+        )
+    elif bridge.note:
+        lines.append("\n" + t._("🎤 The voice message could not be written down."))
+    return lines
+
+
+def _cut(text: str, limit: int = 700) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def card_keyboard(t: Texts, tip: Tip) -> InlineKeyboardMarkup | None:

@@ -22,6 +22,7 @@ from bot.spreadsheet import xlsx_cell
 from bot.tips.categories import find_category, label_of
 from bot.tips.status import LABELS, open311_status
 from storage import tips as store
+from storage import translations
 from storage.db import Database
 from storage.tips import Tip
 
@@ -38,6 +39,7 @@ COLUMNS = (
     "status",
     "status_code",
     "description",
+    "description_translated",
     "place",
     "latitude",
     "longitude",
@@ -53,9 +55,13 @@ COLUMNS = (
 )
 
 
-def rows(tips: list[Tip], t: Texts, config: Config) -> list[dict[str, Any]]:
-    """One flat row per tip; names only where the resident allowed it."""
+def rows(
+    tips: list[Tip], t: Texts, config: Config, translated: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """One flat row per tip; names only where the resident allowed it. `translated`: the
+    descriptions machine-translated into the staff language (by tip id), where there are."""
     tz = config.timezone
+    translated = translated or {}
     result = []
     for tip in tips:
         result.append(
@@ -68,6 +74,7 @@ def rows(tips: list[Tip], t: Texts, config: Config) -> list[dict[str, Any]]:
                 "status": t._(LABELS[tip.status]),
                 "status_code": tip.status.value,
                 "description": tip.description or "",
+                "description_translated": translated.get(tip.id, "") if tip.description else "",
                 "place": tip.place_text or "",
                 "latitude": tip.latitude,
                 "longitude": tip.longitude,
@@ -128,13 +135,16 @@ def to_xlsx(table: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def to_open311(tips: list[Tip], t: Texts, config: Config) -> bytes:
+def to_open311(
+    tips: list[Tip], t: Texts, config: Config, translated: dict[int, str] | None = None
+) -> bytes:
     """GeoReport v2 service requests (the JSON of `GET requests.json`).
 
     `media_url` is null: photos stay in Telegram and are not published at a public address.
     `agency_responsible` names the topic's agency for tips forwarded to it.
     """
     tz = config.timezone
+    translated = translated or {}
     requests = []
     for tip in tips:
         chosen = find_category(tip.category)
@@ -146,6 +156,10 @@ def to_open311(tips: list[Tip], t: Texts, config: Config) -> bytes:
                 "service_name": t._(label_of(tip.category)),
                 "service_code": tip.category,
                 "description": tip.description or None,
+                # An extension field: the description in the staff language, machine-made.
+                "description_translated": (
+                    translated.get(tip.id) or None if tip.description else None
+                ),
                 "agency_responsible": (
                     chosen.agency
                     if chosen and chosen.agency and tip.status == store.TipStatus.FORWARDED
@@ -185,10 +199,18 @@ async def export_bytes(
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     tips = await store.tips_since(db, since_datetime(since, config))
+    translated = await translated_descriptions(db, tips)
     if fmt == "open311":
-        return to_open311(tips, t, config)
-    table = rows(tips, t, config)
+        return to_open311(tips, t, config, translated)
+    table = rows(tips, t, config, translated)
     return to_csv(table) if fmt == "csv" else to_xlsx(table)
+
+
+async def translated_descriptions(db: Database, tips: list[Tip]) -> dict[int, str]:
+    """The descriptions machine-translated when their cards were posted (bot/tips/bridge.py);
+    a tip without one (no translation server, or it failed) has an empty cell."""
+    bridges = await translations.tip_bridges(db, [tip.id for tip in tips])
+    return {tip_id: b.translated for tip_id, b in bridges.items() if b.translated}
 
 
 def file_name(fmt: str, now: datetime) -> str:

@@ -15,6 +15,7 @@ from bot.common import answer, resident_texts, send
 from bot.context import BotApplication, BotContext, BotData
 from bot.outbox import Task, in_topic, send_pending
 from bot.telegram_errors import Outcome, Verdict
+from bot.tips import bridge as tip_bridge
 from bot.tips.senders import new_topic
 from storage import residents, tip_questions
 from storage import tips as store
@@ -88,21 +89,23 @@ async def send_question(context: BotContext, task: Task) -> int | None:
     if question is None or tip is None:
         return None
     resident = await residents.get(context.db, question.telegram_id)
-    rt = context.texts(resident.language if resident else tip.language)
+    language = resident.language if resident else tip.language
+    rt = context.texts(language)
+    asked = await tip_bridge.question_for_resident(context, task, question, language)
     sent = await send(
         context,
         question.telegram_id,
         rt._(
             "❓ A question from the district about your tip {reference}:\n\n{question}",
             reference=tip.reference,
-            question=question.text,
+            question=asked.text,
         )
         + "\n\n"
         + rt._("Please answer here with a message."),
     )
     await tip_questions.set_question_message(context.db, question.id, sent.message_id)
     t = context.staff_texts()
-    await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident."))
+    await _note_to_staff(context, task, "sent", t._("✉️ Sent to the resident.") + asked.note(t))
     return sent.message_id
 
 
@@ -181,6 +184,9 @@ async def send_answer(context: BotContext, task: Task) -> int | None:
     message_id = await in_topic(current, lambda: new_topic(context, tip.category), post)
     await store.record_staff_message(context.db, chat_id, message_id, tip.id, item.kind)
     await tip_questions.mark_answer_relayed(context.db, item.id, context.now())
+    fresh = await store.get_tip(context.db, tip.id)
+    thread = fresh.staff_thread_id if fresh else tip.staff_thread_id
+    await tip_bridge.enqueue_answer_translation(context, item, message_id, thread)
     return message_id
 
 

@@ -26,10 +26,11 @@ from bot.i18n import Texts
 from bot.images import clean_image
 from bot.outbox import Task, in_topic, send_pending
 from bot.telegram_errors import Outcome, Verdict, classify
+from bot.tips import bridge as tip_bridge
 from bot.tips.card import card_keyboard, card_text, redacted_card_text
 from bot.tips.categories import find_category
 from bot.tips.status import LABELS, NEWS
-from storage import residents, staff_erasure
+from storage import residents, staff_erasure, translations
 from storage import tips as store
 from storage.tips import Tip, TipStatus
 
@@ -93,7 +94,12 @@ async def send_card(context: BotContext, task: Task) -> int | None:
             message = await send(
                 context,
                 chat_id,
-                card_text(t, tip, context.config.timezone),
+                card_text(
+                    t,
+                    tip,
+                    context.config.timezone,
+                    bridge=await translations.tip_bridge(context.db, tip.id),
+                ),
                 card_keyboard(t, tip),
                 message_thread_id=where,
             )
@@ -107,6 +113,7 @@ async def send_card(context: BotContext, task: Task) -> int | None:
         card_id = card.message_id
         await store.set_card(context.db, tip.id, thread, card_id)
         await store.record_staff_message(context.db, chat_id, card_id, tip.id, "card")
+        await tip_bridge.enqueue(context, tip)
     where: dict[str, Any] = {
         "message_thread_id": thread,
         "reply_parameters": ReplyParameters(card_id, allow_sending_without_reply=True),
@@ -195,7 +202,13 @@ async def refresh_card(
     if tip is None or tip.staff_card_message_id is None or chat_id is None:
         return
     t = context.staff_texts()
-    text = card_text(t, tip, context.config.timezone, last_change=last_change)
+    text = card_text(
+        t,
+        tip,
+        context.config.timezone,
+        last_change=last_change,
+        bridge=await translations.tip_bridge(context.db, tip.id),
+    )
     redacted = await staff_erasure.card_reason(context.db, tip.id)
     if redacted is not None:  # erased: the card shows only the anonymous facts, for good
         text = redacted_card_text(t, tip, redacted, context.config.timezone)
@@ -272,3 +285,5 @@ def register(app: BotApplication) -> None:
     outbox.add_sender(app, "tip-card", send_card)
     outbox.add_sender(app, "tip-news", fan_out_news)
     outbox.add_sender(app, "tip-news-to", send_news, on_given_up=news_not_delivered)
+    outbox.add_sender(app, "tip-bridge", tip_bridge.send_bridge)
+    outbox.add_sender(app, "tip-answer-translation", tip_bridge.send_answer_translation)
