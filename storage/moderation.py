@@ -103,7 +103,9 @@ async def _hint_due(tx: Transaction, case_id: int, now: datetime) -> bool:
 
 
 # --------------------------------------------------------------------------- auto-close
-async def close_silent(tx: Transaction, cutoff: datetime, now: datetime) -> list[tuple]:
+async def close_silent(
+    tx: Transaction, cutoff: datetime, now: datetime
+) -> list[tuple[int, int | None, int | None, str]]:
     """Close the open cases with no message on either side since `cutoff` (nor opened since):
     returns (case id, resident id, topic id, language) of each, inside the caller's
     transaction, which also enqueues the notices (so a crash closes and tells exactly once)."""

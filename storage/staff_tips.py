@@ -235,7 +235,9 @@ async def save_form(
     return tip_id
 
 
-async def _enqueue_reference(tx: Transaction, tip_id: int, telegram_id: int, now: datetime):
+async def _enqueue_reference(
+    tx: Transaction, tip_id: int, telegram_id: int, now: datetime
+) -> None:
     """The resident hears the tip's number through the outbox (bot/tips/staff_form.py)."""
     await outbox.add_task(
         tx,
@@ -248,7 +250,9 @@ async def _enqueue_reference(tx: Transaction, tip_id: int, telegram_id: int, now
 
 
 # --------------------------------------------------------------------------- claims
-async def claim(db: Database, code: str, telegram_id: int, now: datetime, valid_since: datetime):
+async def claim(
+    db: Database, code: str, telegram_id: int, now: datetime, valid_since: datetime
+) -> int | None:
     """Link the walk-in tip of a one-time `code` to the visitor who opened it.
 
     Returns the tip's id, or None if the code is unknown, used, or older than `valid_since`.
@@ -406,7 +410,7 @@ async def delete_stale_forms(db: Database, cutoff: datetime) -> int:
 
 
 # --------------------------------------------------------------------------- personal data
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     """The resident's answers to "is it fixed?" (by tip reference)."""
     rows = await db.fetchall(
         "SELECT c.tip_id, k.asked_at, k.answer, k.answered_at FROM tip_fixed_checks k"

@@ -47,7 +47,7 @@ def cmd_import(config: Config, args: argparse.Namespace) -> int:
 
     data = path.read_bytes()
 
-    async def run() -> ImportSummary:
+    async def run() -> tuple[ImportSummary, int | None]:
         db = await Database.open(config.database)
         try:
             now = datetime.now(UTC)

@@ -102,7 +102,7 @@ def _ages(text: str, _values: dict[str, Any], _tz: tzinfo, _now: datetime) -> st
         raise ValueError("ages") from None
 
 
-def _capacity(text: str, _values: dict, _tz: tzinfo, _now: datetime) -> str:
+def _capacity(text: str, _values: dict[str, Any], _tz: tzinfo, _now: datetime) -> str:
     try:
         places = parse_capacity(text)
     except RowError:

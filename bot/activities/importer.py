@@ -27,6 +27,7 @@ import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -292,7 +293,7 @@ def check_rule(rule: icalendar.vRecur) -> None:
             )
 
 
-def _as_list(value: object) -> list:
+def _as_list(value: object) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from telegram import InlineKeyboardMarkup
 
 from bot.activities.render import when_lines
 from bot.common import send
 from bot.config import Config
-from bot.context import BotContext
+from bot.context import BotApplication, BotContext
 from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
 from bot.i18n import Catalogs, Texts
 from storage import activities, outbox, residents
@@ -183,8 +183,10 @@ async def notices_job(context: BotContext) -> None:
 
 def send_soon(context: BotContext) -> None:
     """After a change made by staff: tell people now rather than at the job's next run."""
-    if context.job_queue is not None:
-        context.job_queue.run_once(notices_job, when=0, name=f"{JOB_NAME}-now")
+    # The application is the one bot/app.py built; CallbackContext does not carry its type.
+    job_queue = cast(BotApplication, context.application).job_queue
+    if job_queue is not None:
+        job_queue.run_once(notices_job, when=0, name=f"{JOB_NAME}-now")
 
 
 async def send_place(context: BotContext, task: Task) -> int | None:

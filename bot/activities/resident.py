@@ -194,7 +194,9 @@ async def going_button(update: Update, context: BotContext) -> None:
         await ask_show_name(context, t, activity, resident.telegram_id)
 
 
-async def ask_show_name(context: BotContext, t: Texts, activity, telegram_id: int) -> None:
+async def ask_show_name(
+    context: BotContext, t: Texts, activity: Activity, telegram_id: int
+) -> None:
     """Places are counted, so staff keep a list: may it show the resident's first name?
     Until they say yes, the list says "anonymous"."""
     keyboard = InlineKeyboardMarkup(
@@ -222,7 +224,7 @@ async def ask_show_name(context: BotContext, t: Texts, activity, telegram_id: in
     )
 
 
-async def _open_activity(update: Update, context: BotContext, t: Texts):
+async def _open_activity(update: Update, context: BotContext, t: Texts) -> Activity | None:
     """The listed activity a button names, if it has not ended."""
     activity = await _listed_activity(update, context, t)
     if activity is not None and activity.ends_at <= context.now():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from telegram import Message
 
@@ -48,7 +49,7 @@ class Recording:
         }
 
     @classmethod
-    def from_dict(cls, raw: dict) -> Recording:
+    def from_dict(cls, raw: dict[str, Any]) -> Recording:
         return cls(raw["file_id"], raw.get("duration"), int(raw.get("size") or 0), raw["filename"])
 
 

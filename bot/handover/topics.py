@@ -167,7 +167,7 @@ async def send_to_case_topic(
         log.warning("the topic of case %s is gone; creating a new one", case_id)
         return await create_case_topic(context, case_id, replacing=True)
 
-    async def post(thread_id: int | None) -> Message:
+    async def post(thread_id: int | None) -> Sent:
         assert thread_id is not None
         return await send(thread_id)
 
