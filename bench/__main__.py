@@ -66,6 +66,7 @@ async def bench_delivery(tmp: Path, quick: bool) -> dict[str, float]:
         "limit_per_s": limited["limit_per_s"],
         "achieved_per_s": limited["msgs_per_s"],
         "achieved_to_limit": limited["achieved_to_limit"],
+        "arrivals_to_limit": limited["arrivals_to_limit"],
         "http_429": limited["http_429"],
         "ceiling_msgs_per_s": ceiling["msgs_per_s"],
         "engine_only_msgs_per_s": engine["msgs_per_s"],

@@ -3,7 +3,11 @@ invitations) against the double's flood control.
 
 1. Limited: the double enforces a global limit of `limit` messages per second (Telegram's 30,
    raised so that 2,000 messages take seconds, not minutes) and the engine is configured with
-   the same rate. Reported: achieved rate / limit and how many 429s the double had to give.
+   the same rate. The limit is a rate with Telegram's "or so": a token bucket that lets
+   `BURST` messages arrive at once (50 ms of network jitter at 100/s), so an evenly paced
+   sender passes and one that bursts does not (`sandbox/limits.py`). Reported: achieved rate /
+   limit, as the engine saw it (all messages over its whole run) and as the double saw it
+   (first to last arrival), and how many 429s the double had to give.
 2. Ceiling: no limits anywhere; how fast the engine itself goes (each message is an HTTP call
    and a committed outbox row).
 
@@ -33,6 +37,8 @@ from storage import outbox
 from storage.db import Database
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+#: How many messages the double's global limit lets arrive at once (see the module).
+BURST = 5
 #: A digest-like message: HTML and an "I'm going" keyboard.
 TEXT = (
     "📅 <b>Aktiviteter neste uke</b>\n\n"
@@ -59,7 +65,7 @@ async def run(tmp: Path, messages: int, limit: float | None) -> dict[str, float]
                 global_per_second=None, private_chat_per_second=None, group_per_minute=None
             )
         else:
-            double.set_limits(global_per_second=limit)
+            double.set_limits(global_per_second=limit, global_burst=BURST)
         users = [double.add_user(f"R{i}") for i in range(messages)]
         db = await Database.open(tmp / "delivery.sqlite3")
         try:
@@ -89,9 +95,12 @@ async def run(tmp: Path, messages: int, limit: float | None) -> dict[str, float]
     rate = messages / elapsed
     figures = {"messages": float(messages), "msgs_per_s": rate, "seconds": elapsed}
     if limit is not None:
+        arrivals = sorted(c.at for c in double.calls if c.method == "sendMessage" and c.ok)
+        server_rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
         figures.update(
             limit_per_s=float(limit),
             achieved_to_limit=rate / limit,
+            arrivals_to_limit=server_rate / limit,
             http_429=float(double.flood_violations),
         )
     return figures

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
+from bot.delivery import OutboxItem, Pacer, deliver, delivery_bot, enqueue
 from sandbox import BotAPIDouble
 from storage import activities, outbox, residents
 from storage.db import Database
@@ -143,3 +143,19 @@ def test_outbox_item_checks_its_payload():
         OutboxItem(1, kind="document", text="no bytes")
     with pytest.raises(ValueError):
         OutboxItem(1, text="")
+
+
+def test_the_pacer_hands_out_slots_on_a_schedule_without_bursts():
+    now = [100.0]
+    pacer = Pacer(10, clock=lambda: now[0])
+    assert [pacer.reserve() for _ in range(3)] == pytest.approx([100.0, 100.1, 100.2])
+    # A sender that woke late does not move the slots after it: no drift below the rate.
+    now[0] = 100.25
+    assert pacer.reserve() == pytest.approx(100.3)
+    # After a quiet while, slots start now: the missed ones are not caught up in a burst.
+    now[0] = 105.0
+    assert pacer.reserve() == pytest.approx(105.0)
+    assert pacer.reserve() == pytest.approx(105.1)
+    # Nothing before the end of a flood-control pause.
+    assert pacer.reserve(not_before=107.0) == pytest.approx(107.0)
+    assert pacer.reserve() == pytest.approx(107.1)
