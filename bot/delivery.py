@@ -159,22 +159,32 @@ def _now() -> datetime:
 class Pacer:
     """A token schedule: the i-th send may start at t0 + i/rate, and never earlier.
 
-    Each sender reserves the next free slot and sleeps until it: slots are handed out a fixed
-    interval apart, so however late an event loop wakes a sender, the slots after it stay
-    where they were (a limiter that waits a full interval after each wake-up loses the
-    wake-up latency every time: 10% of the rate, measured). A slot is never in the past
-    (no catching up in a burst after a quiet moment), and none starts before `not_before`
-    (the end of a flood-control pause).
+    Senders take slots one at a time, each when the one before it has come (`_Run` holds a
+    lock while a sender waits for its slot), and the next slot is the previous one plus the
+    interval, not the moment the sender woke plus the interval: an event loop that wakes a
+    sender a few milliseconds late does not push every later send back (a limiter that waits
+    a full interval after each wake-up loses that latency each time: 10% of the rate,
+    measured). A slot is at most `tolerance` in the past: after a longer stall (a busy
+    machine) the schedule starts again from now instead of catching up in a burst, so at
+    most 1 + tolerance x rate sends ever go at once. None starts before `not_before` (the end of a
+    flood-control pause).
     """
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, tolerance: float = 0.02, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.interval = 1.0 / rate
+        self.tolerance = tolerance
         self.clock = clock
         self.next_slot = -math.inf
 
     def reserve(self, not_before: float = -math.inf) -> float:
-        """The start time of the next free slot (monotonic seconds); it is now taken."""
-        slot = max(self.next_slot, not_before, self.clock())
+        """The start time of the next slot (monotonic seconds); it is now taken."""
+        now = self.clock()
+        # Within the tolerance a late slot is kept (no drift); beyond it the schedule restarts
+        # now (no burst to catch up). The first slot is now.
+        slot = self.next_slot if self.next_slot >= now - self.tolerance else now
+        slot = max(slot, not_before)
         self.next_slot = slot + self.interval
         return slot
 
@@ -200,8 +210,10 @@ class _Run:
         self.per_chat_interval = per_chat_interval
         self.on_progress = on_progress
         self.policy = RetryPolicy(max_attempts=max_attempts, base=backoff, cap=60.0)
-        # Sends are spaced evenly on a schedule, never a burst of `rate` at once.
+        # Sends are spaced evenly on a schedule, never a burst of `rate` at once; one sender
+        # at a time waits for the next slot.
         self.pacer = Pacer(rate)
+        self.turns = asyncio.Lock()
         self.paused_until = 0.0
         #: Keyboards as Telegram objects, built once per distinct keyboard (rows share them).
         self.keyboards: dict[int, InlineKeyboardMarkup] = {}
@@ -243,10 +255,11 @@ class _Run:
         # A loop: another sender may meet a 429 while this one waits for its slot; the slot
         # is then void and the sender queues again behind the pause.
         while True:
-            slot = self.pacer.reserve(not_before=self.paused_until)
-            delay = slot - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            async with self.turns:
+                slot = self.pacer.reserve(not_before=self.paused_until)
+                delay = slot - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
             if self.paused_until <= time.monotonic():
                 return
 
