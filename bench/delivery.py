@@ -26,12 +26,14 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot
 from telegram.request import BaseRequest, RequestData
 
 from bot.config import Config
-from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
+from bot.delivery import OutboxItem, deliver, enqueue
+from bot.transport import AiohttpRequest
 from sandbox import BotAPIDouble
 from storage import outbox
 from storage.db import Database
@@ -101,6 +103,8 @@ async def run(tmp: Path, messages: int, limit: float | None) -> dict[str, float]
             limit_per_s=float(limit),
             achieved_to_limit=rate / limit,
             arrivals_to_limit=server_rate / limit,
+            sends_to_limit=result["sends_per_s"] / limit,
+            most_sends_in_burst_window=float(result["most_sends_in_burst_window"]),
             http_429=float(double.flood_violations),
         )
     return figures
@@ -125,19 +129,59 @@ async def _deliver_in_process(double: BotAPIDouble, database: Path, rate: float)
     return json.loads(out)
 
 
+class StampedRequest(AiohttpRequest):
+    """The engine's HTTP client, noting when each send leaves: how evenly the engine paces,
+    whatever happens to the requests on their way (a busy machine can hold them up)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sends: list[float] = []
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any):  # type: ignore[override]
+        if url.endswith("/sendMessage"):
+            self.sends.append(time.monotonic())
+        return await super().do_request(url, method, *args, **kwargs)
+
+
+def most_within(stamps: list[float], window: float) -> int:
+    """The most stamps in any `window` seconds (stamps sorted)."""
+    most, first = 0, 0
+    for last, stamp in enumerate(stamps):
+        while stamp - stamps[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 async def _main(database: str, rate: float) -> None:
-    """In the engine's process: deliver every pending row, print the time it took."""
+    """In the engine's process: deliver every pending row, print the time it took and how
+    evenly the sends left."""
     config = Config.from_env()
     db = await Database.open(database)
+    request = StampedRequest(connection_pool_size=64)
     try:
-        async with delivery_bot(config) as bot:
+        async with Bot(config.token, base_url=f"{config.api_root}/bot", request=request) as bot:
             started = time.perf_counter()
             report = await deliver(bot, db, "bench", rate=rate)
             elapsed = time.perf_counter() - started
     finally:
         await db.close()
     cpu = time.process_time()
-    print(json.dumps({"seconds": elapsed, "report": str(report), "cpu": cpu}))
+    sends = sorted(request.sends)
+    pace = (len(sends) - 1) / (sends[-1] - sends[0]) if len(sends) > 1 else 0.0
+    # At most BURST may arrive within BURST / rate seconds; how many left that close?
+    closest = most_within(sends, BURST / rate) if rate < 1e6 else 0
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "report": str(report),
+                "cpu": cpu,
+                "sends_per_s": pace,
+                "most_sends_in_burst_window": closest,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
