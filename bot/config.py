@@ -141,6 +141,7 @@ class Config:
 
         digest_weekday, digest_time = parse_digest_at(env.get("BOT_DIGEST_AT", ""))
         weekly_summary = parse_weekly_summary(env.get("BOT_WEEKLY_SUMMARY", ""))
+        webhook_url, webhook_listen, webhook_secret = _webhook(env)
 
         return cls(
             token=token,
@@ -171,7 +172,9 @@ class Config:
             transcription_url=_service_url(env, "BOT_TRANSCRIPTION_URL"),
             transcription_model=env.get("BOT_TRANSCRIPTION_MODEL", "").strip() or "whisper-1",
             transcription_api_key=env.get("BOT_TRANSCRIPTION_API_KEY", "").strip() or None,
-            **_webhook(env),
+            webhook_url=webhook_url,
+            webhook_listen=webhook_listen,
+            webhook_secret=webhook_secret,
         )
 
 
@@ -315,7 +318,7 @@ WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
-def _webhook(env: Mapping[str, str]) -> dict[str, object]:
+def _webhook(env: Mapping[str, str]) -> tuple[str | None, tuple[str, int], str | None]:
     """BOT_WEBHOOK_URL, BOT_WEBHOOK_LISTEN and BOT_WEBHOOK_SECRET; none set: long polling."""
     url = env.get("BOT_WEBHOOK_URL", "").strip()
     listen = env.get("BOT_WEBHOOK_LISTEN", "").strip()
@@ -324,7 +327,7 @@ def _webhook(env: Mapping[str, str]) -> dict[str, object]:
         if listen or secret:
             name = "BOT_WEBHOOK_LISTEN" if listen else "BOT_WEBHOOK_SECRET"
             raise ConfigError(f"{name} is set but BOT_WEBHOOK_URL is not: set both or neither")
-        return {}
+        return None, Config.webhook_listen, None
     parts = urlsplit(url)
     try:
         port = parts.port or 443
@@ -345,11 +348,7 @@ def _webhook(env: Mapping[str, str]) -> dict[str, object]:
     if not _SECRET_RE.match(secret):
         # Not echoed: it is a secret.
         raise ConfigError("BOT_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-    return {
-        "webhook_url": url,
-        "webhook_listen": _listen(listen or "127.0.0.1:8443"),
-        "webhook_secret": secret,
-    }
+    return url, _listen(listen or "127.0.0.1:8443"), secret
 
 
 def _listen(raw: str) -> tuple[str, int]:
