@@ -76,6 +76,9 @@ async def test_a_resident_is_answered_through_the_webhook(hooked: BotHarness):
     assert double.webhook.secret_token == SECRET
     assert double.webhook.allowed_updates is not None
     assert "callback_query" in double.webhook.allowed_updates
+    # Updates Telegram holds are kept when the webhook is set (a restart loses none).
+    [set_webhook] = [call for call in double.calls if call.method == "setWebhook"]
+    assert set_webhook.params["drop_pending_updates"] is False
 
     amina = hooked.resident("Amina", language_code="so")
     replies = await amina.says("/start")
@@ -149,6 +152,13 @@ async def test_check_reports_the_webhook(hooked: BotHarness):
         for line in lines
     ), lines
     assert any("1 update(s) waiting at Telegram" in line for line in lines), lines
+
+    # Back up: Telegram's retry delivers the update that waited, and it is answered.
+    assert amina.received == []
+    await hooked.start()
+    await hooked.settle()
+    assert amina.received
+    assert hooked.double.updates == []
 
 
 async def test_run_in_webhook_mode_answers_and_stops_cleanly_on_sigterm(tmp_path: Path):
