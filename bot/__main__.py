@@ -41,13 +41,11 @@ def configure_logging(level: str) -> None:
 
 
 def cmd_run(config: Config, _args: argparse.Namespace) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application
+    from bot.app import build_application, run
 
-    app = build_application(config)
-    log.info("starting Stikk innom with long polling")
-    # run_polling stops cleanly on SIGINT (Ctrl-C) and SIGTERM: it finishes the updates in
-    # hand, stops the jobs and closes the database in post_shutdown.
-    app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    # Long polling, or a webhook with BOT_WEBHOOK_URL. Either stops cleanly on SIGINT (Ctrl-C)
+    # and SIGTERM: it finishes the updates in hand, stops the jobs and closes the database.
+    run(build_application(config))
     return 0
 
 
@@ -107,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Configuration comes from environment variables; see .env.example.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = sub.add_parser("run", help="start the bot (long polling)")
+    run = sub.add_parser(
+        "run", help="start the bot (long polling, or a webhook with BOT_WEBHOOK_URL)"
+    )
     run.set_defaults(handler=cmd_run)
     add_demo_cli(sub)
     for name in CLI_MODULES:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
@@ -129,20 +130,60 @@ def update_processor(app: BotApplication) -> PerChatUpdateProcessor:
     return processor
 
 
+def run(app: BotApplication) -> None:
+    """Run the bot until SIGTERM or Ctrl-C: with a webhook when `BOT_WEBHOOK_URL` is set, else
+    with long polling. Either way it finishes the updates in hand, stops the jobs and closes
+    the database (post_shutdown) before it returns.
+
+    Webhook mode relies on python-telegram-bot's own server (tornado): its handler awaits
+    `update_queue.put(update)` before it answers, and our queue's `put` commits the update
+    to the inbox (bot/inbox.py), so Telegram gets its 200 only for a stored update; a
+    request without the right `X-Telegram-Bot-Api-Secret-Token` gets 403 before anything
+    is read. setWebhook keeps what Telegram holds (`drop_pending_updates=False`).
+    """
+    config = app.bot_data.config
+    if config.webhook_url is None:
+        log.info("starting Stikk innom with long polling")
+        app.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        return
+    host, port = config.webhook_listen
+    log.info("starting Stikk innom with a webhook, listening on %s:%s", host, port)
+    app.run_webhook(**_webhook_options(config))
+
+
+def _webhook_options(config: Config) -> dict[str, Any]:
+    host, port = config.webhook_listen
+    return {
+        "listen": host,
+        "port": port,
+        "url_path": config.webhook_path,
+        "webhook_url": config.webhook_url,
+        "allowed_updates": ALLOWED_UPDATES,
+        "drop_pending_updates": False,
+        "secret_token": config.webhook_secret,
+    }
+
+
 @asynccontextmanager
 async def running(app: BotApplication, *, poll_timeout: int = 10) -> AsyncIterator[BotApplication]:
-    """Run the bot with long polling inside an existing event loop (tests, benchmarks).
+    """Run the bot inside an existing event loop (tests, benchmarks): long polling, or the
+    webhook when the configuration has `webhook_url`.
 
-    Mirrors what `Application.run_polling` does, including post_init and post_shutdown.
+    Mirrors what `Application.run_polling` / `run_webhook` do, including post_init and
+    post_shutdown.
     """
     await app.initialize()
     try:
         if app.post_init:
             await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
-        )
+        config = app.bot_data.config
+        if config.webhook_url is not None:
+            await app.updater.start_webhook(**_webhook_options(config))
+        else:
+            await app.updater.start_polling(
+                poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            )
         await app.start()
         try:
             yield app

@@ -104,6 +104,12 @@ class Config:
     transcription_url: str | None = None
     transcription_model: str = "whisper-1"
     transcription_api_key: str | None = field(default=None, repr=False)
+    #: The public HTTPS URL Telegram posts updates to (None: long polling).
+    webhook_url: str | None = None
+    #: Where the webhook server listens (behind the HTTPS reverse proxy): host and port.
+    webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
+    #: Telegram sends it in X-Telegram-Bot-Api-Secret-Token; requests without it get 403.
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.office_hours is None:
@@ -115,6 +121,12 @@ class Config:
         """The office hours (always set after construction)."""
         assert self.office_hours is not None
         return self.office_hours
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of `webhook_url`: what the reverse proxy passes on to the bot."""
+        assert self.webhook_url is not None
+        return urlsplit(self.webhook_url).path or "/"
 
     @property
     def api_root(self) -> str:
@@ -162,6 +174,7 @@ class Config:
 
         digest_weekday, digest_time = parse_digest_at(env.get("BOT_DIGEST_AT", ""))
         weekly_summary = parse_weekly_summary(env.get("BOT_WEEKLY_SUMMARY", ""))
+        webhook_url, webhook_listen, webhook_secret = _webhook(env)
 
         return cls(
             token=token,
@@ -196,6 +209,9 @@ class Config:
             transcription_url=_service_url(env, "BOT_TRANSCRIPTION_URL"),
             transcription_model=env.get("BOT_TRANSCRIPTION_MODEL", "").strip() or "whisper-1",
             transcription_api_key=env.get("BOT_TRANSCRIPTION_API_KEY", "").strip() or None,
+            webhook_url=webhook_url,
+            webhook_listen=webhook_listen,
+            webhook_secret=webhook_secret,
         )
 
 
@@ -368,3 +384,52 @@ def _staff_language(env: Mapping[str, str]) -> str:
             f"BOT_STAFF_LANGUAGE {language!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}"
         )
     return language
+
+
+#: Telegram accepts webhooks on these ports only.
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _webhook(env: Mapping[str, str]) -> tuple[str | None, tuple[str, int], str | None]:
+    """BOT_WEBHOOK_URL, BOT_WEBHOOK_LISTEN and BOT_WEBHOOK_SECRET; none set: long polling."""
+    url = env.get("BOT_WEBHOOK_URL", "").strip()
+    listen = env.get("BOT_WEBHOOK_LISTEN", "").strip()
+    secret = env.get("BOT_WEBHOOK_SECRET", "").strip()
+    if not url:
+        if listen or secret:
+            name = "BOT_WEBHOOK_LISTEN" if listen else "BOT_WEBHOOK_SECRET"
+            raise ConfigError(f"{name} is set but BOT_WEBHOOK_URL is not: set both or neither")
+        return None, Config.webhook_listen, None
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = 0
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            "BOT_WEBHOOK_URL must be the public https URL Telegram calls, such as"
+            " https://bot.example.no/telegram (no ? or #)"
+        )
+    if port not in WEBHOOK_PORTS:
+        raise ConfigError("BOT_WEBHOOK_URL: Telegram calls only the ports 443, 80, 88 and 8443")
+    if not secret:
+        raise ConfigError(
+            "BOT_WEBHOOK_SECRET is not set: with BOT_WEBHOOK_URL it is required (1-256"
+            " characters of A-Z, a-z, 0-9, _ and -), so that only Telegram can send updates"
+        )
+    if not _SECRET_RE.match(secret):
+        # Not echoed: it is a secret.
+        raise ConfigError("BOT_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    return url, _listen(listen or "127.0.0.1:8443"), secret
+
+
+def _listen(raw: str) -> tuple[str, int]:
+    """`127.0.0.1:8443`, `0.0.0.0:8443` or `[::1]:8443` -> (host, port)."""
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(
+            f"BOT_WEBHOOK_LISTEN must be a host and a port, such as 127.0.0.1:8443; got {raw!r}"
+        )
+    return host, int(port)

@@ -4,7 +4,10 @@ arrived, and marked handled when its handlers are done; a restart handles the re
 python-telegram-bot's long polling puts a fetched batch on the update queue and acknowledges
 it with the very next getUpdates call, long before slow handlers are done. `DurableUpdateQueue`
 stores each update in `put`, which the poller awaits before that next call, so an acknowledged
-update is always in the inbox. `PerChatUpdateProcessor` reports when an update is done.
+update is always in the inbox. In webhook mode python-telegram-bot's server awaits the same
+`put` before it answers Telegram's POST, so Telegram gets its 200 only for a stored update
+(and sends the update again when the commit failed). `PerChatUpdateProcessor` reports when an
+update is done.
 
 What this guarantees: an update is handled at least once. An update that was being handled
 when the bot died is handled again from the start; the features' own records (a message
@@ -100,7 +103,7 @@ class DurableUpdateQueue(asyncio.Queue[Any]):
     async def _store(self, update: Update) -> bool:
         data = self.bot_data
         if data is None or not hasattr(data, "db"):
-            return True  # not running yet (never the case while polling)
+            return True  # not running yet (never the case while updates arrive)
         payload = update.to_dict()
         return await _until_written(
             f"update {update.update_id}",

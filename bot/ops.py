@@ -124,6 +124,7 @@ async def run_checks(config: Config, say: Say) -> int:
         async with bot:
             me = await bot.get_me()
             ok(f"token: the bot is @{me.username}")
+            await _check_webhook(bot, config, ok, fix, note)
             await _check_staff_chat(bot, config, ok, fix)
     except TelegramError as error:
         if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
@@ -136,6 +137,39 @@ async def run_checks(config: Config, say: Say) -> int:
             fix(f"token: Telegram refused it ({error}); check BOT_TOKEN and BOT_API_BASE_URL")
     await check_bridge(config, ok, fix, note)
     return problems
+
+
+async def _check_webhook(bot: Bot, config: Config, ok: Say, fix: Say, note: Say) -> None:
+    """How updates reach the bot, as Telegram sees it (getWebhookInfo)."""
+    info = await bot.get_webhook_info()
+    waiting = f"{info.pending_update_count} update(s) waiting at Telegram"
+    if config.webhook_url is None:
+        if info.url:
+            note(
+                f"a webhook is set at Telegram ({info.url}) but BOT_WEBHOOK_URL is not: `run`"
+                " removes it and uses long polling"
+            )
+        else:
+            ok(f"updates by long polling; {waiting}")
+        return
+    if not info.url:
+        note(
+            f"webhook: not set at Telegram yet; `run` sets it to {config.webhook_url} ({waiting})"
+        )
+    elif info.url != config.webhook_url:
+        fix(
+            f"webhook: Telegram posts to {info.url}, not to BOT_WEBHOOK_URL"
+            f" {config.webhook_url}: does another bot use this token?"
+        )
+    else:
+        ok(f"webhook: Telegram posts to {info.url}; {waiting}")
+    if info.last_error_date is not None:
+        when = info.last_error_date.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M")
+        error = f"Telegram's last error at the webhook, {when}: {info.last_error_message}"
+        if info.pending_update_count:
+            fix(f"{error}; check the reverse proxy, BOT_WEBHOOK_LISTEN and that the bot runs")
+        else:
+            note(error)
 
 
 async def _check_staff_chat(bot: Bot, config: Config, ok: Say, fix: Say) -> None:

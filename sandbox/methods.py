@@ -318,18 +318,6 @@ class Methods(World):
             "supports_inline_queries": False,
         }
 
-    def api_delete_webhook(self, params: dict[str, Any]) -> Any:
-        if params.get("drop_pending_updates"):
-            self.updates.clear()
-        return True
-
-    def api_get_webhook_info(self, params: dict[str, Any]) -> Any:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.updates),
-        }
-
     def api_set_my_commands(self, params: dict[str, Any]) -> Any:
         commands = params.get("commands")
         if not isinstance(commands, list):

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from sandbox.methods import Methods
 from sandbox.models import ApiError, Call, UploadedPart
+from sandbox.webhook import WebhookDelivery
 
 #: Parameters whose value PTB sends as a plain string even if it looks like JSON.
 _STRING_PARAMS = frozenset(
@@ -70,12 +71,13 @@ QUIET_WITHOUT_PROBE = 0.15
 _DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 
-class BotAPIDouble(Methods):
+class BotAPIDouble(WebhookDelivery, Methods):
     """A fake Telegram Bot API server on 127.0.0.1 with a scriptable world.
 
     Use ``async with BotAPIDouble() as tg:`` (or ``start``/``stop``) and point PTB at
     ``tg.base_url``: ``.base_url(f"{tg.base_url}/bot")`` and
-    ``.base_file_url(f"{tg.base_url}/file/bot")``.
+    ``.base_file_url(f"{tg.base_url}/file/bot")``. Updates reach the bot by getUpdates, or by
+    POST once the bot set a webhook (`sandbox/webhook.py`).
     """
 
     def __init__(self, token: str = "123456:TEST", bot_username: str = "stikk_test_bot") -> None:
@@ -96,6 +98,7 @@ class BotAPIDouble(Methods):
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
         self._pollers: dict[int, web.Request] = {}
+        self._init_webhook()
         #: Tracebacks of bugs inside the double itself; settle() fails loudly when non-empty.
         self.crashes: list[str] = []
         #: Requests currently held by `hold_sends` (crash tests wait for this).
@@ -133,6 +136,7 @@ class BotAPIDouble(Methods):
         self._stopping = True
         if self._wakeup is not None:
             self._wakeup.set()
+        await self._close_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -312,6 +316,7 @@ class BotAPIDouble(Methods):
         return self.updates[:limit]
 
     async def _get_updates(self, request: web.Request, params: dict[str, Any]) -> Any:
+        self._webhook_conflict()
         offset = int(params.get("offset") or 0)
         limit = max(1, min(100, int(params.get("limit") or 100)))
         timeout = float(params.get("timeout") or 0)
@@ -362,8 +367,9 @@ class BotAPIDouble(Methods):
 
     @property
     def polling(self) -> bool:
-        """True while the bot waits in a getUpdates long poll (it is up and listening)."""
-        return self._live_pollers() > 0
+        """True while the bot waits in a getUpdates long poll (it is up and listening), or
+        has a webhook set that the double delivers to."""
+        return self._live_pollers() > 0 or self.delivering
 
     def _live_pollers(self) -> int:
         return sum(
@@ -390,7 +396,12 @@ class BotAPIDouble(Methods):
             idle_for = time.monotonic() - self._last_activity
             if idle_for < quiet:
                 reasons.append(f"last request only {idle_for:.3f}s ago")
-        if not self._live_pollers():
+        if self.webhook is not None:
+            if not self.delivering:
+                reasons.append("the webhook's delivery has stopped")
+            elif self._webhook_posting:
+                reasons.append("an update is being posted to the webhook")
+        elif not self._live_pollers():
             reasons.append("the bot is not waiting in a getUpdates long poll")
         if self.idle_probe is not None and not self.idle_probe():
             reasons.append("idle_probe() returned False")

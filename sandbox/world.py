@@ -238,8 +238,10 @@ class World:
         group_per_minute: float | None = 20,
         group_burst: int = 20,
         retry_after: int = 1,
+        global_burst: int | None = None,
     ) -> None:
-        """Reconfigure flood control (``None`` disables a limit); resets current counters."""
+        """Reconfigure flood control (``None`` disables a limit); resets current counters.
+        `global_burst` makes the global limit a token bucket (see `sandbox/limits.py`)."""
         self.flood = FloodControl(
             global_per_second,
             private_chat_per_second,
@@ -247,6 +249,7 @@ class World:
             group_per_minute,
             group_burst,
             retry_after,
+            global_burst,
         )
 
     def topics(self, chat: FakeChat) -> list[ForumTopic]:

@@ -9,7 +9,7 @@ occurrence by its original start, so "I'm going" marks survive re-imports.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -731,6 +731,78 @@ async def active_subscribers(db: Database) -> list[Subscriber]:
     return [
         Subscriber(row["telegram_id"], row["language"], _codes(row["age_groups"])) for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class SubscriberChoice:
+    """Subscribers who get the same digest: one stored language and age-group choice."""
+
+    language: str
+    #: As stored (comma-separated codes): the key `enqueue_digest` matches rows by.
+    stored_age_groups: str
+    age_groups: frozenset[str]
+    subscribers: int
+
+
+async def subscriber_choices(db: Database) -> list[SubscriberChoice]:
+    """The distinct (language, age groups) of active subscribers, with how many have each: a
+    few dozen rows however many subscribe, so nothing is read per subscriber."""
+    rows = await db.fetchall(
+        "SELECT r.language, s.age_groups, COUNT(*) FROM digest_subscriptions s"
+        " JOIN residents r ON r.telegram_id = s.telegram_id"
+        " WHERE s.active = 1 GROUP BY r.language, s.age_groups"
+    )
+    return [SubscriberChoice(row[0], row[1], _codes(row[1]), int(row[2])) for row in rows]
+
+
+#: Each choice's messages: (language, stored age groups) -> [(text, keyboard)] per part.
+DigestParts = Mapping[tuple[str, str], list[tuple[str, dict[str, Any] | None]]]
+
+
+async def enqueue_digest(
+    db: Database,
+    edition: str,
+    parts: DigestParts,
+    extra: list[outbox.OutboxItem],
+    now: datetime,
+    on_blocked: str,
+) -> int:
+    """Write an edition of the digest into the outbox in one transaction; return rows added.
+
+    Each choice's messages are stored once (`outbox_bodies`); the rows, one per active
+    subscriber and part, are made by one INSERT ... SELECT that joins the subscriptions with
+    the plan of (choice, part, message), so no subscriber passes through Python. `extra`
+    (the public channel's list) is written beside them. Rows already there are left alone.
+    """
+    async with db.transaction() as tx:
+        before = await outbox.count_rows(tx, edition)
+        bodies = outbox.Bodies(tx)
+        plan = []
+        for (language, age_groups), choice in parts.items():
+            for number, (text, markup) in enumerate(choice):
+                plan.append((language, age_groups, number, await bodies.id(text, markup)))
+        await tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS digest_plan (language TEXT, age_groups TEXT,"
+            " part INTEGER, body_id INTEGER, PRIMARY KEY (language, age_groups, part))"
+        )
+        await tx.execute("DELETE FROM temp.digest_plan")
+        await tx.executemany("INSERT INTO temp.digest_plan VALUES (?, ?, ?, ?)", plan)
+        await tx.execute(
+            "INSERT OR IGNORE INTO outbox (edition, chat_id, part, kind, body_id, resident_id,"
+            " on_blocked, created_at)"
+            " SELECT ?, s.telegram_id, p.part, 'text', p.body_id, s.telegram_id, ?, ?"
+            " FROM digest_subscriptions s JOIN residents r ON r.telegram_id = s.telegram_id"
+            " JOIN temp.digest_plan p ON p.language = r.language AND p.age_groups = s.age_groups"
+            " WHERE s.active = 1 ORDER BY s.telegram_id, p.part",
+            (edition, on_blocked, now.isoformat()),
+        )
+        await tx.execute("DELETE FROM temp.digest_plan")
+        if extra:
+            await outbox.enqueue_in(tx, edition, extra, now, bodies)
+        after = await outbox.count_rows(tx, edition)
+        if after == before:
+            await outbox.drop_unused_bodies(tx)
+    return after - before
 
 
 # --- organisers ---

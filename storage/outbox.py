@@ -99,59 +99,91 @@ async def enqueue(
     db: Database, edition: str, items: Iterable[OutboxItem], now: datetime | None = None
 ) -> int:
     """Write the rows of an edition; rows already there are left alone. Returns rows added."""
-    now = now or datetime.now(UTC)
     items = list(items)
     if not items:
         return 0
-    # Many rows share one message (every subscriber with the same language and choice): store
-    # each distinct body once. Keyboards are shared objects, encoded once each.
-    keyboards: dict[int, str] = {}
+    async with db.transaction() as tx:
+        before = await count_rows(tx, edition)
+        await enqueue_in(tx, edition, items, now or datetime.now(UTC))
+        after = await count_rows(tx, edition)
+        if after == before:
+            # Enqueued twice: the rows were there already, so were their bodies.
+            await drop_unused_bodies(tx)
+    return after - before
 
-    def keyboard(markup: dict[str, Any] | None) -> str | None:
+
+async def count_rows(tx: Transaction, edition: str) -> int:
+    return int(await tx.fetchval("SELECT COUNT(*) FROM outbox WHERE edition = ?", (edition,)))
+
+
+class Bodies:
+    """Stores each distinct message (text, keyboard, document) once per transaction and gives
+    its id: many rows share one message (every subscriber with the same language and choice).
+    Keyboards are shared objects, encoded once each."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self._keyboards: dict[int, str] = {}
+        self._ids: dict[tuple[Any, ...], int] = {}
+
+    def _keyboard(self, markup: dict[str, Any] | None) -> str | None:
         if not markup:
             return None
         key = id(markup)
-        if key not in keyboards:
-            keyboards[key] = json.dumps(markup, ensure_ascii=False)
-        return keyboards[key]
+        if key not in self._keyboards:
+            self._keyboards[key] = json.dumps(markup, ensure_ascii=False)
+        return self._keyboards[key]
 
-    bodies: dict[tuple[Any, ...], int] = {}
-    async with db.transaction() as tx:
-        before = await tx.fetchval("SELECT COUNT(*) FROM outbox WHERE edition = ?", (edition,))
-        rows = []
-        for item in items:
-            body = (item.text, keyboard(item.reply_markup), item.document, item.filename)
-            if body not in bodies:
-                bodies[body] = await tx.execute(
-                    "INSERT INTO outbox_bodies (text, reply_markup, document, filename)"
-                    " VALUES (?, ?, ?, ?)",
-                    body,
-                )
-            rows.append(
-                (
-                    edition,
-                    item.chat_id,
-                    item.part,
-                    item.kind,
-                    bodies[body],
-                    item.resident_id,
-                    item.on_blocked,
-                    now.isoformat(),
-                )
+    async def id(
+        self,
+        text: str | None,
+        markup: dict[str, Any] | None,
+        document: bytes | None = None,
+        filename: str | None = None,
+    ) -> int:
+        body = (text, self._keyboard(markup), document, filename)
+        if body not in self._ids:
+            self._ids[body] = await self.tx.execute(
+                "INSERT INTO outbox_bodies (text, reply_markup, document, filename)"
+                " VALUES (?, ?, ?, ?)",
+                body,
             )
-        await tx.executemany(
-            "INSERT OR IGNORE INTO outbox (edition, chat_id, part, kind, body_id, resident_id,"
-            " on_blocked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+        return self._ids[body]
+
+
+async def enqueue_in(
+    tx: Transaction,
+    edition: str,
+    items: list[OutboxItem],
+    now: datetime,
+    bodies: Bodies | None = None,
+) -> None:
+    """`enqueue` inside an open transaction (with more rows written beside it)."""
+    bodies = bodies or Bodies(tx)
+    created = now.isoformat()
+    rows = []
+    for item in items:
+        body_id = await bodies.id(item.text, item.reply_markup, item.document, item.filename)
+        rows.append(
+            (
+                edition,
+                item.chat_id,
+                item.part,
+                item.kind,
+                body_id,
+                item.resident_id,
+                item.on_blocked,
+                created,
+            )
         )
-        after = await tx.fetchval("SELECT COUNT(*) FROM outbox WHERE edition = ?", (edition,))
-        if after == before:
-            # Enqueued twice: the rows were there already, so were their bodies.
-            await _drop_unused_bodies(tx)
-    return int(after) - int(before)
+    await tx.executemany(
+        "INSERT OR IGNORE INTO outbox (edition, chat_id, part, kind, body_id, resident_id,"
+        " on_blocked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
-async def _drop_unused_bodies(tx: Transaction) -> None:
+async def drop_unused_bodies(tx: Transaction) -> None:
     await tx.execute(
         "DELETE FROM outbox_bodies WHERE id NOT IN"
         " (SELECT body_id FROM outbox WHERE body_id IS NOT NULL AND status = 'pending')"
@@ -446,7 +478,7 @@ async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
 
 async def forget_resident(tx: Transaction, telegram_id: int) -> None:
     await tx.execute("DELETE FROM outbox WHERE chat_id = ?", (telegram_id,))
-    await _drop_unused_bodies(tx)
+    await drop_unused_bodies(tx)
 
 
 async def expire(tx: Transaction, cutoff: datetime) -> int:
@@ -456,7 +488,7 @@ async def expire(tx: Transaction, cutoff: datetime) -> int:
         "DELETE FROM outbox WHERE status != 'pending' AND created_at < ?", (cutoff.isoformat(),)
     )
     removed = int(await tx.fetchval("SELECT changes()"))
-    await _drop_unused_bodies(tx)
+    await drop_unused_bodies(tx)
     return removed
 
 

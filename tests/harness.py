@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.app import build_application, running, update_processor
 from bot.config import Config
@@ -169,6 +170,11 @@ async def make_harness(tmp_path: Path, **config_overrides: Any) -> AsyncIterator
             "admin_ids": frozenset({staff_users[0].id}),
         }
         settings.update(config_overrides)
+        if settings.get("webhook_url"):
+            # The reverse proxy in front of the bot: the public URL reaches its listener.
+            host, port = settings.get("webhook_listen", ("127.0.0.1", 8443))
+            public = urlsplit(settings["webhook_url"])
+            double.route_webhook(f"{public.scheme}://{public.netloc}", f"http://{host}:{port}")
         clock = FakeClock()
         double.clock = clock
         harness = BotHarness(

@@ -257,6 +257,49 @@ async def test_digest_is_rendered_once_per_language_and_choice(bot: BotHarness):
     assert texts[500] == texts[503] and texts[500] != texts[504]
 
 
+async def test_the_stored_edition_is_what_each_subscriber_should_get(bot: BotHarness):
+    """prepare_edition lets the database make the rows (one INSERT ... SELECT); they must be
+    exactly the per-subscriber items: right language (an unshipped one gets the default),
+    right age groups, no one who unsubscribed, and the channel's list beside them."""
+    from dataclasses import replace
+
+    from bot.activities.digest import digest_header, prepare_edition
+    from storage import residents
+
+    now = NOV_MONDAY
+    await import_calendar(bot, now - timedelta(days=30))
+    people = {601: ("nb", ["0-1"]), 602: ("ar", ["0-1"]), 603: ("de", ["13-18", "0-1"])}
+    people |= {604: ("so", ["all"]), 605: ("nb", ["adults"]), 606: ("ur", ["6-12"])}
+    for telegram_id, (language, groups) in people.items():
+        await residents.touch(bot.db, telegram_id, language, None, now)
+        await activities.subscribe(bot.db, telegram_id, groups, now)
+    await activities.unsubscribe(bot.db, 606, now)
+    config = replace(bot.config, channel_id=-100777)
+    assert bot.app is not None
+    catalogs = bot.app.bot_data.catalogs
+
+    expected = await build_edition(bot.db, catalogs, config, now)
+    name = await prepare_edition(bot.db, catalogs, config, now)
+    stored = await outbox.pending(bot.db, name)
+
+    def rows(items):
+        return sorted((i.chat_id, i.part, i.text, i.reply_markup) for i in items)
+
+    assert {row.chat_id for row in stored} >= {601, 602, 603, 604, -100777}
+    assert 606 not in {row.chat_id for row in stored}
+    assert rows(stored) == rows(expected.items)
+    blocked_by = {row.on_blocked for row in stored if row.chat_id > 0}
+    assert blocked_by == {"digest"}
+    # The unshipped language got the default language's text, not nothing.
+    by_chat = {row.chat_id: row.text for row in stored if row.part == 0}
+    header = digest_header(catalogs.texts("nb"))
+    assert by_chat[603].startswith(header) and by_chat[601].startswith(header)
+    assert not by_chat[602].startswith(header)
+    # A second run adds nothing.
+    assert await prepare_edition(bot.db, catalogs, config, now) == name
+    assert len(await outbox.pending(bot.db, name)) == len(stored)
+
+
 async def test_a_long_digest_is_split_at_day_boundaries(bot: BotHarness):
     now = NOV_MONDAY
     for day in range(7):

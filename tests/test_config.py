@@ -163,3 +163,52 @@ def test_language_bridge_is_off_by_default():
 def test_bad_bridge_settings_name_the_variable(env, name):
     with pytest.raises(ConfigError, match=name):
         Config.from_env({"BOT_TOKEN": "1:a", **env})
+
+
+def test_webhook_settings():
+    config = Config.from_env(
+        {
+            "BOT_TOKEN": "123:abc",
+            "BOT_WEBHOOK_URL": "https://bot.bydel.example/telegram",
+            "BOT_WEBHOOK_SECRET": "abc_DEF-123",
+        }
+    )
+    assert config.webhook_url == "https://bot.bydel.example/telegram"
+    assert config.webhook_path == "/telegram"
+    assert config.webhook_listen == ("127.0.0.1", 8443)
+    assert config.webhook_secret == "abc_DEF-123"
+    assert "abc_DEF-123" not in repr(config)
+    config = Config.from_env(
+        {
+            "BOT_TOKEN": "123:abc",
+            "BOT_WEBHOOK_URL": "https://bot.bydel.example:8443/",
+            "BOT_WEBHOOK_LISTEN": "[::1]:9000",
+            "BOT_WEBHOOK_SECRET": "x",
+        }
+    )
+    assert config.webhook_listen == ("::1", 9000)
+    # Unset: long polling, as before.
+    assert Config.from_env({"BOT_TOKEN": "123:abc"}).webhook_url is None
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"BOT_WEBHOOK_URL": "http://bot.example/hook", "BOT_WEBHOOK_SECRET": "x"}, "URL"),
+        ({"BOT_WEBHOOK_URL": "https://bot.example:8080/", "BOT_WEBHOOK_SECRET": "x"}, "URL"),
+        ({"BOT_WEBHOOK_URL": "https://bot.example/hook"}, "BOT_WEBHOOK_SECRET"),
+        ({"BOT_WEBHOOK_URL": "https://bot.example/", "BOT_WEBHOOK_SECRET": "a b"}, "SECRET"),
+        (
+            {
+                "BOT_WEBHOOK_URL": "https://bot.example/",
+                "BOT_WEBHOOK_SECRET": "x",
+                "BOT_WEBHOOK_LISTEN": "8443",
+            },
+            "BOT_WEBHOOK_LISTEN",
+        ),
+        ({"BOT_WEBHOOK_SECRET": "x"}, "BOT_WEBHOOK_SECRET"),
+    ],
+)
+def test_bad_webhook_settings_name_the_variable(env, name):
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({"BOT_TOKEN": "123:abc", **env})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.delivery import OutboxItem, deliver, delivery_bot, enqueue
+from bot.delivery import OutboxItem, Pacer, deliver, delivery_bot, enqueue
 from sandbox import BotAPIDouble
 from storage import activities, outbox, residents
 from storage.db import Database
@@ -143,3 +143,21 @@ def test_outbox_item_checks_its_payload():
         OutboxItem(1, kind="document", text="no bytes")
     with pytest.raises(ValueError):
         OutboxItem(1, text="")
+
+
+def test_the_pacer_hands_out_slots_on_a_schedule_without_bursts():
+    now = [100.0]
+    pacer = Pacer(10, tolerance=0.05, clock=lambda: now[0])
+    assert [pacer.reserve() for _ in range(3)] == pytest.approx([100.0, 100.1, 100.2])
+    # A sender that woke a little late does not move the slots after it: no drift.
+    now[0] = 100.33
+    assert pacer.reserve() == pytest.approx(100.3)
+    now[0] = 100.43
+    assert pacer.reserve() == pytest.approx(100.4)
+    # After a stall longer than the tolerance the schedule starts again: no burst to catch up.
+    now[0] = 101.0
+    assert pacer.reserve() == pytest.approx(101.0)
+    assert pacer.reserve() == pytest.approx(101.1)
+    # Nothing before the end of a flood-control pause.
+    assert pacer.reserve(not_before=107.0) == pytest.approx(107.0)
+    assert pacer.reserve() == pytest.approx(107.1)

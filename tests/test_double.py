@@ -174,6 +174,26 @@ async def test_global_flood_limit_answers_429_with_retry_after(tg: BotAPIDouble,
     assert tg.errors[-1].description == "Too Many Requests: retry after 7"
 
 
+async def test_global_bucket_refuses_a_burst_but_not_an_even_pace(tg: BotAPIDouble) -> None:
+    """With `global_burst` the global limit is a rate with a tolerance (a token bucket):
+    evenly paced sends at exactly the rate pass, a burst beyond the tolerance does not."""
+    clock = [0.0]
+    tg.set_limits(
+        global_per_second=100, global_burst=3, private_chat_per_second=None, group_per_minute=None
+    )
+    tg.flood.now = lambda: clock[0]
+    # 300 sends at exactly 100/s, each arriving up to 15 ms early or late (so some overtake
+    # others: the server sees them in the order they arrive).
+    jitter = [0.0, 0.015, -0.015, 0.01, -0.01]
+    arrivals = sorted(1.0 + i / 100 + jitter[i % len(jitter)] for i in range(300))
+    for i, arrival in enumerate(arrivals):
+        clock[0] = arrival
+        assert tg.flood.allow(1000 + i), f"send {i} refused"
+    # A burst: three go, the fourth is refused.
+    clock[0] += 1.0
+    assert [tg.flood.allow(5000 + i) for i in range(4)] == [True, True, True, False]
+
+
 async def test_private_chat_bucket_allows_a_burst_then_refills(tg: BotAPIDouble, bot: Bot) -> None:
     tg.set_limits(global_per_second=None, private_chat_per_second=20, private_burst=2)
     user, other = tg.add_user(), tg.add_user("Other")

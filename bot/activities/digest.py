@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from bot.activities.importer import extend_recurring
 from bot.activities.render import Part, coming_week, render_list
 from bot.config import Config
-from bot.delivery import DeliveryReport, OutboxItem, ProgressCallback, deliver, enqueue
+from bot.delivery import DeliveryReport, OutboxItem, ProgressCallback, deliver
 from bot.i18n import Catalogs, Texts
 from storage import activities, outbox
 from storage.activities import ALL, Activity
@@ -68,10 +68,24 @@ class Edition:
     renders: int
 
 
-async def build_edition(
-    db: Database, catalogs: Catalogs, config: Config, now: datetime
-) -> Edition:
-    """Every subscriber's parts (and the channel's), rendered once per language and choice."""
+@dataclass
+class Plan:
+    """An edition before it is written: each subscriber choice's messages, rendered once."""
+
+    name: str
+    parts: dict[tuple[str, str], list[tuple[str, dict[str, Any] | None]]]
+    choices: list[activities.SubscriberChoice]
+    #: The public channel's list (no buttons), if there is a channel.
+    channel: list[OutboxItem]
+    renders: int
+
+    @property
+    def subscribers(self) -> int:
+        return sum(choice.subscribers for choice in self.choices)
+
+
+async def plan_edition(db: Database, catalogs: Catalogs, config: Config, now: datetime) -> Plan:
+    """Render this week's digest once per (language, age-group choice) of the subscribers."""
     start, end = coming_week(now, config.timezone)
     # Cancelled ones too, marked: a family that saw it last week does not go to a locked door.
     # A new time or place is marked in the first digest after the change, not for ever.
@@ -84,15 +98,40 @@ async def build_edition(
     # Per (language, choice): each part's text and keyboard, built once and shared by every
     # subscriber with that choice (the outbox stores each distinct message once).
     rendered: dict[tuple[str, frozenset[str]], list[tuple[str, dict[str, Any] | None]]] = {}
-    items: list[OutboxItem] = []
-    subscribers = await activities.active_subscribers(db)
-    for subscriber in subscribers:
-        key = (catalogs.texts(subscriber.language).language, subscriber.age_groups)
+    parts = {}
+    choices = await activities.subscriber_choices(db)
+    for choice in choices:
+        key = (catalogs.texts(choice.language).language, choice.age_groups)
         if key not in rendered:
-            matching = [a for a in coming if a.matches(subscriber.age_groups)]
-            parts = render_digest(catalogs.texts(key[0]), matching, config) if matching else []
-            rendered[key] = [(part.text, part.reply_markup) for part in parts]
-        for number, (text, markup) in enumerate(rendered[key]):
+            matching = [a for a in coming if a.matches(choice.age_groups)]
+            texts = catalogs.texts(key[0])
+            made = render_digest(texts, matching, config) if matching else []
+            rendered[key] = [(part.text, part.reply_markup) for part in made]
+        parts[(choice.language, choice.stored_age_groups)] = rendered[key]
+    renders = len(rendered)
+    channel: list[OutboxItem] = []
+    if config.channel_id is not None and coming:
+        t = catalogs.texts(config.default_language)
+        renders += 1
+        for number, part in enumerate(render_digest(t, coming, config, buttons=False)):
+            channel.append(OutboxItem(chat_id=config.channel_id, part=number, text=part.text))
+    return Plan(edition_name(now, config), parts, choices, channel, renders)
+
+
+async def build_edition(
+    db: Database, catalogs: Catalogs, config: Config, now: datetime
+) -> Edition:
+    """Every subscriber's parts (and the channel's) as items: the plan spelt out per person
+    (previews and tests; `prepare_edition` lets the database spell it out)."""
+    plan = await plan_edition(db, catalogs, config, now)
+    items: list[OutboxItem] = []
+    by_codes = {
+        (c.language, c.age_groups): plan.parts[(c.language, c.stored_age_groups)]
+        for c in plan.choices
+    }
+    for subscriber in await activities.active_subscribers(db):
+        choice = by_codes[(subscriber.language, subscriber.age_groups)]
+        for number, (text, markup) in enumerate(choice):
             items.append(
                 OutboxItem(
                     chat_id=subscriber.telegram_id,
@@ -103,33 +142,29 @@ async def build_edition(
                     on_blocked=ON_BLOCKED,
                 )
             )
-    renders = len(rendered)
-    if config.channel_id is not None and coming:
-        t = catalogs.texts(config.default_language)
-        renders += 1
-        for number, part in enumerate(render_digest(t, coming, config, buttons=False)):
-            items.append(OutboxItem(chat_id=config.channel_id, part=number, text=part.text))
-    return Edition(edition_name(now, config), items, len(subscribers), renders)
+    items.extend(plan.channel)
+    return Edition(plan.name, items, plan.subscribers, plan.renders)
 
 
 async def prepare_edition(db: Database, catalogs: Catalogs, config: Config, now: datetime) -> str:
     """Write this week's edition into the outbox, once; return its name. Nothing is sent.
 
     Every row is committed before the first message goes out, so a crash while sending loses
-    nothing and a second run in the same week adds nothing.
+    nothing and a second run in the same week adds nothing. The messages are rendered once
+    per choice; the database makes the rows (one per subscriber and part) in one statement.
     """
     name = edition_name(now, config)
     if await outbox.edition_exists(db, name):
         return name
     await extend_recurring(db, config.timezone, now)
-    edition = await build_edition(db, catalogs, config, now)
-    added = await enqueue(db, name, edition.items, now)
+    plan = await plan_edition(db, catalogs, config, now)
+    added = await activities.enqueue_digest(db, name, plan.parts, plan.channel, now, ON_BLOCKED)
     log.info(
         "digest %s: %d messages for %d subscribers (%d renders)",
         name,
         added,
-        edition.subscribers,
-        edition.renders,
+        plan.subscribers,
+        plan.renders,
     )
     return name
 
