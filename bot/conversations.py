@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from telegram import Update
 
 from bot.activities import management as activity_management
+from bot.activities import subscribing
 from bot.context import BotContext, BotData
 from bot.handover import resident as handover_resident
 from bot.handover import staff_side as handover_staff
@@ -95,6 +96,12 @@ RESIDENT_CONVERSATIONS: tuple[Conversation, ...] = (
         activity_management.is_proposing,
         activity_management.organiser_form_message,
         activity_management.cancel_form,
+    ),
+    Conversation(
+        "subscription",
+        subscribing.is_subscribing,
+        subscribing.take_message,
+        subscribing.cancel,
     ),
     Conversation(
         "answer to a staff question on a tip",

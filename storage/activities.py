@@ -20,6 +20,8 @@ from storage.db import Database, Transaction
 AGE_GROUPS = ("0-1", "2-5", "6-12", "13-18", "adults")
 #: A subscription to everything.
 ALL = "all"
+#: The adults' activities (a family without children, or whose children have grown up).
+ADULTS = "adults"
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,21 @@ class Activity:
 class Subscriber:
     telegram_id: int
     language: str
+    #: What does not grow ('adults', 'all'), or the groups of a subscription from before
+    #: birth years were asked.
     age_groups: frozenset[str]
+    #: The children's birth years; the digest turns them into age groups on the day it is sent.
+    birth_years: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    active: bool
+    age_groups: frozenset[str]
+    birth_years: tuple[int, ...]
+    #: Where the family is in /subscribe (None: not in it), and the years chosen so far.
+    step: str | None
+    draft_years: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,14 @@ def _iso(moment: datetime) -> str:
 
 def _codes(value: str) -> frozenset[str]:
     return frozenset(part for part in value.split(",") if part)
+
+
+def _years(value: str) -> tuple[int, ...]:
+    return tuple(sorted({int(part) for part in value.split(",") if part.strip().isdigit()}))
+
+
+def _join_years(years: Iterable[int]) -> str:
+    return ",".join(str(year) for year in sorted(set(years)))
 
 
 def _activity(row: Any) -> Activity:
@@ -333,36 +357,67 @@ async def going_count(db: Database, activity_id: int) -> int:
 
 
 # --- subscriptions ---
-async def subscription(db: Database, telegram_id: int) -> tuple[bool, frozenset[str]] | None:
-    """(active, age groups) of a resident's subscription, or None if they never had one."""
+async def subscription(db: Database, telegram_id: int) -> Subscription | None:
+    """A resident's subscription (active or not), or None if they never had one."""
     row = await db.fetchone(
-        "SELECT active, age_groups FROM digest_subscriptions WHERE telegram_id = ?",
+        "SELECT active, age_groups, birth_years, step, draft_years FROM digest_subscriptions"
+        " WHERE telegram_id = ?",
         (telegram_id,),
     )
-    return (bool(row["active"]), _codes(row["age_groups"])) if row else None
+    if row is None:
+        return None
+    return Subscription(
+        active=bool(row["active"]),
+        age_groups=_codes(row["age_groups"]),
+        birth_years=_years(row["birth_years"]),
+        step=row["step"],
+        draft_years=_years(row["draft_years"]),
+    )
 
 
 async def subscribe(
-    db: Database, telegram_id: int, age_groups: Iterable[str], now: datetime
+    db: Database,
+    telegram_id: int,
+    age_groups: Iterable[str],
+    now: datetime,
+    birth_years: Iterable[int] = (),
 ) -> None:
-    """Start (or restart) a subscription with these age groups."""
+    """Start (or restart) a subscription: fixed groups and/or the children's birth years.
+
+    Ends the /subscribe conversation: the step and the years being chosen are cleared.
+    """
     await db.execute(
-        "INSERT INTO digest_subscriptions (telegram_id, age_groups, active, created_at)"
-        " VALUES (?, ?, 1, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
-        " age_groups = excluded.age_groups, active = 1, ended_at = NULL, ended_reason = NULL",
-        (telegram_id, ",".join(sorted(set(age_groups))), now.isoformat()),
+        "INSERT INTO digest_subscriptions (telegram_id, age_groups, birth_years, active,"
+        " created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+        " age_groups = excluded.age_groups, birth_years = excluded.birth_years, active = 1,"
+        " ended_at = NULL, ended_reason = NULL, step = NULL, draft_years = ''",
+        (
+            telegram_id,
+            ",".join(sorted(set(age_groups))),
+            _join_years(birth_years),
+            now.isoformat(),
+        ),
     )
 
 
-async def choose_age_groups(
-    db: Database, telegram_id: int, age_groups: Iterable[str], now: datetime
+async def set_subscribe_step(
+    db: Database, telegram_id: int, step: str | None, draft_years: Iterable[int], now: datetime
 ) -> None:
-    """Store the age groups being chosen; a new subscription stays inactive until saved."""
+    """Store where the family is in /subscribe; a new subscription stays inactive meanwhile."""
     await db.execute(
-        "INSERT INTO digest_subscriptions (telegram_id, age_groups, active, created_at)"
-        " VALUES (?, ?, 0, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
-        " age_groups = excluded.age_groups",
-        (telegram_id, ",".join(sorted(set(age_groups))), now.isoformat()),
+        "INSERT INTO digest_subscriptions (telegram_id, active, created_at, step, draft_years)"
+        " VALUES (?, 0, ?, ?, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+        " step = excluded.step, draft_years = excluded.draft_years",
+        (telegram_id, now.isoformat(), step, _join_years(draft_years)),
+    )
+
+
+async def in_subscribe_step(db: Database, telegram_id: int) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM digest_subscriptions WHERE telegram_id = ? AND step IS NOT NULL",
+            (telegram_id,),
+        )
     )
 
 
@@ -388,12 +443,18 @@ async def end_subscription_of_blocked(tx: Transaction, telegram_id: int, now: da
 
 async def active_subscribers(db: Database) -> list[Subscriber]:
     rows = await db.fetchall(
-        "SELECT s.telegram_id, s.age_groups, r.language FROM digest_subscriptions s"
-        " JOIN residents r ON r.telegram_id = s.telegram_id"
+        "SELECT s.telegram_id, s.age_groups, s.birth_years, r.language"
+        " FROM digest_subscriptions s JOIN residents r ON r.telegram_id = s.telegram_id"
         " WHERE s.active = 1 ORDER BY s.telegram_id"
     )
     return [
-        Subscriber(row["telegram_id"], row["language"], _codes(row["age_groups"])) for row in rows
+        Subscriber(
+            row["telegram_id"],
+            row["language"],
+            _codes(row["age_groups"]),
+            _years(row["birth_years"]),
+        )
+        for row in rows
     ]
 
 
@@ -425,7 +486,7 @@ async def organiser_name(db: Database, telegram_id: int) -> str | None:
 async def export_resident(db: Database, telegram_id: int) -> dict:
     data: dict[str, Any] = {}
     row = await db.fetchone(
-        "SELECT age_groups, active, created_at, ended_at FROM digest_subscriptions"
+        "SELECT age_groups, birth_years, active, created_at, ended_at FROM digest_subscriptions"
         " WHERE telegram_id = ?",
         (telegram_id,),
     )

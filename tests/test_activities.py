@@ -77,13 +77,21 @@ async def import_calendar(bot: BotHarness, now: datetime) -> None:
     assert summary.errors == []
 
 
+#: A child's birth year in the age group, in the year of the digests of these tests.
+BORN_IN = {"0–1": 2026, "2–5": 2023, "6–12": 2018, "13–18": 2012}
+
+
 async def subscriber(bot: BotHarness, name: str, language: str, label: str, *ages: str) -> Person:
+    """A resident subscribed with a child in each of `ages` ("0–1", ...) or "All ages"."""
     person = bot.resident(name, language_code=language)
     await person.says("/start")
     await person.presses(label)
     await person.says("/subscribe")
+    if "All ages" in ages:
+        await person.presses(Catalogs().texts(language)._("🌍 Everything (all ages)"))
+        return person
     for age in ages:
-        await person.presses(age)
+        await person.presses(str(BORN_IN[age]))
     await person.presses("💾")
     return person
 
@@ -335,13 +343,18 @@ async def test_unsubscribe_stops_the_digest(bot: BotHarness):
     assert amina.new_messages() == []
 
 
-async def test_save_without_an_age_group_asks_for_one(bot: BotHarness):
+async def test_a_year_pressed_again_is_taken_back_and_save_asks_for_one(bot: BotHarness):
     amina = bot.resident("Amina", language_code="en")
     await amina.says("/start")
     await amina.presses("English")
     await amina.says("/subscribe")
-    await amina.presses("💾")
-    assert "at least one" in bot.double.answered_callbacks[-1]["text"]
+    assert "💾 Save" not in [label for label, _ in amina.last.buttons]
+    await amina.presses("2024")
+    keyboard = amina.last
+    await amina.presses("✅ 2024", keyboard)
+    # The old Save button of a keyboard with a year pressed: nothing to save any more.
+    await amina.presses_data(keyboard, "sub:save")
+    assert "year your child was born" in bot.double.answered_callbacks[-1]["text"]
     assert await activities.active_subscribers(bot.db) == []
 
 

@@ -13,12 +13,12 @@ import logging
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.activities import management, resident
+from bot.activities import management, resident, subscribing
 from bot.activities.digest import send_digest
 from bot.context import BotApplication, BotContext
 from bot.delivery import deliver, delivery_bot
 from bot.i18n import N_
-from bot.registry import add_resident_command
+from bot.registry import add_deep_link, add_resident_command
 from bot.staff_chat import add_staff_button, add_staff_command
 
 log = logging.getLogger(__name__)
@@ -56,12 +56,19 @@ async def resume_deliveries(context: BotContext) -> None:
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("activities", resident.show_activities, filters=private))
-    app.add_handler(CommandHandler("subscribe", resident.subscribe, filters=private))
+    app.add_handler(CommandHandler("subscribe", subscribing.start, filters=private))
     app.add_handler(CommandHandler("unsubscribe", resident.unsubscribe, filters=private))
     app.add_handler(CommandHandler("propose", management.propose, filters=private))
     app.add_handler(CallbackQueryHandler(resident.show_activities, pattern=r"^menu:activities$"))
-    app.add_handler(CallbackQueryHandler(resident.toggle_button, pattern=r"^act:age:"))
-    app.add_handler(CallbackQueryHandler(resident.save_button, pattern=r"^act:save$"))
+    app.add_handler(CallbackQueryHandler(subscribing.year_button, pattern=r"^sub:y:"))
+    app.add_handler(
+        CallbackQueryHandler(subscribing.choice_button, pattern=r"^sub:(adults|all|save)$")
+    )
+    # The age-group keyboard from before birth years were asked.
+    app.add_handler(CallbackQueryHandler(subscribing.old_button, pattern=r"^act:(age:|save$)"))
+    add_deep_link(app, "subscribe", subscribing.start)
+    # The public channel's weekly list links here: the list in the resident's own language.
+    add_deep_link(app, "digest", resident.digest_deep_link)
     app.add_handler(CallbackQueryHandler(resident.going_button, pattern=r"^act:go:\d+$"))
     app.add_handler(CallbackQueryHandler(resident.calendar_button, pattern=r"^act:ics:\d+$"))
     add_resident_command(app, "activities", N_("Activities in the coming 7 days"), 10)

@@ -4,6 +4,7 @@ delivery engine as one edition per ISO week (so a second run in the same week se
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.activities.ages import groups_on
 from bot.activities.importer import extend_recurring
 from bot.activities.render import Part, coming_week, render_list
 from bot.config import Config
@@ -42,15 +44,32 @@ def digest_footer(t: Texts) -> str:
     return t._("Change what you get: /subscribe\nStop the weekly list: /unsubscribe")
 
 
+def channel_footer(t: Texts, bot_username: str | None) -> str:
+    """Under the public channel's list: a link to the bot, which shows the list in the
+    resident's own language (`/start digest`)."""
+    if not bot_username:
+        return ""
+    link = f"https://t.me/{bot_username}?start=digest"
+    return t._(
+        "🌍 This list in your language: {link}",
+        link=f'<a href="{html.escape(link)}">@{html.escape(bot_username)}</a>',
+    )
+
+
 def render_digest(
-    t: Texts, items: list[Activity], config: Config, *, buttons: bool = True
+    t: Texts,
+    items: list[Activity],
+    config: Config,
+    *,
+    buttons: bool = True,
+    bot_username: str | None = None,
 ) -> list[Part]:
     return render_list(
         t,
         items,
         config.timezone,
         header=digest_header(t),
-        footer=digest_footer(t) if buttons else "",
+        footer=digest_footer(t) if buttons else channel_footer(t, bot_username),
         buttons=buttons,
     )
 
@@ -65,9 +84,18 @@ class Edition:
 
 
 async def build_edition(
-    db: Database, catalogs: Catalogs, config: Config, now: datetime
+    db: Database,
+    catalogs: Catalogs,
+    config: Config,
+    now: datetime,
+    bot_username: str | None = None,
 ) -> Edition:
-    """Every subscriber's parts (and the channel's), rendered once per language and choice."""
+    """Every subscriber's parts (and the channel's), rendered once per language and choice.
+
+    The age groups of a family that gave birth years are worked out here, on the send date:
+    a child born in 2025 is in 0–1 until the end of 2026 and in 2–5 from January 2027.
+    """
+    today = now.astimezone(config.timezone).date()
     start, end = coming_week(now, config.timezone)
     coming = await activities.listed_between(db, start, end)
     # Per (language, choice): each part's text and keyboard, built once and shared by every
@@ -76,9 +104,10 @@ async def build_edition(
     items: list[OutboxItem] = []
     subscribers = await activities.active_subscribers(db)
     for subscriber in subscribers:
-        key = (catalogs.texts(subscriber.language).language, subscriber.age_groups)
+        groups = groups_on(subscriber.age_groups, subscriber.birth_years, today)
+        key = (catalogs.texts(subscriber.language).language, groups)
         if key not in rendered:
-            matching = [a for a in coming if a.matches(subscriber.age_groups)]
+            matching = [a for a in coming if a.matches(groups)]
             parts = render_digest(catalogs.texts(key[0]), matching, config) if matching else []
             rendered[key] = [(part.text, part.reply_markup) for part in parts]
         for number, (text, markup) in enumerate(rendered[key]):
@@ -96,12 +125,19 @@ async def build_edition(
     if config.channel_id is not None and coming:
         t = catalogs.texts(config.default_language)
         renders += 1
-        for number, part in enumerate(render_digest(t, coming, config, buttons=False)):
+        parts = render_digest(t, coming, config, buttons=False, bot_username=bot_username)
+        for number, part in enumerate(parts):
             items.append(OutboxItem(chat_id=config.channel_id, part=number, text=part.text))
     return Edition(edition_name(now, config), items, len(subscribers), renders)
 
 
-async def prepare_edition(db: Database, catalogs: Catalogs, config: Config, now: datetime) -> str:
+async def prepare_edition(
+    db: Database,
+    catalogs: Catalogs,
+    config: Config,
+    now: datetime,
+    bot_username: str | None = None,
+) -> str:
     """Write this week's edition into the outbox, once; return its name. Nothing is sent.
 
     Every row is committed before the first message goes out, so a crash while sending loses
@@ -111,7 +147,7 @@ async def prepare_edition(db: Database, catalogs: Catalogs, config: Config, now:
     if await outbox.edition_exists(db, name):
         return name
     await extend_recurring(db, config.timezone, now)
-    edition = await build_edition(db, catalogs, config, now)
+    edition = await build_edition(db, catalogs, config, now, bot_username)
     added = await enqueue(db, name, edition.items, now)
     log.info(
         "digest %s: %d messages for %d subscribers (%d renders)",
@@ -134,13 +170,21 @@ async def send_digest(
     on_total=None,
 ) -> tuple[str, DeliveryReport]:
     """Enqueue this week's edition (once) and deliver what is still pending of it."""
-    name = await prepare_edition(db, catalogs, config, now)
+    name = await prepare_edition(db, catalogs, config, now, _username(bot))
     if on_total is not None:
         on_total((await outbox.counts(db, name)).pending)
     report = await deliver(bot, db, name, rate=config.delivery_rate, on_progress=on_progress)
     if report.total:
         await send_summary(bot, catalogs, config, name, report)
     return name, report
+
+
+def _username(bot: Bot) -> str | None:
+    """The bot's username, known from getMe once the Bot is initialized."""
+    try:
+        return bot.username
+    except RuntimeError:
+        return None
 
 
 def summary_text(t: Texts, name: str, report: DeliveryReport) -> str:
