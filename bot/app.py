@@ -13,6 +13,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 
 from bot import (
     activities,
+    announcements,
     bridge,
     fallback,
     guard,
@@ -49,6 +50,7 @@ FEATURES = (
     surveys,
     bridge,
     reports,
+    announcements,
 )
 
 #: Updates the bot asks Telegram for (others are never delivered).

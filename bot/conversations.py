@@ -33,6 +33,7 @@ from telegram import Update
 
 from bot.activities import management as activity_management
 from bot.activities import subscribing
+from bot.announcements import staff as announcement_staff
 from bot.context import BotContext, BotData
 from bot.handover import resident as handover_resident
 from bot.handover import staff_side as handover_staff
@@ -116,6 +117,8 @@ RESIDENT_CONVERSATIONS: tuple[Conversation, ...] = (
 STAFF_CHAT_ROUTES: tuple[StaffChatRoute, ...] = (
     # A staff member filling in /activity_add answers it in the chat and topic they started in.
     StaffChatRoute("activity form", activity_management.staff_form_message),
+    # A staff member writing /announce answers it in the chat and topic they started in.
+    StaffChatRoute("announcement", announcement_staff.take_message),
     StaffChatRoute("reply to a tip card", tip_handling.consume_staff_reply),
     StaffChatRoute("case topic", handover_staff.relay_from_staff),
     StaffChatRoute("survey file", survey_management.upload),

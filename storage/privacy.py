@@ -17,7 +17,17 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
-from storage import activities, cases, inbox, outbox, residents, surveys, tips, translations
+from storage import (
+    activities,
+    announcements,
+    cases,
+    inbox,
+    outbox,
+    residents,
+    surveys,
+    tips,
+    translations,
+)
 from storage.db import Database
 
 #: No storage module imports this one (nothing registers itself here), so the list is plain.
@@ -30,6 +40,7 @@ PERSONAL_DATA: tuple[ModuleType, ...] = (
     surveys,
     inbox,
     translations,
+    announcements,
 )
 
 

@@ -363,13 +363,13 @@ DEC_MONDAY = datetime(2026, 12, 14, 8, 0, tzinfo=UTC)
 JAN_MONDAY = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)
 
 FAMILY_CSV = (
-    "uid,title,start,end,place,age_groups,category,price,description\n"
-    "baby@dec,Babysang,2026-12-15 10:00,11:00,Stovner bibliotek,0-1,,,\n"
-    "small@dec,Lekestue,2026-12-16 10:00,11:00,Stovner bibliotek,2-5,,,\n"
-    "baby@jan,Babysang januar,2027-01-12 10:00,11:00,Stovner bibliotek,0-1,,,\n"
-    "small@jan,Lekestue januar,2027-01-13 10:00,11:00,Stovner bibliotek,2-5,,,\n"
-    "school@jan,Sjakk januar,2027-01-13 15:00,16:00,Stovner bibliotek,6-12,,,\n"
-).encode()
+    b"uid,title,start,end,place,age_groups,category,price,description\n"
+    b"baby@dec,Babysang,2026-12-15 10:00,11:00,Stovner bibliotek,0-1,,,\n"
+    b"small@dec,Lekestue,2026-12-16 10:00,11:00,Stovner bibliotek,2-5,,,\n"
+    b"baby@jan,Babysang januar,2027-01-12 10:00,11:00,Stovner bibliotek,0-1,,,\n"
+    b"small@jan,Lekestue januar,2027-01-13 10:00,11:00,Stovner bibliotek,2-5,,,\n"
+    b"school@jan,Sjakk januar,2027-01-13 15:00,16:00,Stovner bibliotek,6-12,,,\n"
+)
 
 
 async def test_a_child_moves_from_0_1_to_2_5_when_a_year_passes(bot: BotHarness):
@@ -695,7 +695,7 @@ async def test_public_channel_gets_the_full_list(bot: BotHarness):
     assert all(not post.buttons for post in posts)
     # Under the list: the link to the bot, which shows the list in the reader's own language.
     link = f"https://t.me/{tg.username}?start=digest"
-    assert any(link in (post.html or "") for post in posts)
+    assert any(f'<a href="{link}">' in (post.html or "") for post in posts)
 
     bot.clock.set(NOV_MONDAY)
     layla = bot.resident("Layla", language_code="ar")

@@ -19,7 +19,7 @@ from bot.activities.importer import extend_recurring
 from bot.activities.render import Part, coming_week, render_list
 from bot.config import Config
 from bot.delivery import DeliveryReport, OutboxItem, ProgressCallback, deliver, enqueue
-from bot.i18n import Catalogs, Texts
+from bot.i18n import Catalogs, Raw, Texts
 from storage import activities, outbox
 from storage.activities import ALL, Activity
 from storage.db import Database
@@ -52,7 +52,7 @@ def channel_footer(t: Texts, bot_username: str | None) -> str:
     link = f"https://t.me/{bot_username}?start=digest"
     return t._(
         "🌍 This list in your language: {link}",
-        link=f'<a href="{html.escape(link)}">@{html.escape(bot_username)}</a>',
+        link=Raw(f'<a href="{html.escape(link)}">@{html.escape(bot_username)}</a>'),
     )
 
 

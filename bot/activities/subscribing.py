@@ -7,7 +7,6 @@ restart in the middle changes nothing.
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import date
 from enum import StrEnum
@@ -177,7 +176,7 @@ async def take_message(update: Update, context: BotContext) -> bool:
         offered = offered_years(today)
         note = t._(
             "{years}: please write a year between {first} and {last}.",
-            years=html.escape(", ".join(wrong)),
+            years=", ".join(wrong),
             first=str(offered[-1]),
             last=str(offered[0]),
         )
