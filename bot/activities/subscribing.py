@@ -38,6 +38,7 @@ SUBSCRIBE = Flow(
     (
         Move(None, S.YEARS, "/subscribe, link"),
         Move(S.YEARS, S.MORE, "a birth year, pressed or typed"),
+        Move(S.YEARS, S.YEARS, "a text without a year: asked again"),
         Move(S.MORE, S.MORE, "another year, or one pressed again"),
         Move(S.MORE, S.YEARS, "the last year pressed again"),
         Move(S.YEARS, None, "no children, everything, or /cancel"),

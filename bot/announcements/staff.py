@@ -325,8 +325,9 @@ async def _preview(
     await store.update_draft(
         context.db, draft.id, step=S.CONFIRM, texts=texts, machine=machine, send_at=send_at
     )
-    draft = await store.draft_of(context.db, draft.staff_id or 0)
-    assert draft is not None
+    stored = await store.draft_of(context.db, draft.staff_id or 0)
+    assert stored is not None
+    draft = stored
     blocks = [
         t.n_(
             "📣 Preview: {count} resident gets this, at {time}.",
