@@ -1,6 +1,6 @@
 """Activities and the weekly digest.
 
-Residents: /activities (the coming 7 days), /subscribe with their children's age groups,
+Residents: /activities (the coming 7 days), /subscribe with their children's birth years,
 /unsubscribe, "I'm going" and "Add to calendar" under every activity. Staff: .ics/.csv upload
 into the staff chat (administrators), /activity_add, /activity_cancel, /digest [lang] preview,
 /organiser_add and /organiser_remove, and approving organisers' proposals. Organisers: /propose.
