@@ -14,6 +14,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 
 from bot import (
     activities,
+    announcements,
     bridge,
     fallback,
     guard,
@@ -50,6 +51,7 @@ FEATURES = (
     surveys,
     bridge,
     reports,
+    announcements,
 )
 
 #: Updates the bot asks Telegram for (others are never delivered).

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from telegram import Update
 
 from bot.activities import management as activity_management
+from bot.activities import subscribing
+from bot.announcements import staff as announcement_staff
 from bot.context import BotContext, BotData
 from bot.handover import resident as handover_resident
 from bot.handover import staff_side as handover_staff
@@ -98,6 +100,12 @@ RESIDENT_CONVERSATIONS: tuple[Conversation, ...] = (
         activity_management.cancel_form,
     ),
     Conversation(
+        "subscription",
+        subscribing.is_subscribing,
+        subscribing.take_message,
+        subscribing.cancel,
+    ),
+    Conversation(
         "answer to a staff question on a tip",
         tip_questions.has_open_question,
         tip_questions.take_answer_message,
@@ -113,6 +121,8 @@ STAFF_CHAT_ROUTES: tuple[StaffChatRoute, ...] = (
     # A staff member writing a tip (/tip_new, /tip_from_case) answers it where they started it;
     # in a case topic their messages go to the tip, not to the resident, until it is saved.
     StaffChatRoute("staff tip form", tip_staff_form.take_message),
+    # A staff member writing /announce answers it in the chat and topic they started in.
+    StaffChatRoute("announcement", announcement_staff.take_message),
     StaffChatRoute("reply to a tip card", tip_handling.consume_staff_reply),
     StaffChatRoute("case topic", handover_staff.relay_from_staff),
     StaffChatRoute("survey file", survey_management.upload),

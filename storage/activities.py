@@ -22,6 +22,8 @@ from storage.db import Database, Transaction
 AGE_GROUPS = ("0-1", "2-5", "6-12", "13-18", "adults")
 #: A subscription to everything.
 ALL = "all"
+#: The adults' activities (a family without children, or whose children have grown up).
+ADULTS = "adults"
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,21 @@ class Activity:
 class Subscriber:
     telegram_id: int
     language: str
+    #: What does not grow ('adults', 'all'), or the groups of a subscription from before
+    #: birth years were asked.
     age_groups: frozenset[str]
+    #: The children's birth years; the digest turns them into age groups on the day it is sent.
+    birth_years: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    active: bool
+    age_groups: frozenset[str]
+    birth_years: tuple[int, ...]
+    #: Where the family is in /subscribe (None: not in it), and the years chosen so far.
+    step: str | None
+    draft_years: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,14 @@ def _iso(moment: datetime) -> str:
 
 def _codes(value: str) -> frozenset[str]:
     return frozenset(part for part in value.split(",") if part)
+
+
+def _years(value: str) -> tuple[int, ...]:
+    return tuple(sorted({int(part) for part in value.split(",") if part.strip().isdigit()}))
+
+
+def _join_years(years: Iterable[int]) -> str:
+    return ",".join(str(year) for year in sorted(set(years)))
 
 
 def _activity(row: Any) -> Activity:
@@ -669,36 +693,67 @@ async def listed_or_cancelled_between(
 
 
 # --- subscriptions ---
-async def subscription(db: Database, telegram_id: int) -> tuple[bool, frozenset[str]] | None:
-    """(active, age groups) of a resident's subscription, or None if they never had one."""
+async def subscription(db: Database, telegram_id: int) -> Subscription | None:
+    """A resident's subscription (active or not), or None if they never had one."""
     row = await db.fetchone(
-        "SELECT active, age_groups FROM digest_subscriptions WHERE telegram_id = ?",
+        "SELECT active, age_groups, birth_years, step, draft_years FROM digest_subscriptions"
+        " WHERE telegram_id = ?",
         (telegram_id,),
     )
-    return (bool(row["active"]), _codes(row["age_groups"])) if row else None
+    if row is None:
+        return None
+    return Subscription(
+        active=bool(row["active"]),
+        age_groups=_codes(row["age_groups"]),
+        birth_years=_years(row["birth_years"]),
+        step=row["step"],
+        draft_years=_years(row["draft_years"]),
+    )
 
 
 async def subscribe(
-    db: Database, telegram_id: int, age_groups: Iterable[str], now: datetime
+    db: Database,
+    telegram_id: int,
+    age_groups: Iterable[str],
+    now: datetime,
+    birth_years: Iterable[int] = (),
 ) -> None:
-    """Start (or restart) a subscription with these age groups."""
+    """Start (or restart) a subscription: fixed groups and/or the children's birth years.
+
+    Ends the /subscribe conversation: the step and the years being chosen are cleared.
+    """
     await db.execute(
-        "INSERT INTO digest_subscriptions (telegram_id, age_groups, active, created_at)"
-        " VALUES (?, ?, 1, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
-        " age_groups = excluded.age_groups, active = 1, ended_at = NULL, ended_reason = NULL",
-        (telegram_id, ",".join(sorted(set(age_groups))), now.isoformat()),
+        "INSERT INTO digest_subscriptions (telegram_id, age_groups, birth_years, active,"
+        " created_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+        " age_groups = excluded.age_groups, birth_years = excluded.birth_years, active = 1,"
+        " ended_at = NULL, ended_reason = NULL, step = NULL, draft_years = ''",
+        (
+            telegram_id,
+            ",".join(sorted(set(age_groups))),
+            _join_years(birth_years),
+            now.isoformat(),
+        ),
     )
 
 
-async def choose_age_groups(
-    db: Database, telegram_id: int, age_groups: Iterable[str], now: datetime
+async def set_subscribe_step(
+    db: Database, telegram_id: int, step: str | None, draft_years: Iterable[int], now: datetime
 ) -> None:
-    """Store the age groups being chosen; a new subscription stays inactive until saved."""
+    """Store where the family is in /subscribe; a new subscription stays inactive meanwhile."""
     await db.execute(
-        "INSERT INTO digest_subscriptions (telegram_id, age_groups, active, created_at)"
-        " VALUES (?, ?, 0, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
-        " age_groups = excluded.age_groups",
-        (telegram_id, ",".join(sorted(set(age_groups))), now.isoformat()),
+        "INSERT INTO digest_subscriptions (telegram_id, active, created_at, step, draft_years)"
+        " VALUES (?, 0, ?, ?, ?) ON CONFLICT (telegram_id) DO UPDATE SET"
+        " step = excluded.step, draft_years = excluded.draft_years",
+        (telegram_id, now.isoformat(), step, _join_years(draft_years)),
+    )
+
+
+async def in_subscribe_step(db: Database, telegram_id: int) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM digest_subscriptions WHERE telegram_id = ? AND step IS NOT NULL",
+            (telegram_id,),
+        )
     )
 
 
@@ -724,39 +779,54 @@ async def end_subscription_of_blocked(tx: Transaction, telegram_id: int, now: da
 
 async def active_subscribers(db: Database) -> list[Subscriber]:
     rows = await db.fetchall(
-        "SELECT s.telegram_id, s.age_groups, r.language FROM digest_subscriptions s"
-        " JOIN residents r ON r.telegram_id = s.telegram_id"
+        "SELECT s.telegram_id, s.age_groups, s.birth_years, r.language"
+        " FROM digest_subscriptions s JOIN residents r ON r.telegram_id = s.telegram_id"
         " WHERE s.active = 1 ORDER BY s.telegram_id"
     )
     return [
-        Subscriber(row["telegram_id"], row["language"], _codes(row["age_groups"])) for row in rows
+        Subscriber(
+            row["telegram_id"],
+            row["language"],
+            _codes(row["age_groups"]),
+            _years(row["birth_years"]),
+        )
+        for row in rows
     ]
 
 
 @dataclass(frozen=True)
 class SubscriberChoice:
-    """Subscribers who get the same digest: one stored language and age-group choice."""
+    """Subscribers who get the same digest: one stored language, age-group choice and set of
+    children's birth years (the age groups the years give are worked out on the send date)."""
 
     language: str
-    #: As stored (comma-separated codes): the key `enqueue_digest` matches rows by.
+    #: As stored (comma-separated codes and years): the key `enqueue_digest` matches rows by.
     stored_age_groups: str
     age_groups: frozenset[str]
     subscribers: int
+    stored_birth_years: str = ""
+    birth_years: tuple[int, ...] = ()
 
 
 async def subscriber_choices(db: Database) -> list[SubscriberChoice]:
-    """The distinct (language, age groups) of active subscribers, with how many have each: a
-    few dozen rows however many subscribe, so nothing is read per subscriber."""
+    """The distinct (language, age groups, birth years) of active subscribers, with how many
+    have each: a few dozen rows however many subscribe, so nothing is read per subscriber."""
     rows = await db.fetchall(
-        "SELECT r.language, s.age_groups, COUNT(*) FROM digest_subscriptions s"
+        "SELECT r.language, s.age_groups, s.birth_years, COUNT(*) FROM digest_subscriptions s"
         " JOIN residents r ON r.telegram_id = s.telegram_id"
-        " WHERE s.active = 1 GROUP BY r.language, s.age_groups"
+        " WHERE s.active = 1 GROUP BY r.language, s.age_groups, s.birth_years"
     )
-    return [SubscriberChoice(row[0], row[1], _codes(row[1]), int(row[2])) for row in rows]
+    return [
+        SubscriberChoice(
+            row[0], row[1], _codes(row[1]), int(row[3]), row[2] or "", _years(row[2] or "")
+        )
+        for row in rows
+    ]
 
 
-#: Each choice's messages: (language, stored age groups) -> [(text, keyboard)] per part.
-DigestParts = Mapping[tuple[str, str], list[tuple[str, dict[str, Any] | None]]]
+#: Each choice's messages: (language, stored age groups, stored birth years) -> [(text,
+#: keyboard)] per part.
+DigestParts = Mapping[tuple[str, str, str], list[tuple[str, dict[str, Any] | None]]]
 
 
 async def enqueue_digest(
@@ -778,21 +848,24 @@ async def enqueue_digest(
         before = await outbox.count_rows(tx, edition)
         bodies = outbox.Bodies(tx)
         plan = []
-        for (language, age_groups), choice in parts.items():
+        for (language, age_groups, birth_years), choice in parts.items():
             for number, (text, markup) in enumerate(choice):
-                plan.append((language, age_groups, number, await bodies.id(text, markup)))
+                body = await bodies.id(text, markup)
+                plan.append((language, age_groups, birth_years, number, body))
         await tx.execute(
             "CREATE TEMP TABLE IF NOT EXISTS digest_plan (language TEXT, age_groups TEXT,"
-            " part INTEGER, body_id INTEGER, PRIMARY KEY (language, age_groups, part))"
+            " birth_years TEXT, part INTEGER, body_id INTEGER,"
+            " PRIMARY KEY (language, age_groups, birth_years, part))"
         )
         await tx.execute("DELETE FROM temp.digest_plan")
-        await tx.executemany("INSERT INTO temp.digest_plan VALUES (?, ?, ?, ?)", plan)
+        await tx.executemany("INSERT INTO temp.digest_plan VALUES (?, ?, ?, ?, ?)", plan)
         await tx.execute(
             "INSERT OR IGNORE INTO outbox (edition, chat_id, part, kind, body_id, resident_id,"
             " on_blocked, created_at)"
             " SELECT ?, s.telegram_id, p.part, 'text', p.body_id, s.telegram_id, ?, ?"
             " FROM digest_subscriptions s JOIN residents r ON r.telegram_id = s.telegram_id"
             " JOIN temp.digest_plan p ON p.language = r.language AND p.age_groups = s.age_groups"
+            " AND p.birth_years = s.birth_years"
             " WHERE s.active = 1 ORDER BY s.telegram_id, p.part",
             (edition, on_blocked, now.isoformat()),
         )
@@ -836,7 +909,7 @@ async def organiser_name(db: Database, telegram_id: int) -> str | None:
 async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     data: dict[str, Any] = {}
     row = await db.fetchone(
-        "SELECT age_groups, active, created_at, ended_at FROM digest_subscriptions"
+        "SELECT age_groups, birth_years, active, created_at, ended_at FROM digest_subscriptions"
         " WHERE telegram_id = ?",
         (telegram_id,),
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from storage import (
     activities,
+    announcements,
     cases,
     inbox,
     outbox,
@@ -42,6 +43,7 @@ PERSONAL_DATA: tuple[ModuleType, ...] = (
     surveys,
     inbox,
     translations,
+    announcements,
 )
 
 

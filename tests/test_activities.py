@@ -77,13 +77,21 @@ async def import_calendar(bot: BotHarness, now: datetime) -> None:
     assert summary.errors == []
 
 
+#: A child's birth year in the age group, in the year of the digests of these tests.
+BORN_IN = {"0–1": 2026, "2–5": 2023, "6–12": 2018, "13–18": 2012}
+
+
 async def subscriber(bot: BotHarness, name: str, language: str, label: str, *ages: str) -> Person:
+    """A resident subscribed with a child in each of `ages` ("0–1", ...) or "All ages"."""
     person = bot.resident(name, language_code=language)
     await person.says("/start")
     await person.presses(label)
     await person.says("/subscribe")
+    if "All ages" in ages:
+        await person.presses(Catalogs().texts(language)._("🌍 Everything (all ages)"))
+        return person
     for age in ages:
-        await person.presses(age)
+        await person.presses(str(BORN_IN[age]))
     await person.presses("💾")
     return person
 
@@ -378,14 +386,109 @@ async def test_unsubscribe_stops_the_digest(bot: BotHarness):
     assert amina.new_messages() == []
 
 
-async def test_save_without_an_age_group_asks_for_one(bot: BotHarness):
+async def test_a_year_pressed_again_is_taken_back_and_save_asks_for_one(bot: BotHarness):
     amina = bot.resident("Amina", language_code="en")
     await amina.says("/start")
     await amina.presses("English")
     await amina.says("/subscribe")
-    await amina.presses("💾")
-    assert "at least one" in bot.double.answered_callbacks[-1]["text"]
+    assert "💾 Save" not in [label for label, _ in amina.last.buttons]
+    await amina.presses("2024")
+    keyboard = amina.last
+    await amina.presses("✅ 2024", keyboard)
+    # The old Save button of a keyboard with a year pressed: nothing to save any more.
+    await amina.presses_data(keyboard, "sub:save")
+    assert "year your child was born" in bot.double.answered_callbacks[-1]["text"]
     assert await activities.active_subscribers(bot.db) == []
+
+
+# --- ages that grow ---
+DEC_MONDAY = datetime(2026, 12, 14, 8, 0, tzinfo=UTC)
+JAN_MONDAY = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)
+
+FAMILY_CSV = (
+    b"uid,title,start,end,place,age_groups,category,price,description\n"
+    b"baby@dec,Babysang,2026-12-15 10:00,11:00,Stovner bibliotek,0-1,,,\n"
+    b"small@dec,Lekestue,2026-12-16 10:00,11:00,Stovner bibliotek,2-5,,,\n"
+    b"baby@jan,Babysang januar,2027-01-12 10:00,11:00,Stovner bibliotek,0-1,,,\n"
+    b"small@jan,Lekestue januar,2027-01-13 10:00,11:00,Stovner bibliotek,2-5,,,\n"
+    b"school@jan,Sjakk januar,2027-01-13 15:00,16:00,Stovner bibliotek,6-12,,,\n"
+)
+
+
+async def test_a_child_moves_from_0_1_to_2_5_when_a_year_passes(bot: BotHarness):
+    """Birth years are stored, not ages: the digest works the groups out on the send date."""
+    bot.clock.set(DEC_MONDAY - timedelta(days=7))
+    summary = await import_file(
+        bot.db, "familie.csv", FAMILY_CSV, bot.config.timezone, bot.clock()
+    )
+    assert summary.errors == []
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    await amina.says("/subscribe")
+    # Two children, typed the lenient way; one year is not a child's.
+    await amina.says("born 2025 and 1990")
+    assert "1990" in amina.last.text and "2025" in amina.last.text
+    await amina.says("٢٠١٨")  # Eastern Arabic digits: 2018
+    assert "2018" in amina.last.text
+    await amina.presses("💾")
+    assert "2018" in amina.last.text and "2025" in amina.last.text
+    sub = await activities.subscription(bot.db, amina.id)
+    assert sub is not None and sub.active and sub.birth_years == (2018, 2025)
+    assert sub.step is None
+    amina.new_messages()
+
+    bot.clock.set(DEC_MONDAY)
+    await run_weekly_job(bot)
+    [december] = amina.new_messages()
+    assert "Babysang" in december.text and "Lekestue" not in december.text
+
+    # A new year: the baby born in 2025 is two this year, a toddler, and the bigger child is
+    # still a schoolchild.
+    bot.clock.set(JAN_MONDAY)
+    await run_weekly_job(bot)
+    [january] = amina.new_messages()
+    assert "Lekestue januar" in january.text and "Babysang januar" not in january.text
+    assert "Sjakk januar" in january.text
+
+
+async def test_a_subscription_from_before_birth_years_keeps_its_groups(bot: BotHarness):
+    """Stored age groups stay until the family answers /subscribe again."""
+    bot.clock.set(JAN_MONDAY - timedelta(days=7))
+    await import_file(bot.db, "familie.csv", FAMILY_CSV, bot.config.timezone, bot.clock())
+    kari = bot.resident("Kari", language_code="nb")
+    await kari.says("/start")
+    await kari.presses("Norsk")
+    await activities.subscribe(bot.db, kari.id, ["0-1"], bot.clock())
+    kari.new_messages()
+    bot.clock.set(JAN_MONDAY)
+    await run_weekly_job(bot)
+    [digest] = kari.new_messages()
+    assert "Babysang januar" in digest.text and "Lekestue januar" not in digest.text
+
+    # Answering again replaces the old groups with the child's birth year.
+    await kari.says("/subscribe")
+    await kari.presses("2024")
+    await kari.presses("💾")
+    sub = await activities.subscription(bot.db, kari.id)
+    assert sub is not None and sub.age_groups == frozenset() and sub.birth_years == (2024,)
+
+
+async def test_no_children_and_everything_end_the_question_at_once(bot: BotHarness):
+    en = Catalogs().texts("en")
+    amina = bot.resident("Amina", language_code="en")
+    await amina.says("/start")
+    await amina.presses("English")
+    await amina.says("/subscribe")
+    await amina.presses(en._("👤 No children: activities for adults"))
+    assert "Adults" in amina.last.text
+    sub = await activities.subscription(bot.db, amina.id)
+    assert sub is not None and sub.active and sub.age_groups == frozenset({"adults"})
+    # Not in the conversation any more: a message is not read as years.
+    await amina.says("/subscribe")
+    await amina.says("/cancel")
+    sub = await activities.subscription(bot.db, amina.id)
+    assert sub is not None and sub.active and sub.step is None
 
 
 # --- /activities, I'm going, calendar ---
@@ -637,6 +740,16 @@ async def test_public_channel_gets_the_full_list(bot: BotHarness):
     assert "Babytreff" in text and "Leksehjelp" in text  # babies and schoolchildren alike
     assert "mandag" in text or "tirsdag" in text  # Norwegian dates
     assert all(not post.buttons for post in posts)
+    # Under the list: the link to the bot, which shows the list in the reader's own language.
+    link = f"https://t.me/{tg.username}?start=digest"
+    assert any(f'<a href="{link}">' in (post.html or "") for post in posts)
+
+    bot.clock.set(NOV_MONDAY)
+    layla = bot.resident("Layla", language_code="ar")
+    await layla.says("/start")
+    await layla.presses("العربية")
+    [listed] = await layla.says("/start digest")
+    assert "لقاء الأطفال الرضع" in listed.text  # the baby meetup's Arabic title
 
 
 # --- hostile and broken files ---

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.activities.forms import FORMS, answer_form, new_form, series_from_form
+from bot.activities.subscribing import SUBSCRIBE
+from bot.announcements.staff import ANNOUNCE
 from bot.conversations import RESIDENT_CONVERSATIONS
 from bot.handover.steps import CASE
 from bot.i18n import Catalogs, Texts
@@ -191,7 +193,7 @@ def test_the_architecture_diagrams_are_the_transition_tables():
     output of `Flow.diagram()` there after changing a table)."""
     document = ARCHITECTURE.read_text(encoding="utf-8")
     blocks = re.findall(r"```mermaid\n(.*?)\n```", document, flags=re.S)
-    for flow in (TIP_DRAFT, *FORMS.values(), SURVEY_SESSION, CASE, STAFF_TIP):
+    for flow in (TIP_DRAFT, *FORMS.values(), SURVEY_SESSION, CASE, STAFF_TIP, SUBSCRIBE, ANNOUNCE):
         assert flow.diagram() in blocks, f"the diagram of the {flow.name} is out of date"
 
 

@@ -1,6 +1,6 @@
 """Activities and the weekly digest.
 
-Residents: /activities (the coming 7 days), /subscribe with their children's age groups,
+Residents: /activities (the coming 7 days), /subscribe with their children's birth years,
 /unsubscribe, "I'm going" (or the waiting list when it is full) and "Add to calendar" under
 every activity; a reminder before it (BOT_ACTIVITY_REMINDER) and a notice when it is cancelled
 or moved, each with "I can't come after all". Staff: .ics/.csv upload into the staff chat
@@ -17,12 +17,12 @@ import logging
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot import outbox
-from bot.activities import management, notices, resident
+from bot.activities import management, notices, resident, subscribing
 from bot.activities.digest import send_digest
 from bot.context import BotApplication, BotContext
 from bot.delivery import deliver, delivery_bot
 from bot.i18n import N_
-from bot.registry import add_resident_command
+from bot.registry import add_deep_link, add_resident_command
 from bot.staff_chat import add_staff_button, add_staff_command
 from storage import activities
 
@@ -63,12 +63,19 @@ async def resume_deliveries(context: BotContext) -> None:
 def register(app: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("activities", resident.show_activities, filters=private))
-    app.add_handler(CommandHandler("subscribe", resident.subscribe, filters=private))
+    app.add_handler(CommandHandler("subscribe", subscribing.start, filters=private))
     app.add_handler(CommandHandler("unsubscribe", resident.unsubscribe, filters=private))
     app.add_handler(CommandHandler("propose", management.propose, filters=private))
     app.add_handler(CallbackQueryHandler(resident.show_activities, pattern=r"^menu:activities$"))
-    app.add_handler(CallbackQueryHandler(resident.toggle_button, pattern=r"^act:age:"))
-    app.add_handler(CallbackQueryHandler(resident.save_button, pattern=r"^act:save$"))
+    app.add_handler(CallbackQueryHandler(subscribing.year_button, pattern=r"^sub:y:"))
+    app.add_handler(
+        CallbackQueryHandler(subscribing.choice_button, pattern=r"^sub:(adults|all|save)$")
+    )
+    # The age-group keyboard from before birth years were asked.
+    app.add_handler(CallbackQueryHandler(subscribing.old_button, pattern=r"^act:(age:|save$)"))
+    add_deep_link(app, "subscribe", subscribing.start)
+    # The public channel's weekly list links here: the list in the resident's own language.
+    add_deep_link(app, "digest", resident.digest_deep_link)
     app.add_handler(CallbackQueryHandler(resident.going_button, pattern=r"^act:go:\d+$"))
     app.add_handler(CallbackQueryHandler(resident.calendar_button, pattern=r"^act:ics:\d+$"))
     app.add_handler(CallbackQueryHandler(resident.wait_button, pattern=r"^act:wait:\d+$"))

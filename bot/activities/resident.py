@@ -1,6 +1,6 @@
-"""What residents do with activities: /activities, /subscribe, /unsubscribe, and the buttons
-under every listed activity ("I'm going", "Add to calendar"), the waiting list, "I can't come
-after all" and whether staff's list may show their first name."""
+"""What residents do with activities: /activities, /unsubscribe, and the buttons under every
+listed activity ("I'm going", "Add to calendar"), the waiting list, "I can't come after all"
+and whether staff's list may show their first name. /subscribe is bot/activities/subscribing.py."""
 
 from __future__ import annotations
 
@@ -9,37 +9,16 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from bot import outbox
-from bot.activities.render import AGE_GROUP_LABELS, age_groups_text, coming_week, render_list
 from bot.activities.render import calendar_file as make_calendar_file
+from bot.activities.render import coming_week, render_list
 from bot.common import answer, resident_and_texts, send
 from bot.context import BotContext
 from bot.i18n import Texts
 from bot.menu import main_menu
 from storage import activities
-from storage.activities import AGE_GROUPS, ALL, Activity, Join
+from storage.activities import Activity, Join
 
 log = logging.getLogger(__name__)
-
-
-def toggle_age_group(selected: frozenset[str], code: str) -> frozenset[str]:
-    """Press on an age group: "All ages" stands alone; a specific group replaces it."""
-    if code == ALL:
-        return frozenset() if ALL in selected else frozenset({ALL})
-    return (selected - {ALL}) ^ {code}
-
-
-def subscribe_keyboard(t: Texts, selected: frozenset[str]) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            InlineKeyboardButton(
-                ("✅ " if code in selected else "⬜ ") + t._(AGE_GROUP_LABELS[code]),
-                callback_data=f"act:age:{code}",
-            )
-        ]
-        for code in (*AGE_GROUPS, ALL)
-    ]
-    rows.append([InlineKeyboardButton(t._("💾 Save"), callback_data="act:save")])
-    return InlineKeyboardMarkup(rows)
 
 
 async def show_activities(update: Update, context: BotContext) -> None:
@@ -57,7 +36,7 @@ async def show_activities(update: Update, context: BotContext) -> None:
         )
         return
     current = await activities.subscription(context.db, resident.telegram_id)
-    footer = "" if current and current[0] else t._("Get this list every week: /subscribe")
+    footer = "" if current and current.active else t._("Get this list every week: /subscribe")
     parts = render_list(
         t, items, tz, header=t._("📅 <b>Activities in the coming 7 days</b>"), footer=footer
     )
@@ -69,61 +48,6 @@ async def show_activities(update: Update, context: BotContext) -> None:
             else None
         )
         await send(context, resident.telegram_id, part.text, markup)
-
-
-async def subscribe(update: Update, context: BotContext) -> None:
-    resident, t = await resident_and_texts(update, context)
-    current = await activities.subscription(context.db, resident.telegram_id)
-    selected = current[1] if current else frozenset()
-    await answer(
-        update,
-        context,
-        t._("📅 Every week I can send you the activities for your family.")
-        + "\n\n"
-        + t._("How old are your children? Choose one or more, then press «Save».")
-        if not (current and current[0])
-        else t._("You get the weekly list. Change the ages and press «Save».")
-        + "\n\n"
-        + t._("Stop the weekly list: /unsubscribe"),
-        subscribe_keyboard(t, selected),
-    )
-
-
-async def toggle_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    resident, t = await resident_and_texts(update, context)
-    code = query.data.split(":", 2)[2]
-    if code not in (*AGE_GROUPS, ALL):
-        await context.ack_stale(update, t)
-        return
-    current = await activities.subscription(context.db, resident.telegram_id)
-    selected = toggle_age_group(current[1] if current else frozenset(), code)
-    await activities.choose_age_groups(context.db, resident.telegram_id, selected, context.now())
-    await context.ack(update)
-    if query.message is not None:
-        await query.edit_message_reply_markup(subscribe_keyboard(t, selected))
-
-
-async def save_button(update: Update, context: BotContext) -> None:
-    resident, t = await resident_and_texts(update, context)
-    current = await activities.subscription(context.db, resident.telegram_id)
-    if current is None or not current[1]:
-        await context.ack(update, t._("Choose at least one age group."), alert=True)
-        return
-    await activities.subscribe(context.db, resident.telegram_id, current[1], context.now())
-    weekday = t.locale.days["format"]["wide"][context.config.digest_weekday]
-    await answer(
-        update,
-        context,
-        t._(
-            "Done! 🎉 Every {weekday} you get the activities for: {groups}.",
-            weekday=weekday,
-            groups=age_groups_text(t, current[1]),
-        )
-        + "\n\n"
-        + t._("Stop the weekly list: /unsubscribe"),
-    )
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
@@ -306,3 +230,9 @@ async def calendar_button(update: Update, context: BotContext) -> None:
         ),
         parse_mode="HTML",
     )
+
+
+async def digest_deep_link(update: Update, context: BotContext, _argument: str = "") -> None:
+    """`/start digest`, the link under the public channel's list: the list in the resident's
+    own language, with the offer to get it every week."""
+    await show_activities(update, context)
