@@ -224,7 +224,7 @@ async def stopped(db: Database, telegram_id: int) -> bool:
 
 
 # --- personal data (storage/privacy.py) ---
-async def export_resident(db: Database, telegram_id: int) -> dict:
+async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     since = await db.fetchval(
         "SELECT created_at FROM announcement_optouts WHERE telegram_id = ?", (telegram_id,)
     )

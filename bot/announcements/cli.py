@@ -86,7 +86,7 @@ def parse_file(source: str, config: Config) -> AnnouncementFile:
     return AnnouncementFile({k: v.strip() for k, v in texts.items()}, audience, send_at)
 
 
-def add_cli(sub: argparse._SubParsersAction) -> None:
+def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     announce = sub.add_parser("announce", help="send an announcement to residents from a file")
     announce_sub = announce.add_subparsers(dest="announce_command", required=True)
     send = announce_sub.add_parser(

@@ -7,6 +7,7 @@ from telegram import Update
 
 from bot.common import answer, current_resident
 from bot.context import BotContext
+from bot.i18n import Texts
 from storage import announcements as store
 
 OFF_WORDS = frozenset({"off", "stop", "av", "nei", "no"})
@@ -20,7 +21,7 @@ async def stop_button(update: Update, context: BotContext) -> None:
     await answer(update, context, _stopped_text(t))
 
 
-def _stopped_text(t) -> str:
+def _stopped_text(t: Texts) -> str:
     return t._(
         "OK. You will not get announcements any more. The weekly list does not change. "
         "Start again: /announcements on"

@@ -82,7 +82,9 @@ class Audience:
         return ALL in groups or bool(groups & self.ages)
 
 
-async def audience_of(db: Database, audience: Audience, config: Config, now: datetime):
+async def audience_of(
+    db: Database, audience: Audience, config: Config, now: datetime
+) -> list[store.Recipient]:
     today = now.astimezone(config.timezone).date()
     return [r for r in await store.recipients(db, audience.going) if audience.takes(r, today)]
 
