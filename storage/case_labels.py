@@ -11,7 +11,9 @@ from datetime import datetime
 from storage.db import Database
 
 
-async def add(db: Database, case_id: int, label: str, staff_user_id: int, now: datetime) -> bool:
+async def add(
+    db: Database, case_id: int, label: str, staff_user_id: int, now: datetime
+) -> bool:
     """Label a case; False when it already had the label."""
     rows = await db.write_returning(
         "INSERT INTO case_labels (case_id, label, added_by, added_at) VALUES (?, ?, ?, ?)"
