@@ -203,6 +203,9 @@ class Database(ABC):
 class Transaction(ABC):
     """Statements inside one open transaction (see `Database.transaction`)."""
 
+    #: The engine's dialect, as `Database.dialect`.
+    dialect: str = "sqlite"
+
     @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int: ...
 

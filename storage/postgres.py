@@ -12,6 +12,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\b", re.IGNORECASE)
+_CHANGES = re.compile(r"^\s*SELECT\s+changes\(\s*\)\s*;?\s*$", re.IGNORECASE)
+_STATUS_COUNT = re.compile(r"(\d+)\s*$")
+
+#: `SELECT changes()` (SQLite: rows changed by this connection's last statement) answered from
+#: the command status of the last statement this task ran outside a transaction.
+_changes: ContextVar[int] = ContextVar("changes", default=0)
 
 _KEYS_SQL = """
 SELECT c.relname AS table_name, a.attname AS column_name
@@ -75,20 +82,35 @@ class Schema:
 
 
 def _args(params: Params) -> Sequence[Any]:
+    """The parameters for asyncpg. PostgreSQL's text cannot hold a NUL character (SQLite's
+    can): it is dropped, as it carries nothing a person could read."""
     if isinstance(params, dict):
         raise TypeError("named parameters are not supported on PostgreSQL; use ? placeholders")
-    return params
+    return [
+        value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+        for value in params
+    ]
 
 
-async def _execute(conn: asyncpg.Connection, schema: Schema, sql: str, params: Params) -> int:
+async def _execute(
+    conn: asyncpg.Connection, schema: Schema, sql: str, params: Params
+) -> tuple[int, int]:
+    """Run one statement: (the id an INSERT made or 0, how many rows it changed)."""
     if _PRAGMA.match(sql):
-        return 0  # SQLite's connection settings mean nothing here.
+        return 0, 0  # SQLite's connection settings mean nothing here.
     returning = schema.insert_returning_id(sql)
     if returning is not None:
         value = await conn.fetchval(returning, *_args(params))
-        return int(value) if value is not None else 0
-    await conn.execute(schema.sql(sql), *_args(params))
-    return 0
+        return (0, 0) if value is None else (int(value), 1)
+    status = await conn.execute(schema.sql(sql), *_args(params))
+    count = _STATUS_COUNT.search(status or "")
+    return 0, int(count.group(1)) if count else 0
+
+
+def _changes_row(count: int) -> sqlite3.Row:
+    # A one-column row, read like the row SQLite's changes() returns.
+    row: sqlite3.Row = (count,)  # type: ignore[assignment]
+    return row
 
 
 class PostgresDatabase(Database):
@@ -118,6 +140,8 @@ class PostgresDatabase(Database):
         await self._pool.close()
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        if _CHANGES.match(sql):
+            return _changes_row(_changes.get())
         row: sqlite3.Row | None = await self._pool.fetchrow(self._schema.sql(sql), *_args(params))
         return row
 
@@ -129,7 +153,9 @@ class PostgresDatabase(Database):
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._pool.acquire() as conn:
-            return await _execute(conn, self._schema, sql, params)
+            new_id, count = await _execute(conn, self._schema, sql, params)
+        _changes.set(count)
+        return new_id
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -168,17 +194,23 @@ class PostgresDatabase(Database):
 class PostgresTransaction(Transaction):
     """Statements inside one open PostgreSQL transaction, on one pooled connection."""
 
+    dialect = "postgresql"
+
     def __init__(self, conn: asyncpg.Connection, schema: Schema) -> None:
         self._conn = conn
         self._schema = schema
+        self._changes = 0
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return await _execute(self._conn, self._schema, sql, params)
+        new_id, self._changes = await _execute(self._conn, self._schema, sql, params)
+        return new_id
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         await self._conn.executemany(self._schema.sql(sql), [_args(row) for row in rows])
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        if _CHANGES.match(sql):
+            return _changes_row(self._changes)
         row: sqlite3.Row | None = await self._conn.fetchrow(self._schema.sql(sql), *_args(params))
         return row
 
