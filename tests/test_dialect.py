@@ -89,3 +89,13 @@ def test_every_migration_translates():
             assert "?" not in translated.replace("'?'", ""), name
             assert "AUTOINCREMENT" not in translated.upper(), name
             assert "WITHOUT ROWID" not in translated.upper(), name
+
+
+def test_temp_tables_and_rowid():
+    assert to_postgres("CREATE TEMP TABLE IF NOT EXISTS plan (part INTEGER)") == (
+        "CREATE TEMP TABLE IF NOT EXISTS plan (part BIGINT)"
+    )
+    assert to_postgres("DELETE FROM temp.plan") == "DELETE FROM pg_temp.plan"
+    assert to_postgres("SELECT a FROM g WHERE (g.at, g.rowid) <= (?, ?) ORDER BY at, rowid") == (
+        "SELECT a FROM g WHERE (g.at, g.ctid) <= ($1, $2) ORDER BY at, ctid"
+    )
