@@ -8,7 +8,8 @@ one statement for PostgreSQL, mechanically:
 - `INSERT OR REPLACE INTO t (cols)` becomes an upsert on t's primary key (`keys` names it);
 - in table definitions: `id INTEGER PRIMARY KEY [AUTOINCREMENT]` becomes an identity column,
   `INTEGER` becomes `BIGINT` (Telegram IDs do not fit 32 bits), `REAL` `DOUBLE PRECISION`,
-  `BLOB` `BYTEA`, and `WITHOUT ROWID` is dropped;
+  `BLOB` `BYTEA`, `TEXT` compares bytes (`COLLATE "C"`) as in SQLite, and `WITHOUT ROWID`
+  is dropped;
 - `datetime('now')`, `json_object(...)` and `json_extract(col, '$.a.b')` get their
   PostgreSQL equivalents.
 
@@ -46,6 +47,10 @@ _TYPES = (
     (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
     (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
     (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
+    # SQLite compares text byte by byte (ISO timestamps, codes); so does the "C" collation,
+    # whatever the server's locale is.
+    # (Only the type, written in capitals after a column's name: a column may be called text.)
+    (re.compile(r"\b(\w+\s+)TEXT\b"), r'\1TEXT COLLATE "C"'),
     (re.compile(r"\)\s*WITHOUT\s+ROWID\b", re.IGNORECASE), ")"),
 )
 _OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
