@@ -32,12 +32,20 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiosqlite
+import asyncpg
 
 log = logging.getLogger(__name__)
 
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 Params = Sequence[Any] | dict[str, Any]
+
+#: What a failing database raises, on either engine (for `except DatabaseErrors:`).
+DatabaseErrors: tuple[type[Exception], ...] = (
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 
 class BackupError(Exception):
