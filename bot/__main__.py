@@ -27,6 +27,7 @@ CLI_MODULES = (
     "bot.tips.cli",
     "bot.bridge.cli",
     "bot.reports.cli",
+    "bot.database_cli",
 )
 
 
