@@ -251,3 +251,16 @@ def test_a_path_or_sqlite_url_stays_sqlite(value: str, path: Path):
 def test_an_unknown_database_url_is_refused(value: str):
     with pytest.raises(ConfigError, match="BOT_DATABASE"):
         Config.from_env({"BOT_TOKEN": "123:abc", "BOT_DATABASE": value})
+
+
+def test_backup_of_a_postgresql_database_points_to_pg_dump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from bot.__main__ import main
+
+    monkeypatch.setenv("BOT_DATABASE", "postgresql://stikk:s3cret@db.example/district")
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    assert main(["backup", str(tmp_path / "copy.sqlite3")]) == 1
+    error = capsys.readouterr().err
+    assert "pg_dump" in error and "s3cret" not in error
+    assert not (tmp_path / "copy.sqlite3").exists()
