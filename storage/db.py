@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -434,14 +435,17 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-def _migrations(dialect: str = "sqlite") -> list[tuple[int, str, str]]:
+def _migrations(
+    dialect: str = "sqlite", folder: Traversable | None = None
+) -> list[tuple[int, str, str]]:
     """Numbered `NNNN_name.sql` files from storage/migrations, in order.
 
     For PostgreSQL a `NNNN_name.pg.sql` beside a migration replaces it (for the few a
     mechanical translation cannot carry over); the name recorded stays the `.sql` one.
     """
     found = []
-    files = {entry.name: entry for entry in resources.files("storage.migrations").iterdir()}
+    folder = resources.files("storage.migrations") if folder is None else folder
+    files = {entry.name: entry for entry in folder.iterdir()}
     for file_name, entry in files.items():
         match = _MIGRATION_RE.match(file_name)
         if match:

@@ -105,3 +105,17 @@ def test_temp_tables_and_rowid():
     assert to_postgres("SELECT a FROM g WHERE (g.at, g.rowid) <= (?, ?) ORDER BY at, rowid") == (
         "SELECT a FROM g WHERE (g.at, g.ctid) <= ($1, $2) ORDER BY at, ctid"
     )
+
+
+def test_a_pg_sql_file_replaces_its_migration_on_postgresql_only(tmp_path):
+    (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (tmp_path / "0001_a.pg.sql").write_text("CREATE TABLE a (x BIGINT);")
+    (tmp_path / "0002_b.sql").write_text("CREATE TABLE b (x INTEGER);")
+    assert _migrations("sqlite", tmp_path) == [
+        (1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"),
+        (2, "0002_b.sql", "CREATE TABLE b (x INTEGER);"),
+    ]
+    assert _migrations("postgresql", tmp_path) == [
+        (1, "0001_a.sql", "CREATE TABLE a (x BIGINT);"),
+        (2, "0002_b.sql", "CREATE TABLE b (x INTEGER);"),
+    ]
