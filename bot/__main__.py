@@ -28,6 +28,7 @@ CLI_MODULES = (
     "bot.bridge.cli",
     "bot.reports.cli",
     "bot.announcements.cli",
+    "bot.database_cli",
 )
 
 

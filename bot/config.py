@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.handover.office_hours import DEFAULT_OFFICE_HOURS, OfficeHours
 from bot.i18n import SUPPORTED_LANGUAGES
+from storage.db import DatabaseLocation, parse_location
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -57,7 +58,8 @@ class Config:
 
     token: str
     api_base_url: str = "https://api.telegram.org"
-    database: Path = Path("data/bot.sqlite3")
+    #: An SQLite file (a Path) or a PostgreSQL database (storage.db.PostgresLocation).
+    database: DatabaseLocation = Path("data/bot.sqlite3")
     staff_chat_id: int | None = None
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Oslo"))
     default_language: str = "nb"
@@ -179,7 +181,7 @@ class Config:
         return cls(
             token=token,
             api_base_url=base_url.rstrip("/"),
-            database=Path(env.get("BOT_DATABASE", "").strip() or "data/bot.sqlite3"),
+            database=_database(env),
             staff_chat_id=_optional_int(env, "BOT_STAFF_CHAT_ID"),
             timezone=timezone,
             default_language=language,
@@ -213,6 +215,13 @@ class Config:
             webhook_listen=webhook_listen,
             webhook_secret=webhook_secret,
         )
+
+
+def _database(env: Mapping[str, str]) -> DatabaseLocation:
+    try:
+        return parse_location(env.get("BOT_DATABASE", "").strip() or "data/bot.sqlite3")
+    except ValueError as error:
+        raise ConfigError(f"BOT_DATABASE: {error}") from None
 
 
 def _optional_int(env: Mapping[str, str], name: str) -> int | None:

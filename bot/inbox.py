@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -36,6 +35,7 @@ from bot.context import BotApplication, BotContext, BotData
 from bot.processing import PerChatUpdateProcessor
 from bot.registry import add_startup_hook
 from storage import inbox
+from storage.db import DatabaseErrors
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ async def _until_written(
     while True:
         try:
             result = await write()
-        except sqlite3.Error as error:  # locked past the busy timeout, disk full, I/O error
+        except DatabaseErrors as error:  # locked past the busy timeout, disk full, I/O error
             failures += 1
             if not keep_trying():
                 log.error("%s: the database refused (%s); the bot is stopping", what, error)

@@ -205,6 +205,13 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
     if target.exists():
         print(f"{target} exists already; choose a new file name", file=sys.stderr)
         return 1
+    if not isinstance(config.database, Path):
+        print(
+            f"{config.database} is a PostgreSQL database: back it up with pg_dump "
+            "(or the server's own backups)",
+            file=sys.stderr,
+        )
+        return 1
     if not config.database.exists():
         print(f"no database at {config.database}", file=sys.stderr)
         return 1

@@ -34,6 +34,7 @@ from bot.i18n import SUPPORTED_LANGUAGES
 from sandbox.clock import Clock
 from sandbox.models import FakeChat, FakeUser
 from sandbox.server import BotAPIDouble, application_idle_probe
+from storage.db import PostgresLocation
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +220,9 @@ def demo_config(
     )
 
 
-def check_database(database: Path | None, production: Path) -> None:
+def check_database(database: Path | None, production: Path | PostgresLocation) -> None:
     """Never let the demo write into the bot's real database."""
-    if database is None:
+    if database is None or not isinstance(production, Path):
         return
     if database.resolve() == production.resolve():
         raise DemoError(

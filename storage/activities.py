@@ -490,7 +490,8 @@ async def _fill_places(tx: Transaction, activity_id: int, now: datetime) -> list
     """Give free places to the first ones waiting and enqueue the news for each (once per
     promotion); returns who got a place."""
     ended = await tx.fetchval(
-        "SELECT cancelled OR ends_at < ? FROM activities WHERE id = ?", (_iso(now), activity_id)
+        "SELECT cancelled <> 0 OR ends_at < ? FROM activities WHERE id = ?",
+        (_iso(now), activity_id),
     )
     if ended is None or ended:
         return []
@@ -595,7 +596,7 @@ async def list_entries(db: Database, activity_id: int, *, waiting: bool = True) 
     rows = await db.fetchall(
         "SELECT g.telegram_id, r.language, g.waiting FROM activity_going g"
         " JOIN residents r ON r.telegram_id = g.telegram_id"
-        " WHERE g.activity_id = ? AND (? OR g.waiting = 0) ORDER BY g.created_at, g.rowid",
+        " WHERE g.activity_id = ? AND (? <> 0 OR g.waiting = 0) ORDER BY g.created_at, g.rowid",
         (activity_id, int(waiting)),
     )
     return [ListEntry(row[0], row[1], bool(row[2])) for row in rows]

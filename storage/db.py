@@ -1,4 +1,8 @@
-"""The SQLite database: connection settings, migrations and transactions.
+"""The database: one interface, two engines (SQLite and PostgreSQL), migrations and transactions.
+
+SQLite is the embedded default for one district; PostgreSQL (`BOT_DATABASE=postgresql://...`)
+serves a city on a shared, managed server. Every statement in storage/ is written once, in
+SQLite's dialect; `storage.dialect.to_postgres` translates it for PostgreSQL in one place.
 
 One aiosqlite connection serves the whole bot's writes. Handlers run concurrently, so every
 statement on it goes through one lock: a transaction opened by one handler can never swallow
@@ -18,20 +22,31 @@ import logging
 import re
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiosqlite
+import asyncpg
 
 log = logging.getLogger(__name__)
 
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 Params = Sequence[Any] | dict[str, Any]
+
+#: What a failing database raises, on either engine (for `except DatabaseErrors:`).
+DatabaseErrors: tuple[type[Exception], ...] = (
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 
 class BackupError(Exception):
@@ -79,8 +94,151 @@ def backup_file(source: Path, target: Path, timeout: float = 30.0) -> None:
         live.close()
 
 
-class Database:
+DIALECTS = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class PostgresLocation:
+    """A PostgreSQL database named by its URL (`postgresql://user@host:port/dbname`).
+
+    Beside `Path` (an SQLite file) it is the other kind of `BOT_DATABASE`. It has `exists()`
+    like a Path so command-line tools can ask both the same question; whether the server is
+    reachable only opening it can tell.
+    """
+
+    url: str
+
+    def exists(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        # Never print a password an operator put into the URL.
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+
+#: Where the database is: an SQLite file (":memory:" too) or a PostgreSQL URL.
+DatabaseLocation = Path | PostgresLocation
+
+
+def parse_location(text: str) -> DatabaseLocation:
+    """`BOT_DATABASE`: a path or `sqlite:///path` is SQLite, `postgresql://` (or `postgres://`)
+    PostgreSQL. Raises ValueError for another URL scheme (a typo must not become a file name).
+    """
+    text = text.strip()
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in ("postgresql", "postgres"):
+        parts = urlsplit(text)
+        if not parts.hostname and not parts.path.strip("/"):
+            raise ValueError(f"{text!r} names no server and no database")
+        return PostgresLocation(text)
+    if scheme == "sqlite":
+        # sqlite:///relative/file, sqlite:////absolute/file (the SQLAlchemy convention).
+        path = text[len("sqlite:///") :] if text.lower().startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError(f"{text!r}: write sqlite:///path/to/file")
+        return Path(path)
+    if scheme:
+        raise ValueError(f"{text!r}: use a file path, sqlite:///path or postgresql://...")
+    return Path(text)
+
+
+class Database(ABC):
+    """A migrated database. `Database.open` picks the engine from the location.
+
+    Rows read like sqlite3.Row on both engines: `row["name"]` and `row[0]` (asyncpg's Record
+    does both). SQL is written in SQLite's dialect; where one statement cannot be translated,
+    a storage function chooses between two texts by `db.dialect`.
+    """
+
+    #: "sqlite" or "postgresql".
+    dialect: str = "sqlite"
+
+    @classmethod
+    async def open(
+        cls,
+        location: DatabaseLocation | str,
+        migrations: list[tuple[int, str, str]] | None = None,
+    ) -> Database:
+        """Open (creating if needed) and migrate the database at `location`.
+
+        `migrations` defaults to the files in storage/migrations (tests pass their own).
+        """
+        if isinstance(location, PostgresLocation):
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(location, migrations)
+        return await SQLiteDatabase.connect(location, migrations)
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+
+    @abstractmethod
+    async def write_returning(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One data-changing statement with RETURNING, committed on its own."""
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement, committed on its own; return the row id an INSERT made."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A write transaction, committed when the block ends and rolled back on error."""
+
+    @abstractmethod
+    async def backup(self, target: Path | str) -> None: ...
+
+    @abstractmethod
+    async def schema_version(self) -> int: ...
+
+    async def applied_migrations(self) -> set[int]:
+        rows = await self.fetchall("SELECT number FROM schema_migrations")
+        return {row[0] for row in rows}
+
+
+class Transaction(ABC):
+    """Statements inside one open transaction (see `Database.transaction`)."""
+
+    #: The engine's dialect, as `Database.dialect`.
+    dialect: str = "sqlite"
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    async def executescript(self, sql: str) -> None: ...
+
+
+class SQLiteDatabase(Database):
     """A migrated SQLite database with serialized access."""
+
+    dialect = "sqlite"
 
     def __init__(
         self, conn: aiosqlite.Connection, path: Path | str, reader: sqlite3.Connection | None
@@ -91,9 +249,9 @@ class Database:
         self.path = path
 
     @classmethod
-    async def open(
+    async def connect(
         cls, path: Path | str, migrations: list[tuple[int, str, str]] | None = None
-    ) -> Database:
+    ) -> SQLiteDatabase:
         """Open (creating if needed) and migrate the database at `path`.
 
         `migrations` defaults to the files in storage/migrations (tests pass their own).
@@ -145,10 +303,6 @@ class Database:
         async with self._lock:
             return list(await self._conn.execute_fetchall(sql, params))
 
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement, committed on its own; return the row id an INSERT made.
 
@@ -170,7 +324,7 @@ class Database:
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(self._conn)
+                yield SQLiteTransaction(self._conn)
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
@@ -189,10 +343,6 @@ class Database:
     # --- migrations ---
     async def schema_version(self) -> int:
         return int(await self.fetchval("PRAGMA user_version"))
-
-    async def applied_migrations(self) -> set[int]:
-        rows = await self.fetchall("SELECT number FROM schema_migrations")
-        return {row[0] for row in rows}
 
     async def _migrate(self, migrations: list[tuple[int, str, str]]) -> None:
         """Apply every migration not applied yet, each in its own transaction.
@@ -243,8 +393,8 @@ def _reader(path: Path | str) -> sqlite3.Connection | None:
     return reader
 
 
-class Transaction:
-    """Statements inside one open transaction (see `Database.transaction`)."""
+class SQLiteTransaction(Transaction):
+    """Statements inside one open SQLite transaction."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -266,10 +416,6 @@ class Transaction:
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
 
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
     async def executescript(self, sql: str) -> None:
         # executescript would COMMIT the open transaction first; run statement by statement.
         for statement in _split_sql(sql):
@@ -289,13 +435,23 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    """Numbered `NNNN_name.sql` files from storage/migrations, in order."""
+def _migrations(
+    dialect: str = "sqlite", folder: Traversable | None = None
+) -> list[tuple[int, str, str]]:
+    """Numbered `NNNN_name.sql` files from storage/migrations, in order.
+
+    For PostgreSQL a `NNNN_name.pg.sql` beside a migration replaces it (for the few a
+    mechanical translation cannot carry over); the name recorded stays the `.sql` one.
+    """
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
-        match = _MIGRATION_RE.match(entry.name)
+    folder = resources.files("storage.migrations") if folder is None else folder
+    files = {entry.name: entry for entry in folder.iterdir()}
+    for file_name, entry in files.items():
+        match = _MIGRATION_RE.match(file_name)
         if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+            override = files.get(file_name[: -len(".sql")] + ".pg.sql")
+            source = override if dialect == "postgresql" and override is not None else entry
+            found.append((int(match.group(1)), file_name, source.read_text(encoding="utf-8")))
     found.sort()
     numbers = [number for number, _, _ in found]
     if len(numbers) != len(set(numbers)):

@@ -22,6 +22,14 @@ _SENDER_PATHS = (
     "$.my_chat_member.from.id",
 )
 _SENDER = "COALESCE(" + ", ".join(f"json_extract(payload, '{p}')" for p in _SENDER_PATHS) + ")"
+#: The same on PostgreSQL, where a value read out of JSON is text until cast.
+_SENDER_PG = (
+    "COALESCE("
+    + ", ".join(
+        "(payload::json #>> '{" + ",".join(p[2:].split(".")) + "}')::bigint" for p in _SENDER_PATHS
+    )
+    + ")"
+)
 
 
 async def store(db: Database, update_id: int, payload: dict[str, Any], now: datetime) -> bool:
@@ -86,8 +94,9 @@ async def prune(db: Database, handled_before: datetime) -> int:
 # --- personal data (see storage/privacy.py) ---
 async def export_resident(db: Database, telegram_id: int) -> dict[str, Any]:
     """Updates from this person still waiting to be handled (normally none, for seconds)."""
+    sender = _SENDER_PG if db.dialect == "postgresql" else _SENDER
     count = await db.fetchval(
-        f"SELECT COUNT(*) FROM inbox WHERE payload IS NOT NULL AND {_SENDER} = ?", (telegram_id,)
+        f"SELECT COUNT(*) FROM inbox WHERE payload IS NOT NULL AND {sender} = ?", (telegram_id,)
     )
     return {"updates_waiting": count} if count else {}
 

@@ -174,12 +174,11 @@ async def _add(
     message_id: int | None,
     now: datetime,
 ) -> None:
-    await tx.execute(
+    erasure_id = await tx.execute(
         "INSERT INTO staff_chat_erasures (batch, reason, target, kind, subject, tip_id,"
         " thread_id, message_id, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (batch, reason, target, kind, subject, tip_id, thread_id, message_id, now.isoformat()),
     )
-    erasure_id = int(await tx.fetchval("SELECT last_insert_rowid()"))
     await outbox.add_task(
         tx, TARGET_KIND[target], f"erase:{erasure_id}", {"erasure_id": erasure_id}, now
     )

@@ -212,3 +212,55 @@ def test_webhook_settings():
 def test_bad_webhook_settings_name_the_variable(env, name):
     with pytest.raises(ConfigError, match=name):
         Config.from_env({"BOT_TOKEN": "123:abc", **env})
+
+
+def test_bot_database_accepts_a_postgresql_url():
+    from storage.db import PostgresLocation
+
+    config = Config.from_env(
+        {"BOT_TOKEN": "123:abc", "BOT_DATABASE": "postgresql://stikk@db.example:5432/district"}
+    )
+    assert config.database == PostgresLocation("postgresql://stikk@db.example:5432/district")
+    assert config.database.exists()
+
+
+def test_a_password_in_the_postgresql_url_is_never_printed():
+    from storage.db import PostgresLocation
+
+    location = PostgresLocation("postgresql://stikk:s3cret@db.example/district")
+    assert "s3cret" not in str(location)
+    assert str(location) == "postgresql://stikk:***@db.example/district"
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ("data/x.sqlite3", Path("data/x.sqlite3")),
+        ("sqlite:///data/x.sqlite3", Path("data/x.sqlite3")),
+        ("sqlite:////var/lib/stikk/bot.sqlite3", Path("/var/lib/stikk/bot.sqlite3")),
+    ],
+)
+def test_a_path_or_sqlite_url_stays_sqlite(value: str, path: Path):
+    config = Config.from_env({"BOT_TOKEN": "123:abc", "BOT_DATABASE": value})
+    assert config.database == path
+
+
+@pytest.mark.parametrize(
+    "value", ["mysql://root@localhost/bot", "sqlite://data/x.sqlite3", "postgresql://"]
+)
+def test_an_unknown_database_url_is_refused(value: str):
+    with pytest.raises(ConfigError, match="BOT_DATABASE"):
+        Config.from_env({"BOT_TOKEN": "123:abc", "BOT_DATABASE": value})
+
+
+def test_backup_of_a_postgresql_database_points_to_pg_dump(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from bot.__main__ import main
+
+    monkeypatch.setenv("BOT_DATABASE", "postgresql://stikk:s3cret@db.example/district")
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    assert main(["backup", str(tmp_path / "copy.sqlite3")]) == 1
+    error = capsys.readouterr().err
+    assert "pg_dump" in error and "s3cret" not in error
+    assert not (tmp_path / "copy.sqlite3").exists()

@@ -19,6 +19,7 @@ from bot.outbox import send_pending
 from sandbox.models import SentMessage
 from storage import cases, privacy
 from tests.harness import BotHarness, Person, make_harness, shown_to_staff
+from tests.postgres import on_both_engines
 
 OSLO = ZoneInfo("Europe/Oslo")
 JPEG = b"\xff\xd8\xff\xe0 a photo of a broken street lamp"
@@ -82,6 +83,7 @@ def reminder_context(bot: BotHarness) -> BotContext:
     return BotContext(bot.app)
 
 
+@on_both_engines
 async def test_case_in_urdu_with_texts_and_photos_both_ways(bot: BotHarness):
     amina = bot.resident("Amina", language_code="ur")
     await start(amina, "اردو")
@@ -472,6 +474,7 @@ async def test_cancel_ends_the_case_and_tells_staff(bot: BotHarness):
     assert replies[0].buttons, "offered a new case"
 
 
+@on_both_engines
 async def test_forget_resident_keeps_the_numbers_but_not_the_person(bot: BotHarness):
     john = bot.resident("John", language_code="en")
     await start(john, "English")

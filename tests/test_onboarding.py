@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from bot.i18n import SUPPORTED_LANGUAGES, client_codes
 from tests.harness import BotHarness
+from tests.postgres import on_both_engines
 
 
+@on_both_engines
 async def test_norwegian_resident_is_greeted_and_gets_the_menu(bot: BotHarness):
     kari = bot.resident("Kari", language_code="nb")
     replies = await kari.says("/start")
@@ -56,6 +58,7 @@ async def test_unknown_app_language_falls_back_to_default(bot: BotHarness):
     assert bot.app.bot_data.catalogs.texts("nb")._("Choose your language:") in hans.last.text
 
 
+@on_both_engines
 async def test_language_switch_changes_every_later_answer(bot: BotHarness):
     ewa = bot.resident("Ewa", language_code="nb")
     await ewa.says("/start")

@@ -9,19 +9,28 @@ from pathlib import Path
 import pytest
 
 from storage import residents
-from storage.db import Database, _migrations
+from storage.db import Database, DatabaseLocation, _migrations
+from tests.postgres import on_both_engines
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path: Path):
-    database = await Database.open(tmp_path / "sub" / "bot.sqlite3")
+async def db(database_location: DatabaseLocation):
+    database = await Database.open(database_location)
     yield database
     await database.close()
 
 
-async def test_open_creates_folder_and_applies_every_migration(db: Database, tmp_path: Path):
+async def test_open_creates_folder_and_applies_every_migration(tmp_path: Path):
+    db = await Database.open(tmp_path / "sub" / "bot.sqlite3")
+    try:
+        await _check_sqlite_settings(db, tmp_path)
+    finally:
+        await db.close()
+
+
+async def _check_sqlite_settings(db: Database, tmp_path: Path) -> None:
     assert (tmp_path / "sub" / "bot.sqlite3").exists()
     assert await db.schema_version() == max(number for number, _, _ in _migrations())
     assert await db.fetchval("PRAGMA journal_mode") == "wal"
@@ -29,19 +38,30 @@ async def test_open_creates_folder_and_applies_every_migration(db: Database, tmp
     assert await db.fetchval("PRAGMA busy_timeout") == 5000
 
 
-async def test_reopening_does_not_reapply_migrations(tmp_path: Path):
-    first = await Database.open(tmp_path / "bot.sqlite3")
+@on_both_engines
+async def test_every_migration_is_applied(db: Database):
+    expected = {number for number, _, _ in _migrations()}
+    assert await db.applied_migrations() == expected
+    assert await db.schema_version() == max(expected)
+
+
+@on_both_engines
+async def test_reopening_does_not_reapply_migrations(database_location: DatabaseLocation):
+    first = await Database.open(database_location)
     await residents.touch(first, 1, "nb", "Kari", NOW)
     await first.close()
-    second = await Database.open(tmp_path / "bot.sqlite3")
+    second = await Database.open(database_location)
     try:
         assert await residents.count(second) == 1
     finally:
         await second.close()
 
 
-async def test_a_migration_numbered_below_the_applied_ones_still_runs(tmp_path: Path):
-    path = tmp_path / "bot.sqlite3"
+@on_both_engines
+async def test_a_migration_numbered_below_the_applied_ones_still_runs(
+    database_location: DatabaseLocation,
+):
+    path = database_location
     one = (1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")
     two = (2, "0002_b.sql", "CREATE TABLE b (x INTEGER);")
     three = (3, "0003_c.sql", "CREATE TABLE c (x INTEGER);")
@@ -56,6 +76,7 @@ async def test_a_migration_numbered_below_the_applied_ones_still_runs(tmp_path: 
         await db.close()
 
 
+@on_both_engines
 async def test_failed_transaction_leaves_nothing(db: Database):
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:
@@ -67,6 +88,7 @@ async def test_failed_transaction_leaves_nothing(db: Database):
     assert await residents.count(db) == 0
 
 
+@on_both_engines
 async def test_concurrent_transactions_do_not_interleave(db: Database):
     async def writer(user_id: int) -> None:
         async with db.transaction() as tx:
@@ -85,6 +107,7 @@ async def test_concurrent_transactions_do_not_interleave(db: Database):
     assert ids == [0, 2, 4, 6, 8]
 
 
+@on_both_engines
 async def test_touch_creates_then_updates(db: Database):
     resident, is_new = await residents.touch(db, 7, "so", "Ali", NOW)
     assert is_new and resident.language == "so" and not resident.language_chosen
@@ -98,7 +121,8 @@ async def test_touch_creates_then_updates(db: Database):
     assert stored is not None and stored.language == "pl" and stored.language_chosen
 
 
-async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path):
+async def test_backup_is_a_consistent_copy(tmp_path: Path):
+    db = await Database.open(tmp_path / "bot.sqlite3")
     await residents.touch(db, 1, "nb", "Kari", NOW)
     target = tmp_path / "backup.sqlite3"
     await db.backup(target)
@@ -107,3 +131,28 @@ async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path):
         assert await residents.count(copy) == 1
     finally:
         await copy.close()
+        await db.close()
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+async def test_a_postgresql_backup_points_to_pg_dump(db: Database, tmp_path: Path):
+    with pytest.raises(NotImplementedError, match="pg_dump"):
+        await db.backup(tmp_path / "backup.sqlite3")
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+async def test_an_insert_returns_its_new_id_on_postgresql(db: Database):
+    first = await db.execute(
+        "INSERT INTO audit_log (at, actor_kind, actor_name, action) VALUES (?, ?, ?, ?)",
+        ("2026-11-25T09:00:00+00:00", "staff", "Kari", "export.tips"),
+    )
+    async with db.transaction() as tx:
+        second = await tx.execute(
+            "INSERT INTO audit_log (at, actor_kind, actor_name, action) VALUES (?, ?, ?, ?)",
+            ("2026-11-25T09:00:00+00:00", "staff", "Kari", "export.tips"),
+        )
+    assert first > 0 and second == first + 1
+    row = await db.fetchone("SELECT id, actor_name FROM audit_log WHERE id = ?", (second,))
+    assert row is not None and row["actor_name"] == row[1] == "Kari" and row[0] == second

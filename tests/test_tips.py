@@ -27,7 +27,9 @@ from bot.tips.status import label as status_label
 from bot.tips.steps import TIP_DRAFT
 from storage import privacy, residents, tip_drafts
 from storage import tips as store
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, Person, make_harness, shown_to_staff
+from tests.postgres import on_both_engines
 
 # Two points about 40 m apart near Stovner senter, and one 1 km away.
 STOVNER = (59.9617, 10.9232)
@@ -36,11 +38,11 @@ FAR_AWAY = (59.9707, 10.9232)
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
+async def bot(tmp_path: Path, database_location: DatabaseLocation) -> AsyncIterator[BotHarness]:
     """The usual bot, with residents who tap through a whole tip in a second. Real ones take a
     minute, which Telegram's one-message-a-second guide for private chats never notices; the
     staff group's limits stay as they are."""
-    async for harness in make_harness(tmp_path):
+    async for harness in make_harness(tmp_path, database=database_location):
         harness.double.set_limits(private_chat_per_second=None)
         yield harness
 
@@ -143,6 +145,7 @@ async def first_tip(bot: BotHarness) -> store.Tip:
 
 
 # --------------------------------------------------------------------------- reporting
+@on_both_engines
 async def test_somali_tip_with_text_photo_and_location_reaches_the_category_topic(
     bot: BotHarness,
 ):
@@ -208,6 +211,7 @@ async def test_menu_button_and_deep_link_start_a_tip(bot: BotHarness):
     assert draft is not None and draft.category == "paths" and draft.step == "place"
 
 
+@on_both_engines
 async def test_anonymous_tip_does_not_show_the_name_to_staff(bot: BotHarness):
     leila = bot.resident("Leila", language_code="en")
     await report(bot, leila, show_name=False, place="Haugenstua station")

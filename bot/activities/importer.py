@@ -22,7 +22,6 @@ import html
 import io
 import logging
 import re
-import sqlite3
 import time as clock
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -36,7 +35,7 @@ import recurring_ical_events
 from bot.i18n import N_, SUPPORTED_LANGUAGES, Texts, ascii_digits
 from storage import activities
 from storage.activities import AGE_GROUPS, ImportCounts, Occurrence
-from storage.db import Database
+from storage.db import Database, DatabaseErrors
 
 log = logging.getLogger(__name__)
 
@@ -671,7 +670,7 @@ async def import_file(
     for series in parsed.series:
         try:
             counts = await store_series(db, series, tz, now)
-        except sqlite3.Error:
+        except DatabaseErrors:
             raise  # the database, not the file: not a problem to report by line
         except RowError as error:
             summary.errors.append((0, replace(error.problem, uid=series.uid[:100])))
@@ -698,7 +697,7 @@ async def extend_recurring(db: Database, tz: tzinfo, now: datetime) -> int:
         zones = _timezones(calendar)
         try:
             counts = await store_series(db, SeriesData(uid, source, events, zones), tz, now)
-        except sqlite3.Error:
+        except DatabaseErrors:
             raise
         except Exception as error:  # e.g. a rule stored before today's bounds existed
             # One series that cannot be expanded must not stop all the others.

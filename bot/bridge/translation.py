@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from bot.bridge.languages import from_translation_code, translation_code
 from bot.bridge.service import HttpService, Problem, ServiceError
 from bot.context import utc_now
 from storage import translations as cache
-from storage.db import Database
+from storage.db import Database, DatabaseErrors
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ class Translator:
         key = text_hash(text, text_format)
         try:
             hit = await cache.lookup(self.db, owner, key, source, target)
-        except sqlite3.Error:
+        except DatabaseErrors:
             log.exception("translation cache unreadable; asking the server")
             hit = None
         if hit is not None:
@@ -213,7 +212,7 @@ class Translator:
                     ),
                     self.clock(),
                 )
-            except sqlite3.Error:
+            except DatabaseErrors:
                 log.exception("could not cache a translation")
         return result
 
