@@ -24,6 +24,7 @@ from bot import (
     outbox,
     privacy,
     reports,
+    scheduler_lease,
     staff_chat,
     surveys,
     tips,
@@ -75,6 +76,7 @@ def build_application(
         ApplicationBuilder()
         .token(config.token)
         .update_queue(queue)
+        .job_queue(scheduler_lease.LeasedJobQueue())
         .base_url(f"{config.api_root}/bot")
         .base_file_url(f"{config.api_root}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
@@ -102,6 +104,8 @@ def build_application(
         data.clock = clock
     # First: updates a crash left unhandled are queued before anything else starts.
     inbox.install(app, queue, processor)
+    # Scheduled jobs run on the one instance that holds the lease (several share PostgreSQL).
+    scheduler_lease.install(app)
     # Before the features: they add the senders of what they send (bot/outbox.py).
     outbox.register(app)
     for feature in FEATURES:

@@ -1,0 +1,141 @@
+"""Scheduled jobs run on one instance at a time: the one holding the "scheduler" lease.
+
+Every JobQueue job (the weekly digest, reminders, retention, the weekly summary, notices,
+announcements, the outbox runner, ...) goes through `LeasedJobQueue.job_callback`, which skips
+the run unless this instance holds the lease (storage/lease.py). Nothing else changes for the
+jobs: they are written as if they were alone, and on one database they are.
+
+On PostgreSQL, where several instances may share the database, the holder renews the lease
+every `RENEW_EVERY_SECONDS` (10 s); it expires `TTL_SECONDS` (30 s) after the last renewal.
+When the holder dies, another instance takes the lease over at its first job run or renewal
+after the expiry: within TTL + RENEW_EVERY = 40 s. A clean stop releases the lease at once.
+An instance trusts its own lease for at most RENEW_EVERY seconds since it last renewed it, far
+less than the TTL, so two instances never both think they hold it.
+
+A skipped run is not made up for: repeating jobs run again at their next time on the holder,
+and the jobs are written to catch up (the digest, notices and the outbox look at what is due,
+not at when they last ran).
+
+On SQLite the database has one instance by construction: the lease is always held, and no
+statement is run for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from telegram.ext import Job, JobQueue
+
+from bot.context import BotApplication, BotContext
+from bot.registry import add_startup_hook
+from storage import lease
+from storage.db import Database, DatabaseErrors
+from storage.outbox import new_lock_owner
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "scheduler"
+#: The lease expires this long after its last renewal (a dead holder's jobs stop this long).
+TTL_SECONDS = 30.0
+#: How often the holder renews it (and how long it trusts a renewal).
+RENEW_EVERY_SECONDS = 10.0
+#: The job that keeps the lease renewed; it runs on every instance.
+RENEW_JOB = "scheduler-lease"
+
+
+class SchedulerLease:
+    """This instance's view of the scheduler lease."""
+
+    def __init__(
+        self,
+        owner: str | None = None,
+        ttl: float = TTL_SECONDS,
+        renew_every: float = RENEW_EVERY_SECONDS,
+    ) -> None:
+        self.owner = owner or new_lock_owner()
+        self.ttl = ttl
+        self.renew_every = renew_every
+        self.held = False
+        self._renewed_at = float("-inf")  # time.monotonic() of the last successful renewal
+
+    async def holds(self, db: Database | None) -> bool:
+        """Whether this instance may run scheduled jobs now (renewing the lease if due)."""
+        if db is None or db.dialect != "postgresql":
+            return True
+        if self.held and time.monotonic() - self._renewed_at < self.renew_every:
+            return True
+        return await self.renew(db)
+
+    async def renew(self, db: Database) -> bool:
+        """Take or keep the lease; on a database error this instance stops counting on it."""
+        was_held = self.held
+        try:
+            self.held = await lease.acquire(db, LEASE_NAME, self.owner, self.ttl)
+        except DatabaseErrors as error:
+            log.error("the scheduler lease could not be renewed (%s)", error)
+            self.held = False
+        if self.held:
+            self._renewed_at = time.monotonic()
+        if self.held != was_held:
+            log.info(
+                "scheduled jobs %s on this instance (%s)",
+                "run" if self.held else "no longer run",
+                self.owner,
+            )
+        return self.held
+
+    async def release(self, db: Database) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            await lease.release(db, LEASE_NAME, self.owner)
+        except DatabaseErrors as error:
+            log.error("the scheduler lease could not be released (%s); it expires", error)
+
+
+class LeasedJobQueue(JobQueue[BotContext]):
+    """A JobQueue whose jobs run only on the instance that holds the scheduler lease."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lease = SchedulerLease()
+
+    @staticmethod
+    async def job_callback(job_queue: JobQueue[Any], job: Job[Any]) -> None:
+        application = job_queue.application
+        if isinstance(job_queue, LeasedJobQueue) and job.name != RENEW_JOB:
+            db = getattr(application.bot_data, "db", None)
+            if not await job_queue.lease.holds(db):
+                log.debug("job %s skipped: another instance runs the scheduled jobs", job.name)
+                return
+        await job.run(application)
+
+    async def stop(self, wait: bool = True) -> None:
+        """Stop, then hand the lease over (another instance need not wait for it to expire)."""
+        await super().stop(wait)
+        db = getattr(self.application.bot_data, "db", None)
+        if db is not None and db.dialect == "postgresql":
+            await self.lease.release(db)
+
+
+async def _renew(context: BotContext) -> None:
+    queue = context.job_queue
+    if isinstance(queue, LeasedJobQueue):
+        await queue.lease.renew(context.db)
+
+
+async def _start_renewing(app: BotApplication) -> None:
+    """Start-up hook: on PostgreSQL take the lease now and keep it renewed."""
+    queue = app.job_queue
+    if isinstance(queue, LeasedJobQueue) and app.bot_data.db.dialect == "postgresql":
+        await queue.lease.renew(app.bot_data.db)
+        every = queue.lease.renew_every
+        queue.run_repeating(_renew, interval=every, first=every, name=RENEW_JOB)
+
+
+def install(app: BotApplication) -> None:
+    """Keep the scheduler lease renewed in an Application built with a `LeasedJobQueue`."""
+    add_startup_hook(app, _start_renewing)
