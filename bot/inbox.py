@@ -35,7 +35,8 @@ from bot.context import BotApplication, BotContext, BotData
 from bot.processing import PerChatUpdateProcessor
 from bot.registry import add_startup_hook
 from storage import inbox
-from storage.db import DatabaseErrors
+from storage.chat_locks import ChatLocks
+from storage.db import DatabaseErrors, PostgresLocation
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,30 @@ async def requeue_unhandled(app: BotApplication) -> None:
         log.info("%s updates from before the restart are handled again", len(payloads))
 
 
+async def share_chats(app: BotApplication, processor: PerChatUpdateProcessor) -> None:
+    """Start-up hook on PostgreSQL, where other instances may share the database.
+
+    An update is claimed by the instance whose inbox insert stored it (`DurableUpdateQueue`);
+    an instance starting up queues again what the inbox holds unhandled, which may include
+    updates another instance is handling right now. So each chat is handled under its
+    advisory lock, and with the lock held an update already handled is skipped: handled once.
+    """
+    db = app.bot_data.db
+    location = getattr(db, "path", None)
+    if db.dialect != "postgresql" or not isinstance(location, PostgresLocation):
+        return
+    processor.chat_locks = await ChatLocks.open(location)
+
+    async def still_unhandled(update: Update) -> bool:
+        return await _until_written(
+            f"update {update.update_id} looked up",
+            lambda: inbox.is_unhandled(db, update.update_id),
+            lambda: app.running,
+        )
+
+    processor.still_unhandled = still_unhandled
+
+
 async def _prune(context: BotContext) -> None:
     await inbox.prune(context.db, context.now() - KEEP_HANDLED)
 
@@ -153,5 +178,6 @@ def install(
     queue.bot_data = app.bot_data
     processor.on_handled = lambda update: mark_handled(app.bot_data, update, lambda: app.running)
     add_startup_hook(app, requeue_unhandled)
+    add_startup_hook(app, lambda app: share_chats(app, processor))
     assert app.job_queue is not None
     app.job_queue.run_repeating(_prune, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="inbox")

@@ -4,6 +4,8 @@ Residents must not wait for each other, so updates are handled concurrently; but
 "photo, then text, then confirm" must be handled in the order sent. A lock per chat gives both.
 In a forum (the staff chat) the lock is per topic: each case is its own conversation, and staff
 answering five residents at once must not wait for each other's relays.
+Several instances on one PostgreSQL database also take the chat's advisory lock
+(storage/chat_locks.py) and, holding it, skip an update another instance has handled.
 The processor also knows when it is idle, which clean shutdown and the tests rely on.
 
 Fairness: a chat waits for its turn *before* it takes one of the concurrency slots. The other
@@ -16,11 +18,18 @@ messages that are still waiting.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 from collections.abc import Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from storage.chat_locks import ChatLocks
+
+log = logging.getLogger(__name__)
 
 #: The base class takes its slot before `do_process_update`, i.e. before the chat's turn; its
 #: limit is set out of reach and the real one (`_slots`) is taken after the turn.
@@ -44,6 +53,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._idle.set()
         #: Told when an update's handlers are all done (the inbox marks it handled).
         self.on_handled: Callable[[object], Awaitable[None]] | None = None
+        #: On PostgreSQL: keeps other instances from handling the same chat at the same time.
+        self.chat_locks: ChatLocks | None = None
+        #: Asked with the chat's locks held whether an update still needs handling (another
+        #: instance may have handled it meanwhile); None: it always does.
+        self.still_unhandled: Callable[[Update], Awaitable[bool]] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -79,9 +93,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiting[key] = self._waiting.get(key, 0) + 1
             try:
-                async with lock, self._slots:
-                    await coroutine
-                    await self._handled(update)
+                async with lock, self._across_instances(key), self._slots:
+                    if await self._needs_handling(update):
+                        await coroutine
+                        await self._handled(update)
+                    elif inspect.iscoroutine(coroutine):
+                        coroutine.close()
             finally:
                 self._waiting[key] -= 1
                 if self._waiting[key] == 0:
@@ -93,6 +110,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if self._in_flight == 0:
                 self._idle.set()
 
+    def _across_instances(self, key: Hashable) -> AbstractAsyncContextManager[None]:
+        if self.chat_locks is None or not isinstance(key, int | tuple):
+            return nullcontext()
+        return self.chat_locks.hold(key)
+
+    async def _needs_handling(self, update: object) -> bool:
+        if self.still_unhandled is None or not isinstance(update, Update):
+            return True
+        if await self.still_unhandled(update):
+            return True
+        log.info("update %s was handled by another instance", update.update_id)
+        return False
+
     async def _handled(self, update: object) -> None:
         if self.on_handled is not None:
             await self.on_handled(update)
@@ -101,7 +131,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def shutdown(self) -> None:
-        return None
+        if self.chat_locks is not None:
+            await self.chat_locks.close()
+            self.chat_locks = None
 
 
 def _chat_key(update: object) -> Hashable | None:

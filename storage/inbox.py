@@ -50,6 +50,12 @@ async def mark_handled(db: Database, update_id: int, now: datetime) -> None:
     )
 
 
+async def is_unhandled(db: Database, update_id: int) -> bool:
+    """Whether the update still waits to be handled (another instance may have handled it)."""
+    value = await db.fetchval("SELECT handled_at FROM inbox WHERE update_id = ?", (update_id,))
+    return value is None
+
+
 async def take_unhandled(
     db: Database, max_attempts: int, now: datetime
 ) -> tuple[list[dict[str, Any]], list[int]]:

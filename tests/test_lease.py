@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -13,14 +14,17 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Job
 
 from bot.context import BotApplication, BotContext, BotData
 from bot.inbox import DurableUpdateQueue
+from bot.processing import PerChatUpdateProcessor
 from bot.scheduler_lease import LEASE_NAME, LeasedJobQueue, SchedulerLease
 from storage import inbox, lease
-from storage.db import Database, DatabaseLocation
+from storage.chat_locks import ChatLocks, lock_key
+from storage.db import Database, DatabaseLocation, PostgresLocation
 from tests.postgres import on_both_engines
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+@asynccontextmanager
 async def _handles(location: DatabaseLocation, count: int) -> AsyncIterator[list[Database]]:
     handles = [await Database.open(location) for _ in range(count)]
     try:
@@ -68,7 +72,7 @@ async def test_on_sqlite_the_only_instance_always_runs_the_jobs(
 @pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
 @pytest.mark.postgresql
 async def test_two_instances_race_for_the_lease_and_one_wins(database_location):
-    async for handles in _handles(database_location, 2):
+    async with _handles(database_location, 2) as handles:
         attempts = [
             lease.acquire(handles[i % 2], "jobs", f"instance-{i}", ttl=30, now=1000.0)
             for i in range(10)
@@ -84,7 +88,7 @@ async def test_two_instances_race_for_the_lease_and_one_wins(database_location):
 async def test_another_instance_takes_the_jobs_over_when_the_holder_stops_renewing(
     database_location,
 ):
-    async for one, two in _handles(database_location, 2):
+    async with _handles(database_location, 2) as (one, two):
         first = SchedulerLease("first", ttl=2.0, renew_every=0.5)
         second = SchedulerLease("second", ttl=2.0, renew_every=0.5)
         assert await first.holds(one)
@@ -117,10 +121,10 @@ def _application(db: Database) -> BotApplication:
 
 @on_both_engines
 async def test_a_scheduled_job_runs_on_the_instance_holding_the_lease_only(database_location):
-    async for one, two in _handles(database_location, 2):
+    async with _handles(database_location, 2) as (one, two):
         ran: list[str] = []
 
-        def job(name: str, ran: list[str] = ran) -> Job[BotContext]:
+        def job(name: str) -> Job[BotContext]:
             async def callback(context: BotContext) -> None:
                 ran.append(name)
 
@@ -154,7 +158,7 @@ def _update(update_id: int) -> Update:
 
 @on_both_engines
 async def test_an_update_two_instances_receive_is_handled_by_one(database_location):
-    async for one, two in _handles(database_location, 2):
+    async with _handles(database_location, 2) as (one, two):
         queues = []
         for db in (one, two):
             data = BotData()
@@ -170,3 +174,70 @@ async def test_an_update_two_instances_receive_is_handled_by_one(database_locati
             *(inbox.store(db, 8, {"update_id": 8}, NOW) for db in (one, two, one, two))
         )
         assert stored.count(True) == 1
+
+
+async def _processor(db: Database) -> PerChatUpdateProcessor:
+    """An instance's update processor, wired to its database as bot/inbox.py wires it."""
+    assert isinstance(db.path, PostgresLocation)
+    processor = PerChatUpdateProcessor()
+    processor.chat_locks = await ChatLocks.open(db.path)
+    processor.still_unhandled = lambda update: inbox.is_unhandled(db, update.update_id)
+
+    async def handled(update: object) -> None:
+        assert isinstance(update, Update)
+        await inbox.mark_handled(db, update.update_id, NOW)
+
+    processor.on_handled = handled
+    return processor
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_one_chat_is_handled_by_one_instance_at_a_time_and_each_update_once(
+    database_location,
+):
+    async with _handles(database_location, 2) as (one, two):
+        processors = [await _processor(one), await _processor(two)]
+        try:
+            handled: list[tuple[int, int]] = []
+            started, release = asyncio.Event(), asyncio.Event()
+
+            async def handle(instance: int, update_id: int, wait: bool = False) -> None:
+                handled.append((instance, update_id))
+                if wait:
+                    started.set()
+                    await release.wait()
+
+            for update_id in (7, 8, 9):
+                assert await inbox.store(one, update_id, _update(update_id).to_dict(), NOW)
+            # Update 7 reaches both instances (one received it, the other found it unhandled
+            # in the inbox as it started): handled once.
+            await asyncio.gather(
+                *(
+                    processor.do_process_update(_update(7), handle(i, 7))
+                    for i, processor in enumerate(processors)
+                )
+            )
+            assert [update_id for _, update_id in handled] == [7]
+            # While the first instance handles update 8 of chat 42, the second one's update 9
+            # of the same chat waits for it.
+            first = asyncio.create_task(
+                processors[0].do_process_update(_update(8), handle(0, 8, wait=True))
+            )
+            await started.wait()
+            second = asyncio.create_task(processors[1].do_process_update(_update(9), handle(1, 9)))
+            await asyncio.sleep(0.3)
+            assert (1, 9) not in handled
+            release.set()
+            await asyncio.gather(first, second)
+            assert handled[-2:] == [(0, 8), (1, 9)]
+            assert not await inbox.is_unhandled(two, 9)
+        finally:
+            for processor in processors:
+                await processor.shutdown()
+
+
+def test_a_forum_topic_has_a_lock_of_its_own():
+    assert lock_key(-1001234) == -1001234
+    assert lock_key((-1001234, 5)) != lock_key((-1001234, 6))
+    assert lock_key((-1001234, 5)) == lock_key((-1001234, 5))
