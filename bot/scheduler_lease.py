@@ -12,9 +12,10 @@ after the expiry: within TTL + RENEW_EVERY = 40 s. A clean stop releases the lea
 An instance trusts its own lease for at most RENEW_EVERY seconds since it last renewed it, far
 less than the TTL, so two instances never both think they hold it.
 
-A skipped run is not made up for: repeating jobs run again at their next time on the holder,
-and the jobs are written to catch up (the digest, notices and the outbox look at what is due,
-not at when they last ran).
+A skipped interval run is not made up for: it runs again soon on the holder, and the jobs look
+at what is due, not at when they last ran. A skipped daily, weekly or one-off run is tried
+again once after TTL + RENEW_EVERY, so that the weekly digest still goes out when its holder
+died just before it was due (`try_again_after_takeover`).
 
 On SQLite the database has one instance by construction: the lease is always held, and no
 statement is run for it.
@@ -26,6 +27,7 @@ import logging
 import time
 from typing import Any
 
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from telegram.ext import Job, JobQueue
 
 from bot.context import BotApplication, BotContext
@@ -43,6 +45,8 @@ TTL_SECONDS = 30.0
 RENEW_EVERY_SECONDS = 10.0
 #: The job that keeps the lease renewed; it runs on every instance.
 RENEW_JOB = "scheduler-lease"
+#: The name of a skipped run's second chance (see `try_again_after_takeover`).
+TAKEOVER_SUFFIX = "-after-takeover"
 
 
 class SchedulerLease:
@@ -110,8 +114,30 @@ class LeasedJobQueue(JobQueue[BotContext]):
             db = getattr(application.bot_data, "db", None)
             if not await job_queue.lease.holds(db):
                 log.debug("job %s skipped: another instance runs the scheduled jobs", job.name)
+                job_queue.try_again_after_takeover(job)
                 return
         await job.run(application)
+
+    def try_again_after_takeover(self, job: Job[Any]) -> None:
+        """A daily, weekly or one-off run skipped here comes again once the lease could have
+        changed hands: were its holder dead, the run would otherwise wait a day or a week.
+
+        The job then runs only if this instance took the lease over; the jobs are written to
+        run twice harmlessly (this week's edition once; what is due, once). A repeating
+        interval job needs nothing: its next run comes soon anyway.
+        """
+        trigger = getattr(job.job, "trigger", None)  # None for a Job not (yet) scheduled
+        name = job.name or ""
+        if isinstance(trigger, IntervalTrigger) or name.endswith(TAKEOVER_SUFFIX):
+            return
+        self.run_once(
+            job.callback,
+            when=self.lease.ttl + self.lease.renew_every,
+            data=job.data,
+            name=name + TAKEOVER_SUFFIX,
+            chat_id=job.chat_id,
+            user_id=job.user_id,
+        )
 
     async def stop(self, wait: bool = True) -> None:
         """Stop, then hand the lease over (another instance need not wait for it to expire)."""

@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import pytest
 from telegram import Update
-from telegram.ext import ApplicationBuilder, ContextTypes, Job
+from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.context import BotApplication, BotContext, BotData
 from bot.inbox import DurableUpdateQueue
 from bot.processing import PerChatUpdateProcessor
-from bot.scheduler_lease import LEASE_NAME, LeasedJobQueue, SchedulerLease
+from bot.scheduler_lease import LEASE_NAME, TAKEOVER_SUFFIX, LeasedJobQueue, SchedulerLease
 from storage import inbox, lease
 from storage.chat_locks import ChatLocks, lock_key
 from storage.db import Database, DatabaseLocation, PostgresLocation
@@ -122,22 +122,44 @@ def _application(db: Database) -> BotApplication:
 @on_both_engines
 async def test_a_scheduled_job_runs_on_the_instance_holding_the_lease_only(database_location):
     async with _handles(database_location, 2) as (one, two):
-        ran: list[str] = []
+        ran: list[tuple[str, str]] = []
 
-        def job(name: str) -> Job[BotContext]:
-            async def callback(context: BotContext) -> None:
-                ran.append(name)
+        async def record(context: BotContext) -> None:
+            assert context.job is not None
+            ran.append(("one" if context.bot_data.db is one else "two", str(context.job.name)))
 
-            return Job(callback, name="weekly-digest")
-
-        for name, db in (("one", one), ("two", two)):
-            app = _application(db)
-            assert app.job_queue is not None
-            await LeasedJobQueue.job_callback(app.job_queue, job(name))
+        apps = [_application(db) for db in (one, two)]  # the job queues know them weakly
+        queues = []
+        for app in apps:
+            queue = app.job_queue
+            assert isinstance(queue, LeasedJobQueue)
+            queue.lease = SchedulerLease(ttl=2.0, renew_every=0.5)
+            queue.run_daily(record, time=time(9, 0), name="weekly-digest")
+            queue.run_repeating(record, interval=60, name="outbox")
+            queues.append(queue)
+        for queue in queues:
+            for job in queue.jobs():
+                await LeasedJobQueue.job_callback(queue, job)
+        retries = [job for job in queues[1].jobs() if job.name.endswith(TAKEOVER_SUFFIX)]
         if one.dialect == "sqlite":
-            assert ran == ["one", "two"]  # SQLite: today's behaviour, every job runs
-        else:
-            assert ran == ["one"]
+            # SQLite: today's behaviour, every job runs.
+            assert sorted(ran) == sorted(
+                (name, job) for name in ("one", "two") for job in ("weekly-digest", "outbox")
+            )
+            assert not retries
+            return
+        assert sorted(ran) == [("one", "outbox"), ("one", "weekly-digest")]
+        # The daily run skipped on the second instance comes again once the lease could have
+        # changed hands; the repeating one needs no second chance.
+        assert [job.name for job in retries] == ["weekly-digest" + TAKEOVER_SUFFIX]
+        # The first instance stays alive and holds the lease: the second chance changes nothing.
+        await LeasedJobQueue.job_callback(queues[1], retries[0])
+        assert len(ran) == 2
+        # The first instance dies before the next week's digest; the second one sends it.
+        await asyncio.sleep(2.2)
+        await LeasedJobQueue.job_callback(queues[1], retries[0])
+        assert ran[-1] == ("two", "weekly-digest" + TAKEOVER_SUFFIX)
+        assert sum(job.name.endswith(TAKEOVER_SUFFIX) for job in queues[1].jobs()) == 1
 
 
 def _update(update_id: int) -> Update:
