@@ -7,6 +7,7 @@ that a 500,000-subscriber city takes seconds, not the minutes row-by-row inserts
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,7 +37,8 @@ async def fresh(engine: str, tmp: Path, server: str | None) -> AsyncIterator[str
         return
     if server is None:
         raise ValueError("PostgreSQL needs --postgresql URL")
-    name = f"bench_{uuid.uuid4().hex[:12]}"
+    # Named after this process, so one can tell which run left a database behind.
+    name = f"bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
