@@ -20,14 +20,13 @@ own latency per update. The echo bot gets the same updates and answers each with
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import seed
+from bench import engines, seed
 from bench.common import AnswerWatch, bot_process, percentile
 from sandbox import BotAPIDouble
 from sandbox.models import FakeChat, FakeUser
@@ -115,14 +114,12 @@ def make_world(double: BotAPIDouble, residents: int) -> World:
     return World(double, staff_chat, users, scripts, {})
 
 
-def seed_residents(path: Path, users: list[FakeUser]) -> None:
+async def seed_residents(location: str, users: list[FakeUser]) -> None:
     """Returning residents: in the database already, with their language chosen."""
-    conn = seed.create(path)
-    seed.add_residents(conn, len(users), first_id=users[0].id)
-    conn.close()
+    await engines.seed_residents(location, users[0].id, len(users))
 
 
-async def open_cases(world: World, database: Path) -> None:
+async def open_cases(world: World, location: str) -> None:
     """Residents who talk to staff: /contact and a first message (which opens the topic)."""
     talking = [u for u in world.users if world.scripts[u.id] is CASE]
     for user in talking:
@@ -134,22 +131,13 @@ async def open_cases(world: World, database: Path) -> None:
     deadline = time.monotonic() + 120
     while True:
         await world.double.settle(timeout=120)
-        world.case_topics = _case_topics(database)
+        world.case_topics = await engines.case_topics(location)
         missing = [u.id for u in talking if world.case_topics.get(u.id) is None]
         if not missing:
             return
         if time.monotonic() > deadline:
             raise RuntimeError(f"{len(missing)} residents have no case topic")
         await asyncio.sleep(0.1)
-
-
-def _case_topics(database: Path) -> dict[int, int]:
-    conn = sqlite3.connect(database)
-    try:
-        rows = conn.execute("SELECT resident_id, topic_id FROM cases WHERE status = 'open'")
-        return {resident: topic for resident, topic in rows if topic is not None}
-    finally:
-        conn.close()
 
 
 async def drive(
@@ -192,18 +180,25 @@ async def drive(
     }
 
 
-async def run(tmp: Path, total: int, concurrency: int, *, echo: bool) -> dict[str, float]:
+async def run(
+    tmp: Path,
+    total: int,
+    concurrency: int,
+    *,
+    echo: bool,
+    engine: str = "sqlite",
+    server: str | None = None,
+) -> dict[str, float]:
     residents = int(total / updates_per_resident()) + concurrency
-    async with BotAPIDouble() as double:
+    async with BotAPIDouble() as double, engines.fresh(engine, tmp, server) as location:
         world = make_world(double, residents)
-        database = tmp / "bot.sqlite3"
         if not echo:
-            seed_residents(database, world.users)
-        env = {"BOT_DATABASE": str(database), "BOT_STAFF_CHAT_ID": str(world.staff_chat.id)}
+            await seed_residents(location, world.users)
+        env = {"BOT_DATABASE": location, "BOT_STAFF_CHAT_ID": str(world.staff_chat.id)}
         module = "bench.echo_bot" if echo else "bot"
         async with bot_process(double, env, module=module):
             if not echo:
-                await open_cases(world, database)
+                await open_cases(world, location)
             watch = AnswerWatch(double)
             figures = await drive(world, watch, concurrency, total, echo=echo)
             # Every answer counted came from the step that asked for it: nothing is left over

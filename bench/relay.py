@@ -9,7 +9,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bench import handling
+from bench import engines, handling
 from bench.common import AnswerWatch, bot_process, percentile
 from sandbox import BotAPIDouble
 
@@ -19,17 +19,18 @@ CONVERSATIONS = 5
 RESIDENTS = 50
 
 
-async def run(tmp: Path, messages: int) -> dict[str, float]:
-    async with BotAPIDouble() as double:
+async def run(
+    tmp: Path, messages: int, engine: str = "sqlite", server: str | None = None
+) -> dict[str, float]:
+    async with BotAPIDouble() as double, engines.fresh(engine, tmp, server) as location:
         world = handling.make_world(double, RESIDENTS)
         world.scripts = dict.fromkeys(world.scripts, handling.CASE)
         staff = double.add_user("Kari")
         world.staff_chat.members[staff.id] = "administrator"
-        database = tmp / "bot.sqlite3"
-        handling.seed_residents(database, world.users)
-        env = {"BOT_DATABASE": str(database), "BOT_STAFF_CHAT_ID": str(world.staff_chat.id)}
+        await handling.seed_residents(location, world.users)
+        env = {"BOT_DATABASE": location, "BOT_STAFF_CHAT_ID": str(world.staff_chat.id)}
         async with bot_process(double, env):
-            await handling.open_cases(world, database)
+            await handling.open_cases(world, location)
             watch = AnswerWatch(double)
             to_staff: list[float] = []
             to_resident: list[float] = []

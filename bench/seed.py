@@ -86,9 +86,31 @@ def add_subscriptions(conn: sqlite3.Connection, count: int, *, first_id: int = F
 def add_activities(conn: sqlite3.Connection, count: int, week_start: datetime) -> None:
     """`count` listed activities spread over the 7 days from `week_start`, with translations
     and age groups, like an imported district calendar."""
+    series, rows = activity_rows(count, week_start)
+    with transaction(conn):
+        conn.executemany(SERIES_INSERT, series)
+        conn.executemany(ACTIVITY_INSERT, rows)
+
+
+SERIES_INSERT = (
+    "INSERT INTO activity_series (uid, source, ical, status, proposed_by, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+ACTIVITY_INSERT = (
+    "INSERT INTO activities (series_uid, occurrence, starts_at, ends_at, title,"
+    " description, place, organiser, category, age_groups, languages, price,"
+    " translations, cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def activity_rows(
+    count: int, week_start: datetime
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The rows of `add_activities` (activity_series, activities), for either engine."""
     rng = random.Random(40)
     groups = ("", "0-1", "2-5", "6-12", "13-18", "adults", "0-1,2-5", "6-12,13-18")
-    series, rows = [], []
+    series: list[tuple[object, ...]] = []
+    rows: list[tuple[object, ...]] = []
     created = SEEDED_AT.isoformat()
     for number in range(count):
         uid = f"bench-{number}@stikk-innom"
@@ -120,18 +142,7 @@ def add_activities(conn: sqlite3.Connection, count: int, week_start: datetime) -
                 0,
             )
         )
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO activity_series (uid, source, ical, status, proposed_by, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            series,
-        )
-        conn.executemany(
-            "INSERT INTO activities (series_uid, occurrence, starts_at, ends_at, title,"
-            " description, place, organiser, category, age_groups, languages, price,"
-            " translations, cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    return series, rows
 
 
 def add_tips(conn: sqlite3.Connection, count: int, *, residents: int) -> int:
