@@ -208,6 +208,25 @@ class Database(ABC):
         rows = await self.fetchall("SELECT number FROM schema_migrations")
         return {row[0] for row in rows}
 
+    async def _apply_pending(self, migrations: list[tuple[int, str, str]]) -> None:
+        """Apply each migration not applied yet, in its own transaction, recording its number
+        (the same for both engines; each engine makes `schema_migrations` first)."""
+        applied = await self.applied_migrations()
+        for number, name, sql in migrations:
+            if number in applied:
+                continue
+            log.info("applying migration %s", name)
+            async with self.transaction() as tx:
+                await tx.executescript(sql)
+                await tx.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (number, name)
+                )
+                await self._after_migration(tx)
+
+    @abstractmethod
+    async def _after_migration(self, tx: Transaction) -> None:
+        """Engine-specific bookkeeping inside a migration's transaction."""
+
 
 class Transaction(ABC):
     """Statements inside one open transaction (see `Database.transaction`)."""
@@ -366,18 +385,12 @@ class SQLiteDatabase(Database):
                             "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
                             (number, name),
                         )
-        applied = await self.applied_migrations()
-        for number, name, sql in migrations:
-            if number in applied:
-                continue
-            log.info("applying migration %s", name)
-            async with self.transaction() as tx:
-                await tx.executescript(sql)
-                await tx.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (number, name)
-                )
-                highest = await tx.fetchval("SELECT MAX(number) FROM schema_migrations")
-                await tx.execute(f"PRAGMA user_version = {int(highest)}")
+        await self._apply_pending(migrations)
+
+    async def _after_migration(self, tx: Transaction) -> None:
+        # `PRAGMA user_version` mirrors the highest number for tools that look there.
+        highest = await tx.fetchval("SELECT MAX(number) FROM schema_migrations")
+        await tx.execute(f"PRAGMA user_version = {int(highest)}")
 
 
 def _reader(path: Path | str) -> sqlite3.Connection | None:

@@ -177,18 +177,12 @@ class PostgresDatabase(Database):
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
             )
-        applied = await self.applied_migrations()
-        for number, name, sql in migrations:
-            if number in applied:
-                continue
-            log.info("applying migration %s", name)
-            async with self.transaction() as tx:
-                await tx.executescript(sql)
-                await tx.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", (number, name)
-                )
+        await self._apply_pending(migrations)
         async with self._pool.acquire() as conn:
             await self._schema.load(conn)
+
+    async def _after_migration(self, tx: Transaction) -> None:
+        """Nothing: `schema_migrations` is the only record PostgreSQL needs."""
 
 
 class PostgresTransaction(Transaction):
