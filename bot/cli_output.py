@@ -1,4 +1,4 @@
-"""How every export subcommand writes its file, so they all behave alike.
+"""How every export subcommand reads its dates and writes its file, so they all behave alike.
 
     python -m bot tips export --format csv > tips.csv        # text: standard output
     python -m bot surveys results park --format xlsx --output park.xlsx   # binary: --output
@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
+
+
+def iso_date(value: str) -> date:
+    """An argparse type for the commands' dates (YYYY-MM-DD), with a clear error."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
+
 
 #: Export formats whose bytes are not text.
 BINARY_FORMATS = frozenset({"xlsx", "pdf"})

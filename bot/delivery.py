@@ -87,6 +87,16 @@ class DeliveryReport:
         return self.sent + self.blocked + self.failed
 
 
+async def post_to_staff_chat(bot: Bot, config: Config, text: str, what: str) -> None:
+    """A broadcast's closing figures in the staff chat; a failure only costs that note."""
+    if config.staff_chat_id is None:
+        return
+    try:
+        await bot.send_message(config.staff_chat_id, text, parse_mode=ParseMode.HTML)
+    except TelegramError as error:
+        log.warning("could not post the %s in the staff chat: %s", what, error)
+
+
 @asynccontextmanager
 async def delivery_bot(config: Config) -> AsyncIterator[Bot]:
     """A Bot for broadcasts: no AIORateLimiter (the engine throttles and sees every 429)."""

@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from telegram import Bot, ChatMemberAdministrator
 from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.bridge.check import check_bridge
+from bot.cli_output import iso_date
 from bot.config import Config
 from storage import audit, privacy, staff_erasure
 from storage.db import BackupError, Database, backup_file
@@ -50,16 +51,10 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="list exports, erasures, blocks and case assignments (who, what, when; no content)",
     )
     trail.add_argument(
-        "--since", type=_date, help="only entries on or after this date (YYYY-MM-DD)"
+        "--since", type=iso_date, help="only entries on or after this date (YYYY-MM-DD)"
     )
     trail.set_defaults(handler=cmd_audit, needs_token=False)
 
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
 
 
 def cmd_audit(config: Config, args: argparse.Namespace) -> int:

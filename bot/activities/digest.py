@@ -12,14 +12,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
 
 from bot.activities.ages import groups_on
 from bot.activities.importer import extend_recurring
 from bot.activities.render import Part, coming_week, render_list
 from bot.config import Config
-from bot.delivery import DeliveryReport, OutboxItem, ProgressCallback, deliver
+from bot.delivery import (
+    DeliveryReport,
+    OutboxItem,
+    ProgressCallback,
+    deliver,
+    post_to_staff_chat,
+)
 from bot.i18n import Catalogs, Raw, Texts
 from storage import activities, outbox
 from storage.activities import ALL, Activity
@@ -255,15 +259,8 @@ def summary_text(t: Texts, name: str, report: DeliveryReport) -> str:
 async def send_summary(
     bot: Bot, catalogs: Catalogs, config: Config, name: str, report: DeliveryReport
 ) -> None:
-    if config.staff_chat_id is None:
-        return
     t = catalogs.texts(config.default_language)
-    try:
-        await bot.send_message(
-            config.staff_chat_id, summary_text(t, name, report), parse_mode=ParseMode.HTML
-        )
-    except TelegramError as error:
-        log.warning("could not post the digest summary: %s", error)
+    await post_to_staff_chat(bot, config, summary_text(t, name, report), "digest summary")
 
 
 def preview_parts(t: Texts, items: list[Activity], config: Config) -> list[Part]:

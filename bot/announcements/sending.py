@@ -16,13 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
 
 from bot.activities.ages import groups_on
 from bot.bridge.translation import Translation, Translator
 from bot.config import Config
-from bot.delivery import DeliveryReport, OutboxItem, deliver, enqueue
+from bot.delivery import DeliveryReport, OutboxItem, deliver, enqueue, post_to_staff_chat
 from bot.i18n import Catalogs, Texts
 from storage import announcements as store
 from storage import outbox
@@ -194,12 +192,5 @@ def summary_text(t: Texts, number: int, report: DeliveryReport) -> str:
 async def post_summary(
     bot: Bot, catalogs: Catalogs, config: Config, number: int, report: DeliveryReport
 ) -> None:
-    if config.staff_chat_id is None:
-        return
     t = catalogs.texts(config.staff_language)
-    try:
-        await bot.send_message(
-            config.staff_chat_id, summary_text(t, number, report), parse_mode=ParseMode.HTML
-        )
-    except TelegramError as error:
-        log.warning("could not post the announcement summary: %s", error)
+    await post_to_staff_chat(bot, config, summary_text(t, number, report), "announcement summary")

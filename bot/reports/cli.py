@@ -14,7 +14,7 @@ import asyncio
 import sys
 from datetime import date
 
-from bot.cli_output import add_output_argument, check_output, write_export
+from bot.cli_output import add_output_argument, check_output, iso_date, write_export
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.reports import render
@@ -24,21 +24,15 @@ from storage.db import Database
 FORMATS = ("md", "pdf")
 
 
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
-
 
 def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     report = sub.add_parser(
         "report",
         help="the district's figures over a period as PDF (needs --output) or Markdown",
     )
-    report.add_argument("--from", dest="first", type=_date, required=True, metavar="DATE")
+    report.add_argument("--from", dest="first", type=iso_date, required=True, metavar="DATE")
     report.add_argument(
-        "--to", dest="last", type=_date, required=True, metavar="DATE", help="last day included"
+        "--to", dest="last", type=iso_date, required=True, metavar="DATE", help="last day included"
     )
     report.add_argument(
         "--format", choices=FORMATS, help="md or pdf (default: from the --output name, else md)"

@@ -11,21 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from bot.cli_output import add_output_argument, check_output, write_export
+from bot.cli_output import add_output_argument, check_output, iso_date, write_export
 from bot.config import Config
 from bot.i18n import Catalogs
 from bot.tips import export
 from storage import audit
 from storage.db import Database
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
 
 
 def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +29,7 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("--format", choices=export.FORMATS, default="csv")
     run.add_argument(
-        "--since", type=_date, help="only tips made on or after this date (YYYY-MM-DD)"
+        "--since", type=iso_date, help="only tips made on or after this date (YYYY-MM-DD)"
     )
     add_output_argument(run)
     run.set_defaults(handler=cmd_export, needs_token=False)
