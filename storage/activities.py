@@ -480,7 +480,7 @@ async def _place_in_line(tx: Transaction, activity_id: int, telegram_id: int) ->
         await tx.fetchval(
             "SELECT COUNT(*) FROM activity_going w, activity_going me"
             " WHERE me.activity_id = ? AND me.telegram_id = ? AND w.activity_id = me.activity_id"
-            " AND w.waiting = 1 AND (w.created_at, w.rowid) <= (me.created_at, me.rowid)",
+            " AND w.waiting = 1 AND (w.created_at, w.seq) <= (me.created_at, me.seq)",
             (activity_id, telegram_id),
         )
     )
@@ -500,7 +500,7 @@ async def _fill_places(tx: Transaction, activity_id: int, now: datetime) -> list
         return []
     rows = await tx.fetchall(
         "SELECT telegram_id FROM activity_going WHERE activity_id = ? AND waiting = 1"
-        " ORDER BY created_at, rowid LIMIT ?",
+        " ORDER BY created_at, seq LIMIT ?",
         (activity_id, min(free, 1000)),
     )
     promoted = [row[0] for row in rows]
@@ -567,7 +567,7 @@ async def going_residents(db: Database, activity_id: int) -> list[int]:
     """Those with a place, in the order they said so (not the waiting list)."""
     rows = await db.fetchall(
         "SELECT telegram_id FROM activity_going WHERE activity_id = ? AND waiting = 0"
-        " ORDER BY created_at, rowid",
+        " ORDER BY created_at, seq",
         (activity_id,),
     )
     return [row[0] for row in rows]
@@ -596,7 +596,7 @@ async def list_entries(db: Database, activity_id: int, *, waiting: bool = True) 
     rows = await db.fetchall(
         "SELECT g.telegram_id, r.language, g.waiting FROM activity_going g"
         " JOIN residents r ON r.telegram_id = g.telegram_id"
-        " WHERE g.activity_id = ? AND (? <> 0 OR g.waiting = 0) ORDER BY g.created_at, g.rowid",
+        " WHERE g.activity_id = ? AND (? <> 0 OR g.waiting = 0) ORDER BY g.created_at, g.seq",
         (activity_id, int(waiting)),
     )
     return [ListEntry(row[0], row[1], bool(row[2])) for row in rows]
@@ -613,7 +613,7 @@ async def to_remind(
         " WHERE g.activity_id = ? AND g.waiting = 0"
         " AND COALESCE(g.placed_at, g.created_at) <= ?"
         " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.edition = ?"
-        " AND o.chat_id = g.telegram_id) ORDER BY g.created_at, g.rowid",
+        " AND o.chat_id = g.telegram_id) ORDER BY g.created_at, g.seq",
         (activity_id, _iso(decided_by), edition),
     )
     return [ListEntry(row[0], row[1], False) for row in rows]
@@ -631,9 +631,9 @@ class ExportRow:
 
 async def export_list(db: Database, activity_id: int) -> list[ExportRow]:
     rows = await db.fetchall(
-        "SELECT g.waiting, g.created_at, CASE WHEN g.show_name THEN r.first_name END AS name"
+        "SELECT g.waiting, g.created_at, CASE WHEN g.show_name <> 0 THEN r.first_name END AS name"
         " FROM activity_going g LEFT JOIN residents r ON r.telegram_id = g.telegram_id"
-        " WHERE g.activity_id = ? ORDER BY g.waiting, g.created_at, g.rowid",
+        " WHERE g.activity_id = ? ORDER BY g.waiting, g.created_at, g.seq",
         (activity_id,),
     )
     return [

@@ -110,20 +110,19 @@ async def copy(source: Database, target: Database) -> list[CopiedTable]:
             for start in range(0, len(rows), _BATCH):
                 await tx.executemany(sql, [tuple(row) for row in rows[start : start + _BATCH]])
         if target.dialect == "postgresql":
-            # Rows came with their ids: new rows must be numbered after them.
-            with_id = {
-                row[0]
-                for row in await tx.fetchall(
-                    "SELECT table_name FROM information_schema.columns"
-                    " WHERE table_schema = current_schema() AND column_name = 'id'"
-                )
-            }
-            for name in names:
-                if name in with_id:
+            # Rows came with their ids (and other numbered columns): new rows must be
+            # numbered after them.
+            numbered = await tx.fetchall(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema()"
+                " AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')"
+            )
+            for table, column in numbered:
+                if table in names:
                     await tx.fetchval(
-                        "SELECT setval(pg_get_serial_sequence(?, 'id'),"
-                        f' (SELECT COALESCE(MAX(id), 0) + 1 FROM "{name}"), false)',
-                        (name,),
+                        f"SELECT setval(pg_get_serial_sequence(?, '{column}'),"
+                        f' (SELECT COALESCE(MAX("{column}"), 0) + 1 FROM "{table}"), false)',
+                        (table,),
                     )
         copied: dict[str, int] = {}
         for name in names:

@@ -83,11 +83,12 @@ class Schema:
 
 def _args(params: Params) -> Sequence[Any]:
     """The parameters for asyncpg. PostgreSQL's text cannot hold a NUL character (SQLite's
-    can): it is dropped, as it carries nothing a person could read."""
+    can): it becomes U+FFFD, the replacement character, which is what an export shows for it
+    from SQLite too, so a tip reads the same from either engine."""
     if isinstance(params, dict):
         raise TypeError("named parameters are not supported on PostgreSQL; use ? placeholders")
     return [
-        value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+        value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
         for value in params
     ]
 

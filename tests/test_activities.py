@@ -19,6 +19,7 @@ from bot.delivery import delivery_bot
 from bot.i18n import SUPPORTED_LANGUAGES, Catalogs
 from storage import activities, outbox
 from tests.harness import BotHarness, Person
+from tests.postgres import bot_database
 
 #: Monday 19 October 2026, 09:00 in Oslo (summer time ends on Sunday 25 October).
 DST_MONDAY = datetime(2026, 10, 19, 7, 0, tzinfo=UTC)
@@ -175,11 +176,11 @@ async def test_staff_upload_imports_and_reports_problems(bot: BotHarness):
     assert len(await activities.series_activities(bot.db, "famdag-1")) == 1
 
 
-def test_cli_import_reports_bad_rows(tmp_path):
+def test_cli_import_reports_bad_rows(tmp_path, database_location):
     path = tmp_path / "aktiviteter.csv"
     year = datetime.now(UTC).year + 1  # the command imports what lies ahead of today
     path.write_bytes(CSV.replace(b"2026-10-2", f"{year}-10-2".encode()))
-    env = {"BOT_DATABASE": str(tmp_path / "cli.sqlite3"), "PATH": "/usr/bin:/bin"}
+    env = {"BOT_DATABASE": bot_database(database_location), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "activities", "import", str(path)],
         capture_output=True,

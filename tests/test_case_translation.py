@@ -12,6 +12,7 @@ import pytest
 from bot.outbox import send_pending
 from sandbox.fake_translate import FakeTranslate
 from storage import cases
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, make_harness, shown_to_staff
 from tests.test_handover import open_case, staff_says, start
 from tests.test_outbox import job_context
@@ -26,8 +27,12 @@ async def translate() -> AsyncIterator[FakeTranslate]:
 
 
 @pytest.fixture
-async def bridged(tmp_path: Path, translate: FakeTranslate) -> AsyncIterator[BotHarness]:
-    async for harness in make_harness(tmp_path, translation_url=translate.url):
+async def bridged(
+    tmp_path: Path, database_location: DatabaseLocation, translate: FakeTranslate
+) -> AsyncIterator[BotHarness]:
+    async for harness in make_harness(
+        tmp_path, database=database_location, translation_url=translate.url
+    ):
         yield harness
 
 

@@ -11,14 +11,16 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.__main__ import main
+from storage.db import DatabaseLocation
+from tests.postgres import bot_database
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "surveys" / "example.toml"
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "bot.sqlite3"
-    monkeypatch.setenv("BOT_DATABASE", str(path))
+def database(database_location: DatabaseLocation, monkeypatch: pytest.MonkeyPatch) -> str:
+    path = bot_database(database_location)
+    monkeypatch.setenv("BOT_DATABASE", path)
     monkeypatch.delenv("BOT_TOKEN", raising=False)
     assert main(["surveys", "load", str(EXAMPLE)]) == 0
     return path

@@ -28,7 +28,6 @@ import asyncio
 import os
 import random
 import re
-import sqlite3
 import sys
 import time
 from collections import Counter
@@ -45,8 +44,9 @@ from sandbox import BotAPIDouble
 from sandbox.models import FakeChat, FakeUser
 from storage import activities, residents
 from storage.activities import Occurrence
-from storage.db import Database
+from storage.db import Database, DatabaseLocation
 from tests.harness import shown_to_staff
+from tests.postgres import bot_database
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))
@@ -259,7 +259,7 @@ class Crashes:
             await asyncio.sleep(0.02)
 
 
-async def _prepare(database: Path, survey_takers, subscribers, now: datetime) -> None:
+async def _prepare(database: DatabaseLocation, survey_takers, subscribers, now: datetime) -> None:
     """Residents who chose their language, a survey, an activity and this week's digest."""
     db = await Database.open(database)
     await load_survey(db, SURVEY, "nb", now)
@@ -282,7 +282,9 @@ async def _prepare(database: Path, survey_takers, subscribers, now: datetime) ->
     await db.close()
 
 
-async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(tmp_path: Path):
+async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
+    tmp_path: Path, database_location: DatabaseLocation
+):
     async with BotAPIDouble() as double:
         staff = double.add_user("Kari")
         staff_chat = double.add_supergroup(
@@ -305,7 +307,7 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
         ]
         subscribers = [double.add_user(f"Abo{i}", language_code="nb") for i in range(SUBSCRIBERS)]
         callers = [double.add_user(f"Sak{i}", language_code="nb") for i in range(CASES)]
-        database = tmp_path / "bot.sqlite3"
+        database = database_location
         await _prepare(
             database, [t.user for t in [*takers, *writers]], subscribers, datetime.now(UTC)
         )
@@ -313,7 +315,7 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
         env.update(
             BOT_TOKEN=double.token,
             BOT_API_BASE_URL=double.base_url,
-            BOT_DATABASE=str(database),
+            BOT_DATABASE=bot_database(database),
             BOT_STAFF_CHAT_ID=str(staff_chat.id),
             BOT_DELIVERY_RATE="30",
             BOT_GROUP_MESSAGES_PER_MINUTE="3000",
@@ -408,11 +410,12 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
         )
         unconfirmed = [t.user.first_name for t in takers if len(t.confirmed) < len(QUESTIONS)]
         print(f"survey takers without every confirmation: {unconfirmed}")
-        with sqlite3.connect(database) as db:
+        db = await Database.open(database)
+        try:
             for taker in takers:
                 stored = {
                     row[0]
-                    for row in db.execute(
+                    for row in await db.fetchall(
                         "SELECT q.key FROM survey_answers a"
                         " JOIN survey_responses r ON r.token = a.response_token"
                         " JOIN survey_questions q ON q.id = a.question_id"
@@ -429,10 +432,10 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
                     if NB._("✅ Thank you! We got your tip.") in (m.text or "")
                 ]
                 number = int(re.search(r"T-(\d{4})", thanks or "").group(1))  # type: ignore[union-attr]
-                stored_tip = db.execute(
+                stored_tip = await db.fetchone(
                     "SELECT telegram_id, description FROM tips WHERE id = ?", (number,)
-                ).fetchone()
-                assert stored_tip == (
+                )
+                assert stored_tip is not None and tuple(stored_tip) == (
                     writer.user.id,
                     f"{writer.user.first_name} melder: huska er knust",
                 )
@@ -442,14 +445,12 @@ async def test_bot_killed_again_and_again_loses_nothing_and_sends_nothing_twice(
                     if (m.text or "").startswith("📝 ") and f"T-{number:04d}" in m.text
                 ]
                 assert len(cards) == 1, (number, len(cards))
-            pending = db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
-            ).fetchone()[0]
+            pending = await db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
             assert pending == 0
-            unhandled = db.execute(
-                "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"
-            ).fetchone()[0]
+            unhandled = await db.fetchval("SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL")
             assert unhandled == 0
+        finally:
+            await db.close()
         # Nothing twice: in no chat did the bot say the same thing twice.
         for user in [*(a.user for a in [*takers, *writers]), *subscribers, *callers]:
             texts = Counter(m.text for m in double.messages_to(user))

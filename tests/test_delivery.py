@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -12,15 +11,15 @@ from bot.config import Config
 from bot.delivery import OutboxItem, Pacer, deliver, delivery_bot, enqueue
 from sandbox import BotAPIDouble
 from storage import activities, outbox, residents
-from storage.db import Database
+from storage.db import Database, DatabaseLocation
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def world(tmp_path: Path):
+async def world(database_location: DatabaseLocation):
     async with BotAPIDouble() as double:
-        db = await Database.open(tmp_path / "bot.sqlite3")
+        db = await Database.open(database_location)
         config = Config(token=double.token, api_base_url=double.base_url)
         try:
             yield double, db, config

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,8 @@ from bot.config import Config
 from sandbox import BotAPIDouble
 from storage import activities, outbox, residents
 from storage.activities import Occurrence
-from storage.db import Database
+from storage.db import Database, DatabaseLocation
+from tests.postgres import bot_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIBERS = 320
@@ -42,7 +42,9 @@ async def wait_until(condition) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_killed_digest_run_resumes_and_sends_each_digest_once(tmp_path: Path):
+async def test_killed_digest_run_resumes_and_sends_each_digest_once(
+    database_location: DatabaseLocation,
+):
     async with BotAPIDouble() as double:
         staff = double.add_user("Kari")
         staff_chat = double.add_supergroup("Bydel staff", members=[staff], admins=[staff])
@@ -50,7 +52,7 @@ async def test_killed_digest_run_resumes_and_sends_each_digest_once(tmp_path: Pa
         # Telegram's shape of limits, scaled up together with the bot's rate.
         double.set_limits(global_per_second=400, private_chat_per_second=1, private_burst=1)
 
-        database = tmp_path / "bot.sqlite3"
+        database = database_location
         now = datetime.now(UTC)
         db = await Database.open(database)
         start = now + timedelta(days=1)
@@ -70,7 +72,7 @@ async def test_killed_digest_run_resumes_and_sends_each_digest_once(tmp_path: Pa
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "BOT_TOKEN": double.token,
             "BOT_API_BASE_URL": double.base_url,
-            "BOT_DATABASE": str(database),
+            "BOT_DATABASE": bot_database(database),
             "BOT_STAFF_CHAT_ID": str(staff_chat.id),
             "BOT_DELIVERY_RATE": "300",
         }
@@ -83,15 +85,19 @@ async def test_killed_digest_run_resumes_and_sends_each_digest_once(tmp_path: Pa
         first = await digest_send(env)
         await wait_until(lambda: double.held > 0)
 
-        def committed_sent() -> int:
-            with sqlite3.connect(database) as peek:  # WAL: reading beside the writer is fine
-                return peek.execute(
-                    "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
-                ).fetchone()[0]
-
         # Every answer Telegram gave before the stall is committed before we pull the plug
-        # (waiting on the database, not on a guess of how long that takes on a busy machine).
-        await wait_until(lambda: committed_sent() == delivered())
+        # (waiting on the database, not on a guess of how long that takes on a busy machine;
+        # reading beside the writer is fine on both engines).
+        peek = await Database.open(database)
+        try:
+            async with asyncio.timeout(30):
+                while (
+                    await peek.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
+                    != delivered()
+                ):
+                    await asyncio.sleep(0.02)
+        finally:
+            await peek.close()
         first.kill()  # SIGKILL: no cleanup, no finally blocks
         assert await first.wait() == -9
         await asyncio.sleep(0.2)

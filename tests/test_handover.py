@@ -18,6 +18,7 @@ from bot.i18n import Texts
 from bot.outbox import send_pending
 from sandbox.models import SentMessage
 from storage import cases, privacy
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, Person, make_harness, shown_to_staff
 from tests.postgres import on_both_engines
 
@@ -427,8 +428,8 @@ async def test_open_tips_extension_point_adds_lines_to_the_header(bot: BotHarnes
     assert "Tidligere saker: ingen" in header and "T-0007 <open>" in header
 
 
-async def test_signed_replies_when_configured(tmp_path: Path):
-    async for bot in make_harness(tmp_path, sign_staff_replies=True):
+async def test_signed_replies_when_configured(tmp_path: Path, database_location: DatabaseLocation):
+    async for bot in make_harness(tmp_path, database=database_location, sign_staff_replies=True):
         john = bot.resident("John", language_code="en")
         await start(john, "English")
         thread = await open_case(bot, john)
@@ -440,8 +441,10 @@ async def test_signed_replies_when_configured(tmp_path: Path):
         assert john.last.media_kind == "photo" and john.last.text == "Map\n\n— Ola"
 
 
-async def test_without_a_staff_chat_residents_get_a_polite_answer(tmp_path: Path):
-    async for bot in make_harness(tmp_path, staff_chat_id=None):
+async def test_without_a_staff_chat_residents_get_a_polite_answer(
+    tmp_path: Path, database_location: DatabaseLocation
+):
+    async for bot in make_harness(tmp_path, database=database_location, staff_chat_id=None):
         john = bot.resident("John", language_code="en")
         await start(john, "English")
         replies = await john.says("/contact")

@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.i18n import Catalogs
 from bot.onboarding import privacy_text
 from storage import staff_languages
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, Person, make_harness
 from tests.test_handover import open_case, start
 
@@ -81,9 +82,12 @@ def test_privacy_names_the_services_by_host_only():
     assert "machine" not in privacy_text(t, 365)
 
 
-async def test_privacy_in_the_bot_names_the_configured_services(tmp_path: Path):
+async def test_privacy_in_the_bot_names_the_configured_services(
+    tmp_path: Path, database_location: DatabaseLocation
+):
     async for bot in make_harness(
         tmp_path,
+        database=database_location,
         translation_url="http://translate.bydel.no:5000/some/path",
         transcription_url="https://user:secret@whisper.bydel.no/v1",
     ):

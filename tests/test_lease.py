@@ -57,6 +57,7 @@ async def test_one_owner_holds_a_lease_until_it_expires(database_location: Datab
         await db.close()
 
 
+@pytest.mark.sqlite_only
 async def test_on_sqlite_the_only_instance_always_runs_the_jobs(
     database_location: DatabaseLocation,
 ):

@@ -11,13 +11,16 @@ import pytest
 from bot.context import BotContext
 from bot.handover.moderation import auto_close_job
 from storage import audit, cases, moderation
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, make_harness
 from tests.test_handover import open_case, staff_says, start, topic_texts
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
-    async for harness in make_harness(tmp_path, case_flood_per_minute=5):
+async def bot(tmp_path: Path, database_location: DatabaseLocation) -> AsyncIterator[BotHarness]:
+    async for harness in make_harness(
+        tmp_path, database=database_location, case_flood_per_minute=5
+    ):
         harness.double.set_limits(private_chat_per_second=None, private_burst=50)
         yield harness
 
@@ -127,8 +130,10 @@ async def test_quiet_case_is_closed_after_the_configured_days_once(bot: BotHarne
     assert len(bot.double.sent) == sent
 
 
-async def test_the_auto_close_days_are_configurable(tmp_path: Path):
-    async for bot in make_harness(tmp_path, case_auto_close_days=2):
+async def test_the_auto_close_days_are_configurable(
+    tmp_path: Path, database_location: DatabaseLocation
+):
+    async for bot in make_harness(tmp_path, database=database_location, case_auto_close_days=2):
         bot.double.set_limits(private_chat_per_second=None, private_burst=50)
         john = bot.resident("John", language_code="en")
         await start(john, "English")

@@ -27,13 +27,14 @@ from bot.telegram_errors import Outcome, RetryPolicy, classify, is_topic_gone
 from storage import cases
 from storage import outbox as outbox_store
 from storage import tips as store
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, Person, make_harness, shown_to_staff
 from tests.test_tips import cards, jpeg, report, texts
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
-    async for harness in make_harness(tmp_path):
+async def bot(tmp_path: Path, database_location: DatabaseLocation) -> AsyncIterator[BotHarness]:
+    async for harness in make_harness(tmp_path, database=database_location):
         harness.double.set_limits(private_chat_per_second=None)
         yield harness
 

@@ -101,6 +101,7 @@ async def test_check_reports_a_bot_that_is_not_admin(bot: BotHarness):
     assert "FIX   the bot is not an administrator" in out
 
 
+@pytest.mark.sqlite_only  # on PostgreSQL the command points to pg_dump (test_config.py)
 async def test_backup_writes_a_readable_copy(bot: BotHarness, tmp_path: Path):
     kari = bot.resident("Kari")
     await kari.says("/start")

@@ -14,6 +14,7 @@ from bot.bridge.templates import parse_templates
 from bot.i18n import Catalogs
 from sandbox.fake_translate import FakeTranslate
 from storage import cases, replies
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, make_harness
 from tests.test_handover import open_case, staff_says, start
 
@@ -28,8 +29,12 @@ async def translate() -> AsyncIterator[FakeTranslate]:
 
 
 @pytest.fixture
-async def bridged(tmp_path: Path, translate: FakeTranslate) -> AsyncIterator[BotHarness]:
-    async for harness in make_harness(tmp_path, translation_url=translate.url):
+async def bridged(
+    tmp_path: Path, database_location: DatabaseLocation, translate: FakeTranslate
+) -> AsyncIterator[BotHarness]:
+    async for harness in make_harness(
+        tmp_path, database=database_location, translation_url=translate.url
+    ):
         await replies.replace_all(
             harness.db, list(TEMPLATES.values()), datetime(2026, 11, 25, tzinfo=UTC)
         )

@@ -23,7 +23,7 @@ from bot.bridge.templates import (
 from bot.bridge.translation import LibreTranslateClient, Translator
 from sandbox.fake_translate import FakeTranslate
 from storage import replies
-from storage.db import Database
+from storage.db import Database, DatabaseLocation
 from storage.replies import ReplyTemplate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +32,8 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
+async def db(database_location: DatabaseLocation) -> AsyncIterator[Database]:
+    database = await Database.open(database_location)
     yield database
     await database.close()
 

@@ -15,6 +15,7 @@ from bot.outbox import send_pending
 from bot.privacy import retention_job
 from storage import cases, privacy, residents, staff_erasure
 from storage import tips as store
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, Person, make_harness
 from tests.test_tips import STOVNER, jpeg, texts
 
@@ -23,8 +24,8 @@ CASE_TEXT = "My neighbour shouts at my children"
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
-    async for harness in make_harness(tmp_path):
+async def bot(tmp_path: Path, database_location: DatabaseLocation) -> AsyncIterator[BotHarness]:
+    async for harness in make_harness(tmp_path, database=database_location):
         harness.double.set_limits(private_chat_per_second=None, private_burst=20)
         yield harness
 

@@ -58,6 +58,7 @@ async def test_reopening_does_not_reapply_migrations(database_location: Database
 
 
 @on_both_engines
+@pytest.mark.empty_database
 async def test_a_migration_numbered_below_the_applied_ones_still_runs(
     database_location: DatabaseLocation,
 ):

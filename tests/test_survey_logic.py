@@ -126,8 +126,8 @@ NAMED = (
 )
 
 
-async def test_updates_keep_answers_and_personal_data_is_exported_and_erased(tmp_path):
-    db = await Database.open(tmp_path / "db.sqlite3")
+async def test_updates_keep_answers_and_personal_data_is_exported_and_erased(database_location):
+    db = await Database.open(database_location)
     try:
         await residents.touch(db, 42, "nb", "Ola", NOW)
         survey, created = await load_survey(db, NAMED, "nb", NOW)
@@ -156,8 +156,8 @@ async def test_updates_keep_answers_and_personal_data_is_exported_and_erased(tmp
         await db.close()
 
 
-async def test_stale_sessions_end_and_old_answers_lose_their_name(tmp_path):
-    db = await Database.open(tmp_path / "db.sqlite3")
+async def test_stale_sessions_end_and_old_answers_lose_their_name(database_location):
+    db = await Database.open(database_location)
     try:
         await residents.touch(db, 42, "nb", None, NOW)
         survey, _ = await load_survey(db, NAMED, "nb", NOW)

@@ -19,6 +19,7 @@ from bot.surveys.management import load_survey
 from storage import activities, cases
 from storage import surveys as store
 from storage.activities import Occurrence
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, Person, make_harness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -338,8 +339,10 @@ async def test_feedback_after_an_activity_goes_only_to_those_who_said_they_would
     assert all(not p.new_messages() for p in (ali, ewa, kari, busy, stayed_home))
 
 
-async def test_activity_feedback_can_be_switched_off(tmp_path):
-    async for bot in make_harness(tmp_path, activity_feedback=False):
+async def test_activity_feedback_can_be_switched_off(
+    tmp_path, database_location: DatabaseLocation
+):
+    async for bot in make_harness(tmp_path, database=database_location, activity_feedback=False):
         ali = await newcomer(bot, "Ali", "so", "Soomaali")
         cafe = await add_activity(bot, "Kafé", -timedelta(hours=3))
         await activities.mark_going(bot.db, cafe.id, ali.id, bot.clock())

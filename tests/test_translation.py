@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ from bot.bridge.translation import (
 from sandbox.fake_translate import FakeTranslate
 from storage import privacy
 from storage import translations as cache
-from storage.db import Database
+from storage.db import Database, DatabaseLocation
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -33,8 +32,8 @@ async def server() -> AsyncIterator[FakeTranslate]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
+async def db(database_location: DatabaseLocation) -> AsyncIterator[Database]:
+    database = await Database.open(database_location)
     yield database
     await database.close()
 

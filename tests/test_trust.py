@@ -14,6 +14,7 @@ from telegram.ext import CommandHandler
 
 from storage import activities, cases, privacy, residents
 from storage import tips as tip_store
+from storage.db import DatabaseLocation
 from storage.tips import TipStatus
 from tests.harness import BotHarness, Person, make_harness
 from tests.test_tips import report
@@ -22,8 +23,8 @@ SECRET = "Naboen min heter Per Hansen og bor i Fjellhus 12"
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    async for harness in make_harness(tmp_path):
+async def bot(tmp_path: Path, database_location: DatabaseLocation):
+    async for harness in make_harness(tmp_path, database=database_location):
         harness.double.set_limits(private_chat_per_second=None)
         yield harness
 

@@ -19,6 +19,7 @@ from sandbox.fake_translate import FakeTranslate
 from sandbox.fake_whisper import FakeWhisper
 from storage import privacy, translations
 from storage import tips as store
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, make_harness
 from tests.test_handover import open_case, start
 from tests.test_tips import STOVNER, cards, report, texts
@@ -36,11 +37,16 @@ async def services() -> AsyncIterator[tuple[FakeTranslate, FakeWhisper]]:
 
 @pytest.fixture
 async def bridged(
-    tmp_path: Path, services: tuple[FakeTranslate, FakeWhisper]
+    tmp_path: Path,
+    database_location: DatabaseLocation,
+    services: tuple[FakeTranslate, FakeWhisper],
 ) -> AsyncIterator[BotHarness]:
     translate, whisper = services
     async for harness in make_harness(
-        tmp_path, translation_url=translate.url, transcription_url=whisper.url
+        tmp_path,
+        database=database_location,
+        translation_url=translate.url,
+        transcription_url=whisper.url,
     ):
         yield harness
 

@@ -19,6 +19,7 @@ import pytest
 
 from bot.ops import run_checks
 from sandbox import BotAPIDouble
+from storage.db import DatabaseLocation
 from tests.harness import BotHarness, make_harness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,10 +34,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def hooked(tmp_path: Path) -> AsyncIterator[BotHarness]:
+async def hooked(tmp_path: Path, database_location: DatabaseLocation) -> AsyncIterator[BotHarness]:
     """The real bot in webhook mode behind the double (and its stand-in reverse proxy)."""
     async for harness in make_harness(
         tmp_path,
+        database=database_location,
         webhook_url=PUBLIC_URL,
         webhook_listen=("127.0.0.1", free_port()),
         webhook_secret=SECRET,
