@@ -94,6 +94,8 @@ class OutboxState:
 
     senders: dict[str, tuple[Sender, GivenUpHook | None]] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Set by every `send_pending` call: the run under way must look for due tasks again.
+    more: bool = False
     policy: RetryPolicy = DEFAULT_POLICY
 
 
@@ -135,13 +137,25 @@ async def enqueue(
 
 
 async def send_pending(context: BotContext) -> RunReport:
-    """Send every due task, oldest first; stop early while Telegram is unwell."""
+    """Send every due task, oldest first; stop early while Telegram is unwell.
+
+    If a run is under way already (the job's, or another handler's), this call does not wait
+    for it: that run looks for due tasks again before it ends and takes the caller's task,
+    committed before the call, with it. Waiting would keep the caller's update unfinished
+    behind every other chat's messages while Telegram is slow, and an update the bot dies on
+    while it waits counts as one more attempt at it (`bot/inbox.py`).
+    """
     state = context.bot_data.outbox
     report = RunReport()
+    state.more = True
+    if state.lock.locked():
+        return report
     tried: set[int] = set()
     async with state.lock:
-        # Again while senders add tasks (a question's "sent" note, news to each follower).
+        # Again while senders and other callers add tasks (a question's "sent" note, news to
+        # each follower, a relay from another chat).
         while True:
+            state.more = False
             tasks = [
                 task
                 for task in await store.due_tasks(context.db, context.now())
@@ -150,6 +164,8 @@ async def send_pending(context: BotContext) -> RunReport:
                 and not (task.chat_id == STAFF_CHAT and context.config.staff_chat_id is None)
             ]
             if not tasks:
+                if state.more:
+                    continue
                 return report
             for task in tasks:
                 tried.add(task.id)

@@ -91,7 +91,7 @@ async def test_killed_digest_run_resumes_and_sends_each_digest_once(
         peek = await Database.open(database)
         try:
             async with asyncio.timeout(30):
-                while (
+                while (  # noqa: ASYNC110 (polls the database)
                     await peek.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")
                     != delivered()
                 ):

@@ -7,6 +7,7 @@ double answer 502 Bad Gateway to every send, as Telegram does while it is down.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -164,6 +165,38 @@ async def test_runner_waits_for_flood_control_backs_off_and_gives_up_with_a_reco
     assert outage["error"] == "Bad Gateway"
     assert given_up[-1] == "outage:retry"  # the hook learns what the last error meant
     assert (await task_row(bot, "t:flood"))["status"] == "sent"
+
+
+async def test_a_caller_does_not_wait_behind_a_run_and_its_task_goes_with_that_run(
+    bot: BotHarness,
+):
+    """While one run waits for Telegram, a handler's `send_pending` returns at once (its update
+    is done), and the run under way sends the handler's task before it ends."""
+    assert bot.app is not None
+    telegram_answers = asyncio.Event()
+    sent: list[str] = []
+
+    async def slow(context: BotContext, task: Task) -> int | None:
+        if task.payload["what"] == "first":
+            await telegram_answers.wait()
+        sent.append(task.payload["what"])
+        return 99
+
+    add_sender(bot.app, "test-slow", slow)
+    context = job_context(bot)
+    now = bot.clock()
+    await enqueue(bot.db, "test-slow", "t:first", {"what": "first"}, now, chat_id=4242)
+    running = asyncio.create_task(send_pending(context))
+    await asyncio.sleep(0.05)
+    assert not running.done()  # waiting for Telegram
+
+    await enqueue(bot.db, "test-slow", "t:second", {"what": "second"}, now, chat_id=4343)
+    report = await asyncio.wait_for(send_pending(context), 5)
+    assert report.sent == 0 and sent == []  # did not wait, sent nothing itself
+    telegram_answers.set()
+    first_run = await asyncio.wait_for(running, 5)
+    assert sent == ["first", "second"] and first_run.sent == 2
+    assert (await task_row(bot, "t:second"))["status"] == "sent"
 
 
 async def test_enqueueing_the_same_key_twice_adds_nothing(bot: BotHarness):
