@@ -1,3 +1,3 @@
--- The order in which residents asked for a place (see 0020_going_order.sql): a sequence
+-- The order in which residents asked for a place (see 0022_going_order.sql): a sequence
 -- numbers every new row; rows from before are numbered in their stored order.
 ALTER TABLE activity_going ADD COLUMN seq BIGSERIAL;
