@@ -4,6 +4,7 @@ handled by one of them (the inbox insert is the claim)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
@@ -263,3 +264,92 @@ def test_a_forum_topic_has_a_lock_of_its_own():
     assert lock_key(-1001234) == -1001234
     assert lock_key((-1001234, 5)) != lock_key((-1001234, 6))
     assert lock_key((-1001234, 5)) == lock_key((-1001234, 5))
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_the_unhandled_updates_of_an_instance_that_died_are_taken_over_once(
+    database_location,
+):
+    async with _handles(database_location, 2) as (one, two):
+        dead, alive, third = [await ChatLocks.open(database_location) for _ in range(3)]
+        try:
+            assert len({dead.instance, alive.instance, third.instance}) == 3
+            for update_id, owner in ((1, dead), (2, alive), (3, dead), (4, dead), (5, None)):
+                claimed_by = owner.instance if owner is not None else None
+                payload = _update(update_id).to_dict()
+                assert await inbox.store(one, update_id, payload, NOW, claimed_by)
+            await inbox.mark_handled(one, 4, NOW)
+            # While every instance lives, only the row no instance claimed is an orphan.
+            assert await inbox.claim_orphans(two, third.instance, 5, NOW) == (
+                [_update(5).to_dict()],
+                [],
+            )
+            # An instance dies: its session ends and its instance lock with it.
+            await dead.close()
+            # Two live instances look for orphans at once: each orphan goes to one of them,
+            # oldest first; the live instance's update and the handled one stay where they are.
+            taken = await asyncio.gather(
+                inbox.claim_orphans(one, alive.instance, 5, NOW),
+                inbox.claim_orphans(two, third.instance, 5, NOW),
+            )
+            ids = [[payload["update_id"] for payload in payloads] for payloads, _ in taken]
+            assert sorted(ids[0] + ids[1]) == [1, 3]
+            assert all(got == sorted(got) for got in ids)
+            assert await inbox.is_unhandled(one, 2)
+            # Updates that killed every instance that took them over are given up at last.
+            await third.close()
+            await alive.close()
+            rounds = []
+            for _ in range(4):
+                taker = await ChatLocks.open(database_location)
+                payloads, dropped = await inbox.claim_orphans(one, taker.instance, 3, NOW)
+                rounds.append(([payload["update_id"] for payload in payloads], dropped))
+                await taker.close()  # and it dies too
+            assert rounds == [([1, 2, 3, 5], []), ([1, 2, 3, 5], []), ([2], [1, 3, 5]), ([], [2])]
+            assert not await inbox.is_unhandled(one, 1)
+        finally:
+            for locks in (dead, alive, third):
+                with contextlib.suppress(Exception):
+                    await locks.close()
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_jobs_registered_for_a_takeover_run_when_an_instance_takes_the_lease_over(
+    database_location,
+):
+    async with _handles(database_location, 2) as (one, two):
+        ran: list[str] = []
+        done = asyncio.Event()
+
+        async def catch_up(context: BotContext) -> None:
+            ran.append("one" if context.bot_data.db is one else "two")
+            done.set()
+
+        apps = [_application(db) for db in (one, two)]
+        queues = []
+        for app in apps:
+            queue = app.job_queue
+            assert isinstance(queue, LeasedJobQueue)
+            queue.lease = SchedulerLease(ttl=1.0, renew_every=0.3)
+            queue.run_on_takeover(catch_up, "catch-up")
+            queues.append(queue)
+        # Taken at start, before the jobs run: the start-up jobs do the catching up.
+        assert await queues[0].lease.renew(one)
+        try:
+            for queue in queues:
+                await queue.start()
+            assert not await queues[1].lease.renew(two)
+            await asyncio.sleep(0.1)
+            assert ran == []
+            # The first instance dies (it stops renewing); the second one takes over and
+            # catches up at once.
+            await asyncio.sleep(1.1)
+            assert await queues[1].lease.renew(two)
+            async with asyncio.timeout(5):
+                await done.wait()
+            assert ran == ["two"]
+        finally:
+            for queue in queues:
+                await queue.stop(wait=False)
