@@ -27,6 +27,7 @@ statement is run for it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -73,6 +74,7 @@ class SchedulerLease:
         self._renewed_at = float("-inf")  # time.monotonic() of the last successful renewal
         #: Called when this instance comes to hold the lease it did not hold before.
         self.on_gained: Callable[[], None] | None = None
+        self._renewing = asyncio.Lock()
 
     async def holds(self, db: Database | None) -> bool:
         """Whether this instance may run scheduled jobs now (renewing the lease if due)."""
@@ -83,24 +85,29 @@ class SchedulerLease:
         return await self.renew(db)
 
     async def renew(self, db: Database) -> bool:
-        """Take or keep the lease; on a database error this instance stops counting on it."""
-        was_held = self.held
-        try:
-            self.held = await lease.acquire(db, LEASE_NAME, self.owner, self.ttl)
-        except DatabaseErrors as error:
-            log.error("the scheduler lease could not be renewed (%s)", error)
-            self.held = False
-        if self.held:
-            self._renewed_at = time.monotonic()
-        if self.held != was_held:
-            log.info(
-                "scheduled jobs %s on this instance (%s)",
-                "run" if self.held else "no longer run",
-                self.owner,
-            )
-            if self.held and self.on_gained is not None:
-                self.on_gained()
-        return self.held
+        """Take or keep the lease; on a database error this instance stops counting on it.
+
+        One renewal at a time: the renewal job and a job checking the lease may ask at once,
+        and the lease is gained (`on_gained`) once, not once per asker.
+        """
+        async with self._renewing:
+            was_held = self.held
+            try:
+                self.held = await lease.acquire(db, LEASE_NAME, self.owner, self.ttl)
+            except DatabaseErrors as error:
+                log.error("the scheduler lease could not be renewed (%s)", error)
+                self.held = False
+            if self.held:
+                self._renewed_at = time.monotonic()
+            if self.held != was_held:
+                log.info(
+                    "scheduled jobs %s on this instance (%s)",
+                    "run" if self.held else "no longer run",
+                    self.owner,
+                )
+                if self.held and self.on_gained is not None:
+                    self.on_gained()
+            return self.held
 
     async def release(self, db: Database) -> None:
         if not self.held:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time as time_module
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
@@ -17,7 +18,7 @@ from bot.context import BotApplication, BotContext, BotData
 from bot.inbox import DurableUpdateQueue
 from bot.processing import PerChatUpdateProcessor
 from bot.scheduler_lease import LEASE_NAME, TAKEOVER_SUFFIX, LeasedJobQueue, SchedulerLease
-from storage import inbox, lease
+from storage import inbox, lease, outbox
 from storage.chat_locks import ChatLocks, lock_key
 from storage.db import Database, DatabaseLocation, PostgresLocation
 from tests.postgres import on_both_engines
@@ -344,12 +345,36 @@ async def test_jobs_registered_for_a_takeover_run_when_an_instance_takes_the_lea
             await asyncio.sleep(0.1)
             assert ran == []
             # The first instance dies (it stops renewing); the second one takes over and
-            # catches up at once.
+            # catches up at once, once, though its renewal and a job asked at the same time.
             await asyncio.sleep(1.1)
-            assert await queues[1].lease.renew(two)
+            assert await asyncio.gather(queues[1].lease.renew(two), queues[1].lease.holds(two))
             async with asyncio.timeout(5):
                 await done.wait()
+            await asyncio.sleep(0.3)
             assert ran == ["two"]
         finally:
             for queue in queues:
                 await queue.stop(wait=False)
+
+
+@on_both_engines
+async def test_of_delivery_runs_starting_at_once_one_takes_the_lock(database_location):
+    """Two runs (two jobs of an instance taking the jobs over, two instances) start at once:
+    one sends, the other finds the lock taken; also when both find a dead run's lock."""
+    async with _handles(database_location, 2) as handles:
+        runs = [outbox.new_lock_owner() for _ in range(6)]
+        won = await asyncio.gather(
+            *(outbox.acquire_lock(handles[i % 2], run) for i, run in enumerate(runs))
+        )
+        assert won.count(True) == 1
+        # The run dies on another machine; its lock goes stale; six runs want it at once.
+        await handles[0].execute(
+            "UPDATE delivery_lock SET owner = 'elsewhere.example:1:dead', heartbeat = ?",
+            (time_module.time() - outbox.LOCK_STALE_SECONDS - 1,),
+        )
+        runs = [outbox.new_lock_owner() for _ in range(6)]
+        won = await asyncio.gather(
+            *(outbox.acquire_lock(handles[i % 2], run) for i, run in enumerate(runs))
+        )
+        assert won.count(True) == 1
+        assert await lease.holder(handles[1], outbox.LOCK_NAME) == runs[won.index(True)]
