@@ -36,15 +36,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.context import BotApplication, BotContext, BotData
-from bot.processing import PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor, chat_key
 from bot.registry import add_startup_hook
 from bot.scheduler_lease import run_on_takeover
 from storage import inbox
 from storage.chat_locks import ChatLocks
-from storage.db import DatabaseErrors, PostgresLocation
+from storage.db import Database, DatabaseErrors, PostgresLocation
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,9 @@ class DurableUpdateQueue(asyncio.Queue[Any]):
         payload = update.to_dict()
         return await _until_written(
             f"update {update.update_id}",
-            lambda: inbox.store(data.db, update.update_id, payload, data.clock(), self.instance),
+            lambda: inbox.store(
+                data.db, update.update_id, payload, data.clock(), self.instance, chat_key(update)
+            ),
         )
 
 
@@ -194,11 +196,11 @@ async def share_chats(
     """On PostgreSQL, where other instances may share the database: take this instance's
     locks and number; False on SQLite.
 
-    An update is claimed by the instance whose inbox insert stored it (`DurableUpdateQueue`);
-    an instance taking over a dead one's updates may queue an update the dead one had
-    started, or (were an instance only slow to renew its lock) one another instance is
-    handling right now. So each chat is handled under its advisory lock, and with the lock
-    held an update already handled is skipped: handled once.
+    An update is claimed by the instance whose inbox insert stored it (`DurableUpdateQueue`),
+    yet another instance may come to handle it: one taking over a dead instance's updates
+    (the dead one may have been half-way through one), or one handling its chat's earlier
+    waiting updates before its own (bot/processing.py). So each chat is handled under its
+    advisory lock, and with the lock held an update already handled is skipped: handled once.
     """
     db = app.bot_data.db
     location = getattr(db, "path", None)
@@ -206,15 +208,9 @@ async def share_chats(
         return False
     processor.chat_locks = await ChatLocks.open(location)
     queue.instance = processor.chat_locks.instance
-
-    async def still_unhandled(update: Update) -> bool:
-        return await _until_written(
-            f"update {update.update_id} looked up",
-            lambda: inbox.is_unhandled(db, update.update_id),
-            lambda: app.running,
-        )
-
-    processor.still_unhandled = still_unhandled
+    wire_instance(
+        processor, db, queue.instance, app.process_update, lambda: app.running, app.bot
+    )
 
     async def orphans(context: BotContext) -> None:
         taken = await take_over_orphans(app, queue)
@@ -226,6 +222,41 @@ async def share_chats(
     app.job_queue.run_repeating(orphans, interval=every, first=every, name=ORPHANS_JOB)
     run_on_takeover(app, orphans, ORPHANS_JOB)
     return True
+
+
+def wire_instance(
+    processor: PerChatUpdateProcessor,
+    db: Database,
+    instance: int,
+    handle: Callable[[Update], Awaitable[None]],
+    keep_trying: Callable[[], bool],
+    bot: Bot | None = None,
+) -> None:
+    """What the processor of instance number `instance` asks the inbox with a chat's lock
+    held (bot/processing.py): whether an update is still unhandled, and the chat's earlier
+    updates that wait, which it handles first with `handle`."""
+
+    async def still_unhandled(update: Update) -> bool:
+        return await _until_written(
+            f"update {update.update_id} looked up",
+            lambda: inbox.is_unhandled(db, update.update_id),
+            keep_trying,
+        )
+
+    async def earlier_unhandled(update: Update) -> list[Update]:
+        key = chat_key(update)
+        if key is None:
+            return []
+        payloads = await _until_written(
+            f"updates before {update.update_id} looked up",
+            lambda: inbox.take_earlier(db, key, update.update_id, instance, MAX_ATTEMPTS),
+            keep_trying,
+        )
+        return [Update.de_json(payload, bot) for payload in payloads]
+
+    processor.still_unhandled = still_unhandled
+    processor.earlier_unhandled = earlier_unhandled
+    processor.handle = handle
 
 
 async def _prune(context: BotContext) -> None:

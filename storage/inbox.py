@@ -55,13 +55,21 @@ async def store(
     payload: dict[str, Any],
     now: datetime,
     claimed_by: int | None = None,
+    chat_key: int | None = None,
 ) -> bool:
     """Write an update down (committed); False if it was seen before (handled or waiting).
-    `claimed_by`: the number of the instance storing it (PostgreSQL)."""
+    `claimed_by`: the number of the instance storing it (PostgreSQL); `chat_key`: the key of
+    its chat's lock (see `take_earlier`)."""
     rows = await db.write_returning(
-        "INSERT INTO inbox (update_id, payload, received_at, claimed_by) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
-        (update_id, json.dumps(payload, ensure_ascii=False), now.isoformat(), claimed_by),
+        "INSERT INTO inbox (update_id, payload, received_at, claimed_by, chat_key)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+        (
+            update_id,
+            json.dumps(payload, ensure_ascii=False),
+            now.isoformat(),
+            claimed_by,
+            chat_key,
+        ),
     )
     return bool(rows)
 
@@ -136,6 +144,25 @@ async def claim_orphans(
         [json.loads(row["payload"]) for row in claimed],
         sorted(int(row["update_id"]) for row in dropped),
     )
+
+
+async def take_earlier(
+    db: Database, chat_key: int, update_id: int, instance: int, max_attempts: int
+) -> list[dict[str, Any]]:
+    """PostgreSQL, with the chat's lock held: the chat's updates before `update_id` that still
+    wait to be handled (stored by another instance, or left by a dead one), oldest first,
+    claimed for `instance`. Taking one over from a dead instance counts as an attempt, as in
+    `claim_orphans`; one that reached `max_attempts` is left for `claim_orphans` to give up.
+    """
+    rows = await db.write_returning(
+        "UPDATE inbox SET claimed_by = ?, attempts = attempts + CASE WHEN claimed_by IS NULL"
+        f" OR claimed_by NOT IN ({_LIVE_INSTANCES}) THEN 1 ELSE 0 END"
+        " WHERE chat_key = ? AND update_id < ? AND handled_at IS NULL"
+        " AND payload IS NOT NULL AND attempts < ? RETURNING update_id, payload",
+        (instance, chat_key, update_id, max_attempts),
+    )
+    rows = sorted(rows, key=lambda row: int(row["update_id"]))
+    return [json.loads(row["payload"]) for row in rows]
 
 
 async def prune(db: Database, handled_before: datetime) -> int:
