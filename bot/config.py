@@ -112,6 +112,9 @@ class Config:
     webhook_listen: tuple[str, int] = ("127.0.0.1", 8443)
     #: Telegram sends it in X-Telegram-Bot-Api-Secret-Token; requests without it get 403.
     webhook_secret: str | None = field(default=None, repr=False)
+    #: Several instances on PostgreSQL: the scheduler lease expires this long after its last
+    #: renewal (renewed every third of it); a dead holder's jobs are taken over that soon.
+    lease_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.office_hours is None:
@@ -214,6 +217,7 @@ class Config:
             webhook_url=webhook_url,
             webhook_listen=webhook_listen,
             webhook_secret=webhook_secret,
+            lease_seconds=_lease_seconds(env),
         )
 
 
@@ -345,6 +349,22 @@ def _delivery_rate(env: Mapping[str, str], base_url: str) -> float:
     if rate > 30 and not local:
         raise ConfigError("BOT_DELIVERY_RATE must be at most 30 (Telegram's limit per second)")
     return rate
+
+
+#: BOT_LEASE_SECONDS bounds: renewed every second at least (a shorter lease is lost to one
+#: slow database round trip), and taken over within the hour at most.
+LEASE_SECONDS_RANGE = (3.0, 3600.0)
+
+
+def _lease_seconds(env: Mapping[str, str]) -> float:
+    """How long the scheduler lease outlives its holder's last renewal (bot/scheduler_lease.py)."""
+    seconds = _positive_float(env, "BOT_LEASE_SECONDS", 30.0)
+    low, high = LEASE_SECONDS_RANGE
+    if not low <= seconds <= high:
+        raise ConfigError(
+            f"BOT_LEASE_SECONDS must be between {low:.0f} and {high:.0f} seconds, got {seconds:g}"
+        )
+    return seconds
 
 
 def _channel(env: Mapping[str, str]) -> int | None:

@@ -9,6 +9,13 @@ update is always in the inbox. In webhook mode python-telegram-bot's server awai
 (and sends the update again when the commit failed). `PerChatUpdateProcessor` reports when an
 update is done.
 
+Several instances on one PostgreSQL database (behind a load balancer): each update is stored
+with the number of the instance that stored it, and an update whose instance died before it
+was handled is taken over by the instance running the scheduled jobs (`take_over_orphans`,
+every third of `BOT_LEASE_SECONDS` and at once when it takes the jobs over), or by the next
+instance to start. So an update is not lost when an instance is killed, whether or not it held
+the scheduler lease; see `share_chats` for why none is handled twice.
+
 What this guarantees: an update is handled at least once. An update that was being handled
 when the bot died is handled again from the start; the features' own records (a message
 relayed is stored with its id, an answer moves the survey on) make the second run skip what
@@ -29,14 +36,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.context import BotApplication, BotContext, BotData
-from bot.processing import PerChatUpdateProcessor
+from bot.processing import PerChatUpdateProcessor, chat_key
 from bot.registry import add_startup_hook
+from bot.scheduler_lease import run_on_takeover
 from storage import inbox
 from storage.chat_locks import ChatLocks
-from storage.db import DatabaseErrors, PostgresLocation
+from storage.db import Database, DatabaseErrors, PostgresLocation
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,8 @@ PRUNE_EVERY = timedelta(hours=6)
 #: Pauses between attempts to write to a database that refuses: 1 s, doubling up to 30 s.
 RETRY_FIRST_SECONDS = 1.0
 RETRY_MAX_SECONDS = 30.0
+#: The job that takes over the updates of instances that died (PostgreSQL).
+ORPHANS_JOB = "inbox-orphans"
 
 T = TypeVar("T")
 
@@ -94,6 +104,8 @@ class DurableUpdateQueue(asyncio.Queue[Any]):
     def __init__(self) -> None:
         super().__init__()
         self.bot_data: BotData | None = None
+        #: On PostgreSQL: this instance's number, stored with each update it claims.
+        self.instance: int | None = None
 
     async def put(self, item: Any) -> None:
         if isinstance(item, Update) and not await self._store(item):
@@ -108,7 +120,9 @@ class DurableUpdateQueue(asyncio.Queue[Any]):
         payload = update.to_dict()
         return await _until_written(
             f"update {update.update_id}",
-            lambda: inbox.store(data.db, update.update_id, payload, data.clock()),
+            lambda: inbox.store(
+                data.db, update.update_id, payload, data.clock(), self.instance, chat_key(update)
+            ),
         )
 
 
@@ -128,43 +142,121 @@ async def mark_handled(
         )
 
 
-async def requeue_unhandled(app: BotApplication) -> None:
-    """Start-up hook: queue what the last run fetched but did not finish, before polling."""
+async def requeue_unhandled(
+    app: BotApplication, queue: DurableUpdateQueue, processor: PerChatUpdateProcessor
+) -> None:
+    """Start-up hook: queue what the last run fetched but did not finish, before updates come.
+
+    On SQLite that is every unhandled update; on PostgreSQL, where other instances may be
+    handling theirs right now, only those of instances that are gone (`take_over_orphans`).
+    """
     data = app.bot_data
     await inbox.prune(data.db, data.clock() - KEEP_HANDLED)
+    if await share_chats(app, queue, processor):
+        taken = await take_over_orphans(app, queue)
+        if taken:
+            log.info("%s updates from before the start are handled again", taken)
+        return
     payloads, dropped = await inbox.take_unhandled(data.db, MAX_ATTEMPTS, data.clock())
+    _queue_again(app, payloads, dropped)
+    if payloads:
+        log.info("%s updates from before the restart are handled again", len(payloads))
+
+
+def _queue_again(
+    app: BotApplication, payloads: list[dict[str, Any]], dropped: list[int]
+) -> None:
     for update_id in dropped:
         log.error("update %s was given up after %s attempts", update_id, MAX_ATTEMPTS)
     for payload in payloads:
         update = Update.de_json(payload, app.bot)
         # Straight onto the queue: it is in the inbox already.
         asyncio.Queue.put_nowait(app.update_queue, update)
-    if payloads:
-        log.info("%s updates from before the restart are handled again", len(payloads))
 
 
-async def share_chats(app: BotApplication, processor: PerChatUpdateProcessor) -> None:
-    """Start-up hook on PostgreSQL, where other instances may share the database.
+async def take_over_orphans(app: BotApplication, queue: DurableUpdateQueue) -> int:
+    """PostgreSQL: queue here the unhandled updates of instances that died; returns how many.
 
-    An update is claimed by the instance whose inbox insert stored it (`DurableUpdateQueue`);
-    an instance starting up queues again what the inbox holds unhandled, which may include
-    updates another instance is handling right now. So each chat is handled under its
+    The chats' locks and the "already handled" check make this safe beside instances that
+    are alive (their updates are not taken anyway).
+    """
+    data = app.bot_data
+    if queue.instance is None:
+        return 0
+    payloads, dropped = await inbox.claim_orphans(
+        data.db, queue.instance, MAX_ATTEMPTS, data.clock()
+    )
+    _queue_again(app, payloads, dropped)
+    return len(payloads)
+
+
+async def share_chats(
+    app: BotApplication, queue: DurableUpdateQueue, processor: PerChatUpdateProcessor
+) -> bool:
+    """On PostgreSQL, where other instances may share the database: take this instance's
+    locks and number; False on SQLite.
+
+    An update is claimed by the instance whose inbox insert stored it (`DurableUpdateQueue`),
+    yet another instance may come to handle it: one taking over a dead instance's updates
+    (the dead one may have been half-way through one), or one handling its chat's earlier
+    waiting updates before its own (bot/processing.py). So each chat is handled under its
     advisory lock, and with the lock held an update already handled is skipped: handled once.
     """
     db = app.bot_data.db
     location = getattr(db, "path", None)
     if db.dialect != "postgresql" or not isinstance(location, PostgresLocation):
-        return
+        return False
     processor.chat_locks = await ChatLocks.open(location)
+    queue.instance = processor.chat_locks.instance
+    wire_instance(
+        processor, db, queue.instance, app.process_update, lambda: app.running, app.bot
+    )
+
+    async def orphans(context: BotContext) -> None:
+        taken = await take_over_orphans(app, queue)
+        if taken:
+            log.warning("%s updates of an instance that stopped are handled here", taken)
+
+    assert app.job_queue is not None
+    every = app.bot_data.config.lease_seconds / 3
+    app.job_queue.run_repeating(orphans, interval=every, first=every, name=ORPHANS_JOB)
+    run_on_takeover(app, orphans, ORPHANS_JOB)
+    return True
+
+
+def wire_instance(
+    processor: PerChatUpdateProcessor,
+    db: Database,
+    instance: int,
+    handle: Callable[[Update], Awaitable[None]],
+    keep_trying: Callable[[], bool],
+    bot: Bot | None = None,
+) -> None:
+    """What the processor of instance number `instance` asks the inbox with a chat's lock
+    held (bot/processing.py): whether an update is still unhandled, and the chat's earlier
+    updates that wait, which it handles first with `handle`."""
 
     async def still_unhandled(update: Update) -> bool:
         return await _until_written(
             f"update {update.update_id} looked up",
             lambda: inbox.is_unhandled(db, update.update_id),
-            lambda: app.running,
+            keep_trying,
         )
 
+    async def earlier_unhandled(update: Update) -> list[Update]:
+        key = chat_key(update)
+        if key is None:
+            return []
+        payloads = await _until_written(
+            f"updates before {update.update_id} looked up",
+            lambda: inbox.take_earlier(db, key, update.update_id, instance, MAX_ATTEMPTS),
+            keep_trying,
+        )
+        return [Update.de_json(payload, bot) for payload in payloads]
+
     processor.still_unhandled = still_unhandled
+    processor.earlier_unhandled = earlier_unhandled
+    processor.handle = handle
 
 
 async def _prune(context: BotContext) -> None:
@@ -177,7 +269,6 @@ def install(
     """Wire the inbox into an Application built with `queue` and `processor`."""
     queue.bot_data = app.bot_data
     processor.on_handled = lambda update: mark_handled(app.bot_data, update, lambda: app.running)
-    add_startup_hook(app, requeue_unhandled)
-    add_startup_hook(app, lambda app: share_chats(app, processor))
+    add_startup_hook(app, lambda app: requeue_unhandled(app, queue, processor))
     assert app.job_queue is not None
     app.job_queue.run_repeating(_prune, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="inbox")

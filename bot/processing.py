@@ -4,9 +4,21 @@ Residents must not wait for each other, so updates are handled concurrently; but
 "photo, then text, then confirm" must be handled in the order sent. A lock per chat gives both.
 In a forum (the staff chat) the lock is per topic: each case is its own conversation, and staff
 answering five residents at once must not wait for each other's relays.
-Several instances on one PostgreSQL database also take the chat's advisory lock
-(storage/chat_locks.py) and, holding it, skip an update another instance has handled.
 The processor also knows when it is idle, which clean shutdown and the tests rely on.
+
+Several instances on one PostgreSQL database (behind a load balancer, each receiving some of
+a chat's updates) also take the chat's advisory lock (storage/chat_locks.py), and holding it:
+1. first handle the chat's earlier updates that still wait in the inbox, oldest first
+   (`earlier_unhandled`): stored by another instance that has not got the lock yet, or left
+   by one that died. Update 1 of a chat going to instance A and update 2 to instance B at
+   once is thus handled 1, 2 by whichever takes the lock first;
+2. skip an update another instance has handled meanwhile (`still_unhandled`).
+So a chat's updates are handled once each, in Telegram's order (update_id), among those
+stored in the inbox when the lock is taken. The limit: an update still being stored at that
+moment (its POST arriving at another instance in the same instant, which Telegram does when
+it sends over several connections at once, `max_connections`) is handled after the later
+one. Updates Telegram sends one at a time, each after the answer to the one before (what the
+bot's 200 after the commit gives with one connection), are always in order.
 
 Fairness: a chat waits for its turn *before* it takes one of the concurrency slots. The other
 way round, one resident sending 500 messages filled every slot with updates that only waited
@@ -27,7 +39,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from storage.chat_locks import ChatLocks
+from storage.chat_locks import ChatLocks, lock_key
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +70,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         #: Asked with the chat's locks held whether an update still needs handling (another
         #: instance may have handled it meanwhile); None: it always does.
         self.still_unhandled: Callable[[Update], Awaitable[bool]] | None = None
+        #: Asked with the chat's locks held for the chat's earlier updates that wait in the
+        #: inbox (other instances' or a dead one's), oldest first; they are handled first,
+        #: with `handle`. None: there are none (one instance).
+        self.earlier_unhandled: Callable[[Update], Awaitable[list[Update]]] | None = None
+        #: Runs an update's handlers (the Application's `process_update`).
+        self.handle: Callable[[Update], Awaitable[None]] | None = None
 
     @property
     def in_flight(self) -> int:
@@ -94,6 +112,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             self._waiting[key] = self._waiting.get(key, 0) + 1
             try:
                 async with lock, self._across_instances(key), self._slots:
+                    await self._earlier_first(update)
                     if await self._needs_handling(update):
                         await coroutine
                         await self._handled(update)
@@ -115,6 +134,20 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return nullcontext()
         return self.chat_locks.hold(key)
 
+    async def _earlier_first(self, update: object) -> None:
+        if self.earlier_unhandled is None or self.handle is None:
+            return
+        if not isinstance(update, Update):
+            return
+        for earlier in await self.earlier_unhandled(update):
+            log.info(
+                "update %s is handled before %s, in its chat's order",
+                earlier.update_id,
+                update.update_id,
+            )
+            await self.handle(earlier)
+            await self._handled(earlier)
+
     async def _needs_handling(self, update: object) -> bool:
         if self.still_unhandled is None or not isinstance(update, Update):
             return True
@@ -134,6 +167,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self.chat_locks is not None:
             await self.chat_locks.close()
             self.chat_locks = None
+
+
+def chat_key(update: object) -> int | None:
+    """The key of the advisory lock of the update's chat or forum topic (None: none)."""
+    key = _chat_key(update)
+    return lock_key(key) if isinstance(key, int | tuple) else None
 
 
 def _chat_key(update: object) -> Hashable | None:

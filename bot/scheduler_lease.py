@@ -5,17 +5,21 @@ announcements, the outbox runner, ...) goes through `LeasedJobQueue.job_callback
 the run unless this instance holds the lease (storage/lease.py). Nothing else changes for the
 jobs: they are written as if they were alone, and on one database they are.
 
-On PostgreSQL, where several instances may share the database, the holder renews the lease
-every `RENEW_EVERY_SECONDS` (10 s); it expires `TTL_SECONDS` (30 s) after the last renewal.
-When the holder dies, another instance takes the lease over at its first job run or renewal
-after the expiry: within TTL + RENEW_EVERY = 40 s. A clean stop releases the lease at once.
-An instance trusts its own lease for at most RENEW_EVERY seconds since it last renewed it, far
-less than the TTL, so two instances never both think they hold it.
+On PostgreSQL, where several instances may share the database, the lease expires
+`BOT_LEASE_SECONDS` (default 30 s) after its holder last renewed it, and the holder renews it
+every third of that (10 s). When the holder dies, another instance takes the lease over at its
+first job run or renewal after the expiry: within 4/3 of the lease (40 s by default). A clean
+stop releases the lease at once. An instance trusts its own lease for at most one renewal
+interval since it last renewed it, far less than the lease, so two instances never both think
+they hold it (their clocks must agree to within the rest, as NTP keeps them).
 
 A skipped interval run is not made up for: it runs again soon on the holder, and the jobs look
 at what is due, not at when they last ran. A skipped daily, weekly or one-off run is tried
-again once after TTL + RENEW_EVERY, so that the weekly digest still goes out when its holder
-died just before it was due (`try_again_after_takeover`).
+again once after the lease and one renewal interval, so that the weekly digest still goes out
+when its holder died just before it was due (`try_again_after_takeover`). And what a dead
+holder left half done is picked up the moment another instance takes the lease over: jobs
+registered with `run_on_takeover` (a digest it was sending, updates it had not handled) run
+then, not only at an instance's start.
 
 On SQLite the database has one instance by construction: the lease is always held, and no
 statement is run for it.
@@ -23,8 +27,10 @@ statement is run for it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
@@ -39,12 +45,15 @@ from storage.outbox import new_lock_owner
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
-#: The lease expires this long after its last renewal (a dead holder's jobs stop this long).
+#: The lease expires this long after its last renewal (a dead holder's jobs stop this long);
+#: the default of `BOT_LEASE_SECONDS`.
 TTL_SECONDS = 30.0
-#: How often the holder renews it (and how long it trusts a renewal).
-RENEW_EVERY_SECONDS = 10.0
+#: How often the holder renews it (and how long it trusts a renewal): a third of the lease.
+RENEW_EVERY_SECONDS = TTL_SECONDS / 3
 #: The job that keeps the lease renewed; it runs on every instance.
 RENEW_JOB = "scheduler-lease"
+#: A job's callback (what `run_once` takes).
+JobCallback = Callable[[BotContext], Coroutine[Any, Any, None]]
 #: The name of a skipped run's second chance (see `try_again_after_takeover`).
 TAKEOVER_SUFFIX = "-after-takeover"
 
@@ -63,6 +72,9 @@ class SchedulerLease:
         self.renew_every = renew_every
         self.held = False
         self._renewed_at = float("-inf")  # time.monotonic() of the last successful renewal
+        #: Called when this instance comes to hold the lease it did not hold before.
+        self.on_gained: Callable[[], None] | None = None
+        self._renewing = asyncio.Lock()
 
     async def holds(self, db: Database | None) -> bool:
         """Whether this instance may run scheduled jobs now (renewing the lease if due)."""
@@ -73,22 +85,29 @@ class SchedulerLease:
         return await self.renew(db)
 
     async def renew(self, db: Database) -> bool:
-        """Take or keep the lease; on a database error this instance stops counting on it."""
-        was_held = self.held
-        try:
-            self.held = await lease.acquire(db, LEASE_NAME, self.owner, self.ttl)
-        except DatabaseErrors as error:
-            log.error("the scheduler lease could not be renewed (%s)", error)
-            self.held = False
-        if self.held:
-            self._renewed_at = time.monotonic()
-        if self.held != was_held:
-            log.info(
-                "scheduled jobs %s on this instance (%s)",
-                "run" if self.held else "no longer run",
-                self.owner,
-            )
-        return self.held
+        """Take or keep the lease; on a database error this instance stops counting on it.
+
+        One renewal at a time: the renewal job and a job checking the lease may ask at once,
+        and the lease is gained (`on_gained`) once, not once per asker.
+        """
+        async with self._renewing:
+            was_held = self.held
+            try:
+                self.held = await lease.acquire(db, LEASE_NAME, self.owner, self.ttl)
+            except DatabaseErrors as error:
+                log.error("the scheduler lease could not be renewed (%s)", error)
+                self.held = False
+            if self.held:
+                self._renewed_at = time.monotonic()
+            if self.held != was_held:
+                log.info(
+                    "scheduled jobs %s on this instance (%s)",
+                    "run" if self.held else "no longer run",
+                    self.owner,
+                )
+                if self.held and self.on_gained is not None:
+                    self.on_gained()
+            return self.held
 
     async def release(self, db: Database) -> None:
         if not self.held:
@@ -105,7 +124,28 @@ class LeasedJobQueue(JobQueue[BotContext]):
 
     def __init__(self) -> None:
         super().__init__()
+        self._on_takeover: list[tuple[JobCallback, str]] = []
         self.lease = SchedulerLease()
+
+    @property
+    def lease(self) -> SchedulerLease:
+        return self._lease
+
+    @lease.setter
+    def lease(self, lease: SchedulerLease) -> None:
+        lease.on_gained = self._taken_over
+        self._lease = lease
+
+    def run_on_takeover(self, callback: JobCallback, name: str) -> None:
+        """Run `callback` as a one-off job whenever this instance takes the lease over from
+        another (not at its own start, where the start-up jobs run anyway)."""
+        self._on_takeover.append((callback, name))
+
+    def _taken_over(self) -> None:
+        if not self.scheduler.running:
+            return  # taken at start, before the jobs run: the start-up jobs do this
+        for callback, name in self._on_takeover:
+            self.run_once(callback, when=0, name=name + TAKEOVER_SUFFIX)
 
     @staticmethod
     async def job_callback(job_queue: JobQueue[Any], job: Job[Any]) -> None:
@@ -162,6 +202,18 @@ async def _start_renewing(app: BotApplication) -> None:
         queue.run_repeating(_renew, interval=every, first=every, name=RENEW_JOB)
 
 
+def run_on_takeover(app: BotApplication, callback: JobCallback, name: str) -> None:
+    """See `LeasedJobQueue.run_on_takeover`; nothing without a `LeasedJobQueue`."""
+    queue = app.job_queue
+    if isinstance(queue, LeasedJobQueue):
+        queue.run_on_takeover(callback, name)
+
+
 def install(app: BotApplication) -> None:
-    """Keep the scheduler lease renewed in an Application built with a `LeasedJobQueue`."""
+    """Keep the scheduler lease renewed in an Application built with a `LeasedJobQueue`, for
+    as long as `BOT_LEASE_SECONDS` says."""
+    queue = app.job_queue
+    if isinstance(queue, LeasedJobQueue):
+        seconds = app.bot_data.config.lease_seconds
+        queue.lease = SchedulerLease(queue.lease.owner, ttl=seconds, renew_every=seconds / 3)
     add_startup_hook(app, _start_renewing)

@@ -5,7 +5,11 @@ updates by POST to the bot, as Telegram does once a webhook is set.
 
 Telegram calls only public HTTPS URLs, and so does the double (`setWebhook` refuses anything
 else, like Telegram). `route_webhook` plays the HTTPS reverse proxy in front of the bot: a
-request for the public origin is sent to the local address with the same path.
+request for the public origin is sent to the local address with the same path. Given several
+local addresses it is a load balancer in front of several instances: round robin, and an
+instance that refuses the connection (it is down) is skipped for the next one, as nginx's
+`proxy_next_upstream error` does. A request that reached an instance is not sent to another
+one: its answer (or none) counts, and Telegram tries the update again later.
 
 Delivery follows Telegram: one update at a time, in order (the next only after the bot's 2xx
 for the previous one), as `application/json` with `X-Telegram-Bot-Api-Secret-Token` when a
@@ -52,6 +56,8 @@ class Webhook:
     last_error_message: str | None = None
     #: Every answer the bot gave to a POST, in order: (update_id, HTTP status or 0 for none).
     answers: list[tuple[int, int]] = field(default_factory=list)
+    #: Which local address answered each update with a 2xx: (update_id, local base URL).
+    answered_by: list[tuple[int, str]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
 
 
@@ -69,15 +75,23 @@ class WebhookDelivery:
 
     def _init_webhook(self) -> None:
         self.webhook: Webhook | None = None
-        #: Public origin (scheme://host[:port]) -> local base URL: the reverse proxy.
-        self.webhook_routes: dict[str, str] = {}
+        #: Public origin (scheme://host[:port]) -> local base URLs: the reverse proxy.
+        self.webhook_routes: dict[str, list[str]] = {}
+        #: Per public origin, the index of the local address the next request goes to first.
+        self._next_upstream: dict[str, int] = {}
         self._webhook_session: aiohttp.ClientSession | None = None
         self._webhook_posting = False
 
-    def route_webhook(self, public_origin: str, local_base: str) -> None:
+    def route_webhook(self, public_origin: str, local_base: str, *more: str) -> None:
         """Pass POSTs for `public_origin` (e.g. `https://stikk.example`) to `local_base`
-        (e.g. `http://127.0.0.1:8443`), keeping the path: what nginx or Caddy does."""
-        self.webhook_routes[public_origin.rstrip("/")] = local_base.rstrip("/")
+        (e.g. `http://127.0.0.1:8443`), keeping the path: what nginx or Caddy does.
+
+        With `more` local addresses, each request goes to the next address in turn (round
+        robin); one that refuses the connection is skipped for the next (see the module).
+        """
+        origin = public_origin.rstrip("/")
+        self.webhook_routes[origin] = [base.rstrip("/") for base in (local_base, *more)]
+        self._next_upstream[origin] = 0
 
     # ------------------------------------------------------------ Bot API methods
     def api_set_webhook(self, params: dict[str, Any]) -> Any:
@@ -203,10 +217,27 @@ class WebhookDelivery:
         """POST one update; (status, None) for a 2xx, else (status or 0, what went wrong)."""
         parts = urlsplit(hook.url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        base = self.webhook_routes.get(origin)
-        if base is None:
+        bases = self.webhook_routes.get(origin)
+        if not bases:
             return 0, "Failed to resolve host: Name or service not known"
-        target = base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        first = self._next_upstream.get(origin, 0) % len(bases)
+        self._next_upstream[origin] = first + 1
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        result: tuple[int, str | None] = (0, "Connection refused")
+        for turn in range(len(bases)):
+            base = bases[(first + turn) % len(bases)]
+            refused, result = await self._post_to(base + path, hook, update)
+            if not refused:
+                if result[1] is None:
+                    hook.answered_by.append((update["update_id"], base))
+                break
+        return result
+
+    async def _post_to(
+        self, target: str, hook: Webhook, update: dict[str, Any]
+    ) -> tuple[bool, tuple[int, str | None]]:
+        """POST to one local address: (refused, (status, problem)); `refused` when the
+        connection could not be made, so nothing reached the instance."""
         headers = {"Content-Type": "application/json"}
         if hook.secret_token is not None:
             headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
@@ -221,13 +252,17 @@ class WebhookDelivery:
             ) as response:
                 await response.read()
                 if 200 <= response.status < 300:
-                    return response.status, None
-                return response.status, (
-                    f"Wrong response from the webhook: {response.status} {response.reason}"
+                    return False, (response.status, None)
+                return False, (
+                    response.status,
+                    f"Wrong response from the webhook: {response.status} {response.reason}",
                 )
         except TimeoutError:
-            return 0, "Read timeout expired"
+            return False, (0, "Read timeout expired")
+        except aiohttp.ClientConnectorError:
+            return True, (0, "Connection refused")
         except aiohttp.ClientError:
-            return 0, "Connection refused"
+            # The connection broke after the request went out (the instance died meanwhile).
+            return False, (0, "Connection reset by peer")
         finally:
             self._webhook_posting = False

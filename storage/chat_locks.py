@@ -10,6 +10,14 @@ server frees its locks at once.
 
 `pg_try_advisory_lock` never blocks, so one connection serves every chat of the instance;
 a chat another instance is busy with is asked again every `POLL_SECONDS`.
+
+The same connection holds one more lock for the instance's lifetime: its *instance lock*
+(two-key form, `INSTANCE_LOCK_CLASS` and a random `instance` number; the chat locks use the
+one-key form, a key space of its own). The inbox records which instance stored each update;
+an update whose instance holds no instance lock any more was left by a dead instance, and
+another one takes it over (`storage.inbox.claim_orphans`). The server ends a dead instance's
+session, and so frees its lock, as soon as it sees the connection close: at once when the
+process was killed; after TCP keepalive gives up when its machine vanished from the network.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +36,8 @@ from storage.db import DatabaseErrors, PostgresLocation
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
+#: The first key of every instance lock ("STIK"); the second is the instance's number.
+INSTANCE_LOCK_CLASS = 0x5354494B
 
 
 def lock_key(chat: int | tuple[int, ...]) -> int:
@@ -38,15 +49,25 @@ def lock_key(chat: int | tuple[int, ...]) -> int:
 
 
 class ChatLocks:
-    """Advisory locks per chat on one dedicated connection."""
+    """Advisory locks per chat on one dedicated connection, and the instance lock."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, instance: int) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()  # one statement at a time on the connection
+        #: This instance's number: its instance lock's second key, written beside the updates
+        #: it stores. Held until the connection closes.
+        self.instance = instance
 
     @classmethod
     async def open(cls, location: PostgresLocation) -> ChatLocks:
-        return cls(await asyncpg.connect(location.url))
+        conn = await asyncpg.connect(location.url)
+        while True:  # a number another live instance has drawn is drawn again
+            instance = 1 + secrets.randbelow(2**31 - 2)
+            taken = await conn.fetchval(
+                "SELECT pg_try_advisory_lock($1, $2)", INSTANCE_LOCK_CLASS, instance
+            )
+            if taken:
+                return cls(conn, instance)
 
     async def close(self) -> None:
         await self._conn.close()

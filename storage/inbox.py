@@ -4,6 +4,10 @@ Long polling acknowledges a batch of updates with the next getUpdates call, whic
 python-telegram-bot makes at once, while the batch is still being handled. Without the inbox a
 crash in that moment loses every update of the batch that was not finished: a resident's
 message to staff, an answer, a tip. With it, such updates are handled again after the restart.
+
+On PostgreSQL several instances share the table: each row names the instance that stored it
+(`claimed_by`), and a live instance takes over the unhandled rows of one that died
+(`claim_orphans`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from storage.chat_locks import INSTANCE_LOCK_CLASS
 from storage.db import Database, Transaction
 
 #: The places in an update's JSON where the person who sent it is named.
@@ -32,12 +37,39 @@ _SENDER_PG = (
 )
 
 
-async def store(db: Database, update_id: int, payload: dict[str, Any], now: datetime) -> bool:
-    """Write an update down (committed); False if it was seen before (handled or waiting)."""
+#: The instances alive now: those holding an instance lock in this database (PostgreSQL).
+_LIVE_INSTANCES = (
+    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+    f" AND classid = {INSTANCE_LOCK_CLASS}::oid AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+#: Unhandled rows whose instance is gone (or unknown: stored before instances were named).
+_ORPHANED = (
+    f"handled_at IS NULL AND (claimed_by IS NULL OR claimed_by NOT IN ({_LIVE_INSTANCES}))"
+)
+
+
+async def store(
+    db: Database,
+    update_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+    claimed_by: int | None = None,
+    chat_key: int | None = None,
+) -> bool:
+    """Write an update down (committed); False if it was seen before (handled or waiting).
+    `claimed_by`: the number of the instance storing it (PostgreSQL); `chat_key`: the key of
+    its chat's lock (see `take_earlier`)."""
     rows = await db.write_returning(
-        "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
-        (update_id, json.dumps(payload, ensure_ascii=False), now.isoformat()),
+        "INSERT INTO inbox (update_id, payload, received_at, claimed_by, chat_key)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+        (
+            update_id,
+            json.dumps(payload, ensure_ascii=False),
+            now.isoformat(),
+            claimed_by,
+            chat_key,
+        ),
     )
     return bool(rows)
 
@@ -84,6 +116,53 @@ async def take_unhandled(
                 (row["update_id"],),
             )
     return again, dropped
+
+
+async def claim_orphans(
+    db: Database, instance: int, max_attempts: int, now: datetime
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """PostgreSQL: take over the unhandled updates of instances that died; returns (payloads
+    to handle, oldest first; ids given up on), like `take_unhandled`.
+
+    Which instances live is read from the server's lock table in the same statement that
+    claims, so a row of a live instance is never taken, and of two instances claiming at
+    once each row goes to one. Each takeover counts as an attempt: an update that killed
+    `max_attempts` instances in turn is given up.
+    """
+    dropped = await db.write_returning(
+        f"UPDATE inbox SET payload = NULL, handled_at = ? WHERE {_ORPHANED}"
+        " AND (attempts >= ? OR payload IS NULL) RETURNING update_id",
+        (now.isoformat(), max_attempts),
+    )
+    claimed = await db.write_returning(
+        f"UPDATE inbox SET claimed_by = ?, attempts = attempts + 1 WHERE {_ORPHANED}"
+        " RETURNING update_id, payload",
+        (instance,),
+    )
+    claimed = sorted(claimed, key=lambda row: int(row["update_id"]))
+    return (
+        [json.loads(row["payload"]) for row in claimed],
+        sorted(int(row["update_id"]) for row in dropped),
+    )
+
+
+async def take_earlier(
+    db: Database, chat_key: int, update_id: int, instance: int, max_attempts: int
+) -> list[dict[str, Any]]:
+    """PostgreSQL, with the chat's lock held: the chat's updates before `update_id` that still
+    wait to be handled (stored by another instance, or left by a dead one), oldest first,
+    claimed for `instance`. Taking one over from a dead instance counts as an attempt, as in
+    `claim_orphans`; one that reached `max_attempts` is left for `claim_orphans` to give up.
+    """
+    rows = await db.write_returning(
+        "UPDATE inbox SET claimed_by = ?, attempts = attempts + CASE WHEN claimed_by IS NULL"
+        f" OR claimed_by NOT IN ({_LIVE_INSTANCES}) THEN 1 ELSE 0 END"
+        " WHERE chat_key = ? AND update_id < ? AND handled_at IS NULL"
+        " AND payload IS NOT NULL AND attempts < ? RETURNING update_id, payload",
+        (instance, chat_key, update_id, max_attempts),
+    )
+    rows = sorted(rows, key=lambda row: int(row["update_id"]))
+    return [json.loads(row["payload"]) for row in rows]
 
 
 async def prune(db: Database, handled_before: datetime) -> int:

@@ -428,17 +428,32 @@ def new_lock_owner() -> str:
 
 
 async def acquire_lock(db: Database, owner: str) -> bool:
-    """Take the delivery lock unless a live run holds it (a killed run's lock is taken over)."""
+    """Take the delivery lock unless a live run holds it (a killed run's lock is taken over).
+
+    Compare and swap: the row is taken only if it is still the one looked at (absent, or the
+    same dead or stale owner and heartbeat), so of two runs starting at once (two jobs of
+    an instance, two instances on PostgreSQL) only one gets it; both seeing a dead owner and
+    both taking its lock sent every message twice.
+    """
     now = time.time()
-    async with db.transaction() as tx:
-        row = await tx.fetchone("SELECT * FROM delivery_lock WHERE name = ?", (LOCK_NAME,))
-        if row is not None and row["owner"] != owner and _alive(row["owner"], row["heartbeat"]):
-            return False
-        await tx.execute(
-            "INSERT OR REPLACE INTO delivery_lock (name, owner, heartbeat) VALUES (?, ?, ?)",
+    row = await db.fetchone(
+        "SELECT owner, heartbeat FROM delivery_lock WHERE name = ?", (LOCK_NAME,)
+    )
+    if row is None:
+        taken = await db.write_returning(
+            "INSERT INTO delivery_lock (name, owner, heartbeat) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO NOTHING RETURNING owner",
             (LOCK_NAME, owner, now),
         )
-    return True
+        return bool(taken)
+    if row["owner"] != owner and _alive(row["owner"], row["heartbeat"]):
+        return False
+    taken = await db.write_returning(
+        "UPDATE delivery_lock SET owner = ?, heartbeat = ?"
+        " WHERE name = ? AND owner = ? AND heartbeat = ? RETURNING owner",
+        (owner, now, LOCK_NAME, row["owner"], row["heartbeat"]),
+    )
+    return bool(taken)
 
 
 async def refresh_lock(db: Database, owner: str) -> None:

@@ -862,3 +862,34 @@ async def test_a_hostile_file_in_the_staff_chat_gets_an_answer_and_the_bot_goes_
     assert nb._("the repeat rule's INTERVAL must be between 1 and {most}", most=1000) in report
     amina = bot.resident("Amina", language_code="en")
     assert await amina.says("/start")  # still answering
+
+
+async def test_a_resumed_digest_waits_for_another_run_and_then_finishes(bot: BotHarness):
+    """Resuming meets another run's delivery lock (an operator's `digest send`, or a dead
+    instance's run on another machine until its lock goes stale): it looks again later, and
+    then sends what is still pending, once."""
+    from bot.activities import RESUME_JOB, resume_deliveries
+    from bot.activities.digest import prepare_edition
+    from storage import residents
+
+    await import_calendar(bot, datetime(2026, 10, 5, tzinfo=UTC))
+    reader = bot.resident("Reader")
+    await residents.touch(bot.db, reader.id, "nb", None, NOV_MONDAY)
+    await activities.subscribe(bot.db, reader.id, ["all"], NOV_MONDAY)
+    assert bot.app is not None and bot.app.job_queue is not None
+    await prepare_edition(bot.db, bot.app.bot_data.catalogs, bot.config, NOV_MONDAY)
+    other_run = "elsewhere.example:4242:feedbeef"  # another machine, renewing its lock
+    assert await outbox.acquire_lock(bot.db, other_run)
+
+    bot.app.job_queue.run_once(resume_deliveries, when=0, name=RESUME_JOB)
+    await bot.settle()
+    assert reader.received == []
+    [again] = bot.app.job_queue.get_jobs_by_name(RESUME_JOB + "-again")
+
+    await outbox.release_lock(bot.db, other_run)
+    await again.run(bot.app)
+    await bot.settle()
+    assert len(reader.received) == 1
+    await again.run(bot.app)  # nothing is pending any more: nothing is sent again
+    await bot.settle()
+    assert len(reader.received) == 1

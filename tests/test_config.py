@@ -264,3 +264,16 @@ def test_backup_of_a_postgresql_database_points_to_pg_dump(
     error = capsys.readouterr().err
     assert "pg_dump" in error and "s3cret" not in error
     assert not (tmp_path / "copy.sqlite3").exists()
+
+
+def test_lease_seconds():
+    base = {"BOT_TOKEN": "123:abc"}
+    assert Config.from_env(base).lease_seconds == 30.0
+    assert Config.from_env({**base, "BOT_LEASE_SECONDS": "5"}).lease_seconds == 5.0
+    assert Config.from_env({**base, "BOT_LEASE_SECONDS": "90.5"}).lease_seconds == 90.5
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-30", "2", "3601"])
+def test_bad_lease_seconds_name_the_variable(value: str):
+    with pytest.raises(ConfigError, match="BOT_LEASE_SECONDS"):
+        Config.from_env({"BOT_TOKEN": "123:abc", "BOT_LEASE_SECONDS": value})

@@ -4,7 +4,9 @@ handled by one of them (the inbox insert is the claim)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import time as time_module
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
 
@@ -13,10 +15,10 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.context import BotApplication, BotContext, BotData
-from bot.inbox import DurableUpdateQueue
-from bot.processing import PerChatUpdateProcessor
+from bot.inbox import DurableUpdateQueue, wire_instance
+from bot.processing import PerChatUpdateProcessor, chat_key
 from bot.scheduler_lease import LEASE_NAME, TAKEOVER_SUFFIX, LeasedJobQueue, SchedulerLease
-from storage import inbox, lease
+from storage import inbox, lease, outbox
 from storage.chat_locks import ChatLocks, lock_key
 from storage.db import Database, DatabaseLocation, PostgresLocation
 from tests.postgres import on_both_engines
@@ -163,15 +165,15 @@ async def test_a_scheduled_job_runs_on_the_instance_holding_the_lease_only(datab
         assert sum(job.name.endswith(TAKEOVER_SUFFIX) for job in queues[1].jobs()) == 1
 
 
-def _update(update_id: int) -> Update:
+def _update(update_id: int, chat: int = 42) -> Update:
     return Update.de_json(
         {
             "update_id": update_id,
             "message": {
                 "message_id": 1,
                 "date": 0,
-                "chat": {"id": 42, "type": "private"},
-                "from": {"id": 42, "is_bot": False, "first_name": "Kari"},
+                "chat": {"id": chat, "type": "private"},
+                "from": {"id": chat, "is_bot": False, "first_name": "Kari"},
                 "text": "hei",
             },
         },
@@ -199,12 +201,20 @@ async def test_an_update_two_instances_receive_is_handled_by_one(database_locati
         assert stored.count(True) == 1
 
 
-async def _processor(db: Database) -> PerChatUpdateProcessor:
-    """An instance's update processor, wired to its database as bot/inbox.py wires it."""
+async def _processor(
+    db: Database, handle: Callable[[Update], Awaitable[None]] | None = None
+) -> PerChatUpdateProcessor:
+    """An instance's update processor, wired to its database as bot/inbox.py wires it;
+    `handle` runs the handlers of the chat's earlier updates it handles first."""
     assert isinstance(db.path, PostgresLocation)
     processor = PerChatUpdateProcessor()
     processor.chat_locks = await ChatLocks.open(db.path)
-    processor.still_unhandled = lambda update: inbox.is_unhandled(db, update.update_id)
+
+    async def nothing(update: Update) -> None:
+        raise AssertionError(f"update {update.update_id} was not expected to be handled here")
+
+    instance = processor.chat_locks.instance
+    wire_instance(processor, db, instance, handle or nothing, lambda: True)
 
     async def handled(update: object) -> None:
         assert isinstance(update, Update)
@@ -264,3 +274,207 @@ def test_a_forum_topic_has_a_lock_of_its_own():
     assert lock_key(-1001234) == -1001234
     assert lock_key((-1001234, 5)) != lock_key((-1001234, 6))
     assert lock_key((-1001234, 5)) == lock_key((-1001234, 5))
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_the_unhandled_updates_of_an_instance_that_died_are_taken_over_once(
+    database_location,
+):
+    async with _handles(database_location, 2) as (one, two):
+        dead, alive, third = [await ChatLocks.open(database_location) for _ in range(3)]
+        try:
+            assert len({dead.instance, alive.instance, third.instance}) == 3
+            for update_id, owner in ((1, dead), (2, alive), (3, dead), (4, dead), (5, None)):
+                claimed_by = owner.instance if owner is not None else None
+                payload = _update(update_id).to_dict()
+                assert await inbox.store(one, update_id, payload, NOW, claimed_by)
+            await inbox.mark_handled(one, 4, NOW)
+            # While every instance lives, only the row no instance claimed is an orphan.
+            assert await inbox.claim_orphans(two, third.instance, 5, NOW) == (
+                [_update(5).to_dict()],
+                [],
+            )
+            # An instance dies: its session ends and its instance lock with it.
+            await dead.close()
+            # Two live instances look for orphans at once: each orphan goes to one of them,
+            # oldest first; the live instance's update and the handled one stay where they are.
+            taken = await asyncio.gather(
+                inbox.claim_orphans(one, alive.instance, 5, NOW),
+                inbox.claim_orphans(two, third.instance, 5, NOW),
+            )
+            ids = [[payload["update_id"] for payload in payloads] for payloads, _ in taken]
+            assert sorted(ids[0] + ids[1]) == [1, 3]
+            assert all(got == sorted(got) for got in ids)
+            assert await inbox.is_unhandled(one, 2)
+            # Updates that killed every instance that took them over are given up at last.
+            await third.close()
+            await alive.close()
+            rounds = []
+            for _ in range(4):
+                taker = await ChatLocks.open(database_location)
+                payloads, dropped = await inbox.claim_orphans(one, taker.instance, 3, NOW)
+                rounds.append(([payload["update_id"] for payload in payloads], dropped))
+                await taker.close()  # and it dies too
+            assert rounds == [([1, 2, 3, 5], []), ([1, 2, 3, 5], []), ([2], [1, 3, 5]), ([], [2])]
+            assert not await inbox.is_unhandled(one, 1)
+        finally:
+            for locks in (dead, alive, third):
+                with contextlib.suppress(Exception):
+                    await locks.close()
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_jobs_registered_for_a_takeover_run_when_an_instance_takes_the_lease_over(
+    database_location,
+):
+    async with _handles(database_location, 2) as (one, two):
+        ran: list[str] = []
+        done = asyncio.Event()
+
+        async def catch_up(context: BotContext) -> None:
+            ran.append("one" if context.bot_data.db is one else "two")
+            done.set()
+
+        apps = [_application(db) for db in (one, two)]
+        queues = []
+        for app in apps:
+            queue = app.job_queue
+            assert isinstance(queue, LeasedJobQueue)
+            queue.lease = SchedulerLease(ttl=1.0, renew_every=0.3)
+            queue.run_on_takeover(catch_up, "catch-up")
+            queues.append(queue)
+        # Taken at start, before the jobs run: the start-up jobs do the catching up.
+        assert await queues[0].lease.renew(one)
+        try:
+            for queue in queues:
+                await queue.start()
+            assert not await queues[1].lease.renew(two)
+            await asyncio.sleep(0.1)
+            assert ran == []
+            # The first instance dies (it stops renewing); the second one takes over and
+            # catches up at once, once, though its renewal and a job asked at the same time.
+            await asyncio.sleep(1.1)
+            assert await asyncio.gather(queues[1].lease.renew(two), queues[1].lease.holds(two))
+            async with asyncio.timeout(5):
+                await done.wait()
+            await asyncio.sleep(0.3)
+            assert ran == ["two"]
+        finally:
+            for queue in queues:
+                await queue.stop(wait=False)
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_a_chats_updates_keep_their_order_when_two_instances_get_them_at_once(
+    database_location,
+):
+    """A load balancer gives update 1 of a chat to one instance and update 2 to the other at
+    the same moment: whichever takes the chat's lock first handles 1, then 2, each once."""
+    async with _handles(database_location, 2) as dbs:
+        handled: list[tuple[int, int]] = []
+
+        async def handle(instance: int, update_id: int) -> None:
+            handled.append((instance, update_id))
+
+        def handler(instance: int) -> Callable[[Update], Awaitable[None]]:
+            return lambda update: handle(instance, update.update_id)
+
+        processors = [await _processor(db, handler(i)) for i, db in enumerate(dbs)]
+        try:
+            for first in range(10, 70, 10):
+                # Both updates are stored, each by the instance that received it; so is an
+                # update of another chat between them, which stays its instance's.
+                pair = {0: _update(first), 1: _update(first + 2)}
+                between = _update(first + 1, chat=43)
+                for i, update in ((0, pair[0]), (1, between), (1, pair[1])):
+                    stored = await inbox.store(
+                        dbs[i],
+                        update.update_id,
+                        update.to_dict(),
+                        NOW,
+                        processors[i].chat_locks.instance,  # type: ignore[union-attr]
+                        chat_key(update),
+                    )
+                    assert stored
+                handled.clear()
+                runs = [
+                    processors[i].do_process_update(pair[i], handle(i, pair[i].update_id))
+                    for i in (0, 1)
+                ]
+                if first == 10:
+                    # The instance with update 2 takes the chat's lock first: it handles the
+                    # other instance's update 1 before its own, and the other one skips it.
+                    await runs[1]
+                    assert handled == [(1, first), (1, first + 2)]
+                    await runs[0]
+                else:
+                    # They race for the lock (in either order of arrival).
+                    await asyncio.gather(*(runs if first % 20 else runs[::-1]))
+                assert [update_id for _, update_id in handled] == [first, first + 2]
+                # The other chat's update waits for its own instance.
+                assert await inbox.is_unhandled(dbs[0], first + 1)
+                await inbox.mark_handled(dbs[0], first + 1, NOW)
+        finally:
+            for processor in processors:
+                await processor.shutdown()
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_an_instance_handles_a_dead_ones_waiting_updates_of_a_chat_before_its_own(
+    database_location,
+):
+    async with _handles(database_location, 2) as (one, two):
+        handled: list[int] = []
+
+        async def handle(update_id: int) -> None:
+            handled.append(update_id)
+
+        dead = await ChatLocks.open(database_location)
+        processor = await _processor(two, lambda update: handle(update.update_id))
+        try:
+            for update_id in (1, 2):
+                update = _update(update_id)
+                assert await inbox.store(
+                    one, update_id, update.to_dict(), NOW, dead.instance, chat_key(update)
+                )
+            await dead.close()  # killed with updates 1 and 2 of the chat stored, unhandled
+            update = _update(3)
+            await inbox.store(two, 3, update.to_dict(), NOW, None, chat_key(update))
+            await processor.do_process_update(update, handle(3))
+            assert handled == [1, 2, 3]
+            # Taking them over from a dead instance counted as an attempt each.
+            attempts = await one.fetchall("SELECT update_id, attempts FROM inbox ORDER BY 1")
+            assert [(row["update_id"], row["attempts"]) for row in attempts] == [
+                (1, 1),
+                (2, 1),
+                (3, 0),
+            ]
+        finally:
+            await processor.shutdown()
+
+
+@on_both_engines
+async def test_of_delivery_runs_starting_at_once_one_takes_the_lock(database_location):
+    """Two runs (two jobs of an instance taking the jobs over, two instances) start at once:
+    one sends, the other finds the lock taken; also when both find a dead run's lock."""
+    async with _handles(database_location, 2) as handles:
+        runs = [outbox.new_lock_owner() for _ in range(6)]
+        won = await asyncio.gather(
+            *(outbox.acquire_lock(handles[i % 2], run) for i, run in enumerate(runs))
+        )
+        assert won.count(True) == 1
+        # The run dies on another machine; its lock goes stale; six runs want it at once.
+        await handles[0].execute(
+            "UPDATE delivery_lock SET owner = 'elsewhere.example:1:dead', heartbeat = ?",
+            (time_module.time() - outbox.LOCK_STALE_SECONDS - 1,),
+        )
+        runs = [outbox.new_lock_owner() for _ in range(6)]
+        won = await asyncio.gather(
+            *(outbox.acquire_lock(handles[i % 2], run) for i, run in enumerate(runs))
+        )
+        assert won.count(True) == 1
+        assert await lease.holder(handles[1], outbox.LOCK_NAME) == runs[won.index(True)]

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from bot.ops import run_checks
 from sandbox import BotAPIDouble
@@ -209,3 +210,50 @@ async def test_run_in_webhook_mode_answers_and_stops_cleanly_on_sigterm(tmp_path
             assert db.execute(
                 "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"
             ).fetchone() == (0,)
+
+
+async def test_the_double_balances_the_webhook_over_instances_and_skips_a_dead_one():
+    """`route_webhook` with several local addresses is a load balancer: round robin, and an
+    address that refuses the connection is skipped for the next one (nginx's
+    `proxy_next_upstream error`), so no update waits for a dead instance."""
+    received: dict[str, list[int]] = {"a": [], "b": []}
+    runners = []
+    bases = {}
+    for name in received:
+
+        async def take(request: web.Request, name: str = name) -> web.Response:
+            received[name].append((await request.json())["update_id"])
+            return web.Response(text="ok")
+
+        app = web.Application()
+        app.router.add_post("/telegram/updates", take)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
+        bases[name] = f"http://127.0.0.1:{port}"
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    try:
+        async with BotAPIDouble() as double:
+            double.route_webhook("https://stikk.example", bases["a"], dead, bases["b"])
+            double.api_set_webhook({"url": PUBLIC_URL})
+            amina = double.add_user("Amina")
+            for i in range(6):
+                double.send_text(amina, f"message {i}")
+            sent = [update["update_id"] for update in double.updates]
+            async with asyncio.timeout(10):
+                while double.updates:  # noqa: ASYNC110 (waits for the double's delivery)
+                    await asyncio.sleep(0.02)
+            assert double.webhook is not None
+            # Every update reached one instance once, in Telegram's order.
+            assert [update_id for update_id, _ in double.webhook.answered_by] == sent
+            assert sorted(received["a"] + received["b"]) == sent
+            # In turn: a, (dead: refused, so) b, b, a, (dead) b, b.
+            assert [base for _, base in double.webhook.answered_by] == [
+                bases[name] for name in "abbabb"
+            ]
+            assert all(status == 200 for _, status in double.webhook.answers)
+    finally:
+        for runner in runners:
+            await runner.cleanup()

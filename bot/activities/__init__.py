@@ -13,6 +13,7 @@ delivery engine (bot/delivery.py), and so do reminders and change notices (notic
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
@@ -23,6 +24,7 @@ from bot.context import BotApplication, BotContext
 from bot.delivery import deliver, delivery_bot
 from bot.i18n import N_
 from bot.registry import add_deep_link, add_resident_command
+from bot.scheduler_lease import run_on_takeover
 from bot.staff_chat import add_staff_button, add_staff_command
 from storage import activities
 
@@ -30,6 +32,11 @@ log = logging.getLogger(__name__)
 
 #: Seconds after start before unfinished deliveries (a crash mid-digest) are resumed.
 RESUME_DELAY = 5.0
+#: Seconds before resuming is tried again while another run holds the delivery lock: one
+#: that is alive finishes the rows itself; a dead one's lock goes stale
+#: (`storage.outbox.LOCK_STALE_SECONDS`; at once for a killed process on this machine).
+RESUME_AGAIN_AFTER = 10.0
+RESUME_JOB = "resume-deliveries"
 #: How often reminders that are due and changes not yet told are looked for and sent.
 NOTICES_EVERY = 60.0
 
@@ -41,11 +48,15 @@ async def weekly_digest(context: BotContext) -> None:
         name, report = await send_digest(
             bot, context.db, context.bot_data.catalogs, config, context.now()
         )
+    if report.busy:
+        _resume_later(context)
+        return
     log.info("weekly digest %s: %d sent", name, report.sent)
 
 
 async def resume_deliveries(context: BotContext) -> None:
-    """After a restart: send what a crashed run left pending (nothing is sent twice)."""
+    """After a start, or when this instance took the scheduled jobs over from one that died:
+    send what a run that died left pending (nothing is sent twice)."""
     from bot.activities.digest import send_summary
     from storage import outbox
 
@@ -56,8 +67,20 @@ async def resume_deliveries(context: BotContext) -> None:
     async with delivery_bot(context.config) as bot:
         for edition in editions:
             report = await deliver(bot, context.db, edition, rate=context.config.delivery_rate)
+            if report.busy:
+                _resume_later(context)
+                return
             if report.total and edition.startswith("digest-"):
                 await send_summary(bot, context.bot_data.catalogs, context.config, edition, report)
+
+
+def _resume_later(context: BotContext) -> None:
+    """Another run holds the delivery lock: look again later (until nothing is pending)."""
+    # The application is the one bot/app.py built; CallbackContext does not carry its type.
+    job_queue = cast(BotApplication, context.application).job_queue
+    assert job_queue is not None
+    log.info("another delivery run holds the lock; trying again in %.0f s", RESUME_AGAIN_AFTER)
+    job_queue.run_once(resume_deliveries, when=RESUME_AGAIN_AFTER, name=RESUME_JOB + "-again")
 
 
 def register(app: BotApplication) -> None:
@@ -135,7 +158,9 @@ def register(app: BotApplication) -> None:
         days=(ptb_day,),
         name="weekly-digest",
     )
-    app.job_queue.run_once(resume_deliveries, when=RESUME_DELAY, name="resume-deliveries")
+    app.job_queue.run_once(resume_deliveries, when=RESUME_DELAY, name=RESUME_JOB)
+    # The holder of the scheduled jobs died in the middle of a digest: finish it now.
+    run_on_takeover(app, resume_deliveries, RESUME_JOB)
     outbox.add_sender(app, activities.PLACE_TASK, notices.send_place)
     app.job_queue.run_repeating(
         notices.notices_job, interval=NOTICES_EVERY, first=RESUME_DELAY, name=notices.JOB_NAME
