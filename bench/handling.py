@@ -145,6 +145,8 @@ async def drive(
 ) -> dict[str, float]:
     """`concurrency` workers play residents' scripts until `total` updates were answered."""
     latencies: list[float] = []
+    to_staff: list[float] = []  # the messages copied into a case's topic
+    others: list[float] = []  # every step answered in the resident's own chat
     world.by_step = {}
     queue = list(reversed(world.users))
     budget = [total]
@@ -162,6 +164,7 @@ async def drive(
             step.send(world.double, user)
             first = await asyncio.wait_for(expected[0], timeout=60)
             latencies.append(first - started)
+            (to_staff if step.in_case_topic and not echo else others).append(first - started)
             world.by_step.setdefault(step.name, []).append(first - started)
             await asyncio.wait_for(asyncio.gather(*expected), timeout=60)
 
@@ -177,6 +180,11 @@ async def drive(
         "updates_per_s": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 50) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
+        # The relays into the staff group wait in one line (the outbox sends them one after
+        # another); every other step is answered in the resident's own chat.
+        "relay_p50_ms": percentile(to_staff, 50) * 1000 if to_staff else 0.0,
+        "relay_p99_ms": percentile(to_staff, 99) * 1000 if to_staff else 0.0,
+        "others_p99_ms": percentile(others, 99) * 1000,
     }
 
 
