@@ -22,9 +22,10 @@ as it sees the connection close: at once when the process was killed; after TCP 
 gives up when its machine vanished from the network. `LIVE_INSTANCES` reads which instance
 locks are held, in the statement that needs to know.
 
-Should the connection close while the instance lives on (the server restarted, or ended the
-session), the instance has no instance lock any more, and other instances take it for dead:
-`on_lost` tells the instance at once, so that it stops naming the lock (bot/inbox.py).
+Should the connection close while the instance lives on (the server restarted or ended the
+session, the network cut it), the instance has no instance lock any more, and other instances
+take it for dead: `on_lost` tells the instance as soon as it sees the connection close, so
+that it stops naming the lock (bot/inbox.py, bot/scheduler_lease.py).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class ChatLocks:
             return
         log.error(
             "the connection holding this instance's locks closed: other instances now take"
-            " this one for dead (its scheduler lease expires as usual)"
+            " this one for dead"
         )
         if self.on_lost is not None:
             self.on_lost()
