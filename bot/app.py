@@ -102,7 +102,8 @@ def build_application(
     data.catalogs = Catalogs(default_language=config.default_language)
     if clock is not None:
         data.clock = clock
-    # First: updates a crash left unhandled are queued before anything else starts.
+    # First: updates a crash left unhandled are queued before anything else starts, and (on
+    # PostgreSQL) the instance lock is taken, which the scheduler lease names.
     inbox.install(app, queue, processor)
     # Scheduled jobs run on the one instance that holds the lease (several share PostgreSQL).
     scheduler_lease.install(app)

@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 TELEGRAM_MAX_RATE = 30.0
 #: Groups and channels: 20 messages per minute.
 GROUP_INTERVAL = 3.0
+#: How often a run refreshes its lock (storage.outbox.LOCK_ORPHANED_SECONDS counts on it).
 LOCK_REFRESH_SECONDS = 5.0
 
 ProgressCallback = Callable[["DeliveryReport"], Awaitable[None] | None]
@@ -130,7 +131,7 @@ async def deliver(
         raise ValueError("rate must be positive")
     report = DeliveryReport()
     owner = outbox.new_lock_owner()
-    if not await outbox.acquire_lock(db, owner):
+    if not await outbox.acquire_lock(db, owner, db.instance):
         report.busy = True
         log.warning("delivery skipped: another run is sending")
         return report

@@ -194,7 +194,7 @@ async def share_chats(
     app: BotApplication, queue: DurableUpdateQueue, processor: PerChatUpdateProcessor
 ) -> bool:
     """On PostgreSQL, where other instances may share the database: take this instance's
-    locks and number; False on SQLite.
+    locks and number (`Database.instance`); False on SQLite.
 
     An update is claimed by the instance whose inbox insert stored it (`DurableUpdateQueue`),
     yet another instance may come to handle it: one taking over a dead instance's updates
@@ -206,8 +206,16 @@ async def share_chats(
     location = getattr(db, "path", None)
     if db.dialect != "postgresql" or not isinstance(location, PostgresLocation):
         return False
-    processor.chat_locks = await ChatLocks.open(location)
-    queue.instance = processor.chat_locks.instance
+    locks = processor.chat_locks = await ChatLocks.open(location)
+    queue.instance = locks.instance
+    # The scheduler lease and the delivery lock name it too (the lease is first taken by the
+    # next start-up hook, bot/scheduler_lease.py), as long as the lock lives.
+    db.instance = locks.instance
+
+    def lost() -> None:
+        db.instance = None
+
+    locks.on_lost = lost
     wire_instance(
         processor, db, queue.instance, app.process_update, lambda: app.running, app.bot
     )

@@ -7,11 +7,25 @@ jobs: they are written as if they were alone, and on one database they are.
 
 On PostgreSQL, where several instances may share the database, the lease expires
 `BOT_LEASE_SECONDS` (default 30 s) after its holder last renewed it, and the holder renews it
-every third of that (10 s). When the holder dies, another instance takes the lease over at its
-first job run or renewal after the expiry: within 4/3 of the lease (40 s by default). A clean
-stop releases the lease at once. An instance trusts its own lease for at most one renewal
-interval since it last renewed it, far less than the lease, so two instances never both think
-they hold it (their clocks must agree to within the rest, as NTP keeps them).
+every third of that (10 s). The lease also names the holder's instance lock
+(storage/chat_locks.py, `Database.instance`), which the server frees the moment the holder's
+process dies. Every instance that does not hold the lease asks for it every second
+(`WATCH_JOB`), and at every job run. So when the holder dies:
+- its process died on a machine the server still reaches (a crash, SIGKILL, the OOM killer):
+  another instance takes the lease over within a second, and a restarted instance at its
+  start, without waiting for the lease to expire;
+- its whole machine vanished (the server learns only when TCP keepalive gives up), or it held
+  no instance lock: another instance takes the lease over once it expired, within the lease
+  and a second.
+A clean stop releases the lease at once (taken within a second). An instance trusts its own
+lease for at most one renewal interval since it last renewed it, far less than the lease, so
+on the expiry rule two instances never both think they hold it (their clocks must agree to
+within the rest, as NTP keeps them). An instance whose instance lock vanishes while it lives
+(that connection cut) looks dead to the others, which take the lease over at once. It stops
+trusting its lease as soon as it hears of the loss (`ChatLocks.on_lost`), and at its next
+renewal at the latest: the two may both run jobs for up to a renewal interval. The jobs are
+harmless to run twice, and broadcasts are guarded by the delivery lock, which does not count
+on the instance lock alone (storage/outbox.py).
 
 A skipped interval run is not made up for: it runs again soon on the holder, and the jobs look
 at what is due, not at when they last ran. A skipped daily, weekly or one-off run is tried
@@ -45,13 +59,18 @@ from storage.outbox import new_lock_owner
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
-#: The lease expires this long after its last renewal (a dead holder's jobs stop this long);
-#: the default of `BOT_LEASE_SECONDS`.
+#: The lease expires this long after its last renewal (the jobs of a holder that vanished
+#: with its machine stop this long); the default of `BOT_LEASE_SECONDS`.
 TTL_SECONDS = 30.0
 #: How often the holder renews it (and how long it trusts a renewal): a third of the lease.
 RENEW_EVERY_SECONDS = TTL_SECONDS / 3
 #: The job that keeps the lease renewed; it runs on every instance.
 RENEW_JOB = "scheduler-lease"
+#: The job that takes the lease over as soon as its holder is found dead; it runs on every
+#: instance, and asks the database only where the lease is not held (or must be renewed).
+WATCH_JOB = "scheduler-lease-watch"
+#: How often an instance without the lease asks for it (at most a renewal interval).
+WATCH_EVERY_SECONDS = 1.0
 #: A job's callback (what `run_once` takes).
 JobCallback = Callable[[BotContext], Coroutine[Any, Any, None]]
 #: The name of a skipped run's second chance (see `try_again_after_takeover`).
@@ -72,15 +91,25 @@ class SchedulerLease:
         self.renew_every = renew_every
         self.held = False
         self._renewed_at = float("-inf")  # time.monotonic() of the last successful renewal
+        #: The instance lock named at the last renewal (`Database.instance` then).
+        self._named: int | None = None
         #: Called when this instance comes to hold the lease it did not hold before.
         self.on_gained: Callable[[], None] | None = None
         self._renewing = asyncio.Lock()
 
     async def holds(self, db: Database | None) -> bool:
-        """Whether this instance may run scheduled jobs now (renewing the lease if due)."""
+        """Whether this instance may run scheduled jobs now (renewing the lease if due).
+
+        Trusted without asking for one renewal interval, unless the instance lock named with
+        the lease was lost meanwhile: the others may then take the lease over at once.
+        """
         if db is None or db.dialect != "postgresql":
             return True
-        if self.held and time.monotonic() - self._renewed_at < self.renew_every:
+        if (
+            self.held
+            and db.instance == self._named
+            and time.monotonic() - self._renewed_at < self.renew_every
+        ):
             return True
         return await self.renew(db)
 
@@ -92,13 +121,17 @@ class SchedulerLease:
         """
         async with self._renewing:
             was_held = self.held
+            instance = db.instance
             try:
-                self.held = await lease.acquire(db, LEASE_NAME, self.owner, self.ttl)
+                self.held = await lease.acquire(
+                    db, LEASE_NAME, self.owner, self.ttl, instance=instance
+                )
             except DatabaseErrors as error:
                 log.error("the scheduler lease could not be renewed (%s)", error)
                 self.held = False
             if self.held:
                 self._renewed_at = time.monotonic()
+                self._named = instance
             if self.held != was_held:
                 log.info(
                     "scheduled jobs %s on this instance (%s)",
@@ -150,7 +183,7 @@ class LeasedJobQueue(JobQueue[BotContext]):
     @staticmethod
     async def job_callback(job_queue: JobQueue[Any], job: Job[Any]) -> None:
         application = job_queue.application
-        if isinstance(job_queue, LeasedJobQueue) and job.name != RENEW_JOB:
+        if isinstance(job_queue, LeasedJobQueue) and job.name not in (RENEW_JOB, WATCH_JOB):
             db = getattr(application.bot_data, "db", None)
             if not await job_queue.lease.holds(db):
                 log.debug("job %s skipped: another instance runs the scheduled jobs", job.name)
@@ -193,13 +226,29 @@ async def _renew(context: BotContext) -> None:
         await queue.lease.renew(context.db)
 
 
+async def _watch(context: BotContext) -> None:
+    """Take the lease over the moment its holder is found dead (see the module docstring);
+    on the holder, nothing but a look at the clock (and a renewal if due)."""
+    queue = context.job_queue
+    if isinstance(queue, LeasedJobQueue):
+        await queue.lease.holds(context.db)
+
+
 async def _start_renewing(app: BotApplication) -> None:
-    """Start-up hook: on PostgreSQL take the lease now and keep it renewed."""
+    """Start-up hook: on PostgreSQL take the lease now and keep it renewed.
+
+    It runs after bot/inbox.py's hook has taken this instance's instance lock (bot/app.py
+    installs the inbox first), so that a restarted instance takes over at once a lease its
+    killed predecessor left behind, and names its own instance lock with it. Without an
+    instance lock (its connection failed) the lease works on the expiry rule alone.
+    """
     queue = app.job_queue
     if isinstance(queue, LeasedJobQueue) and app.bot_data.db.dialect == "postgresql":
         await queue.lease.renew(app.bot_data.db)
         every = queue.lease.renew_every
         queue.run_repeating(_renew, interval=every, first=every, name=RENEW_JOB)
+        check = min(WATCH_EVERY_SECONDS, every)
+        queue.run_repeating(_watch, interval=check, first=check, name=WATCH_JOB)
 
 
 def run_on_takeover(app: BotApplication, callback: JobCallback, name: str) -> None:

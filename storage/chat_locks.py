@@ -15,9 +15,17 @@ The same connection holds one more lock for the instance's lifetime: its *instan
 (two-key form, `INSTANCE_LOCK_CLASS` and a random `instance` number; the chat locks use the
 one-key form, a key space of its own). The inbox records which instance stored each update;
 an update whose instance holds no instance lock any more was left by a dead instance, and
-another one takes it over (`storage.inbox.claim_orphans`). The server ends a dead instance's
-session, and so frees its lock, as soon as it sees the connection close: at once when the
-process was killed; after TCP keepalive gives up when its machine vanished from the network.
+another one takes it over (`storage.inbox.claim_orphans`); the scheduler lease and the
+delivery lock name it too, and are taken over early when it is gone (storage/lease.py,
+storage/outbox.py). The server ends a dead instance's session, and so frees its lock, as soon
+as it sees the connection close: at once when the process was killed; after TCP keepalive
+gives up when its machine vanished from the network. `LIVE_INSTANCES` reads which instance
+locks are held, in the statement that needs to know.
+
+Should the connection close while the instance lives on (the server restarted or ended the
+session, the network cut it), the instance has no instance lock any more, and other instances
+take it for dead: `on_lost` tells the instance as soon as it sees the connection close, so
+that it stops naming the lock (bot/inbox.py, bot/scheduler_lease.py).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -38,6 +46,14 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 #: The first key of every instance lock ("STIK"); the second is the instance's number.
 INSTANCE_LOCK_CLASS = 0x5354494B
+#: The instances alive now: the numbers of the instance locks held in this database (a
+#: subquery: `... NOT IN (LIVE_INSTANCES)`). The server's lock table is read as the statement
+#: runs, not from a snapshot.
+LIVE_INSTANCES = (
+    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+    f" AND classid = {INSTANCE_LOCK_CLASS}::oid AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 def lock_key(chat: int | tuple[int, ...]) -> int:
@@ -57,6 +73,11 @@ class ChatLocks:
         #: This instance's number: its instance lock's second key, written beside the updates
         #: it stores. Held until the connection closes.
         self.instance = instance
+        #: Called once when the connection closes (and the instance lock with it), unless
+        #: `close` closed it.
+        self.on_lost: Callable[[], None] | None = None
+        self._closing = False
+        conn.add_termination_listener(self._ended)
 
     @classmethod
     async def open(cls, location: PostgresLocation) -> ChatLocks:
@@ -70,7 +91,18 @@ class ChatLocks:
                 return cls(conn, instance)
 
     async def close(self) -> None:
+        self._closing = True
         await self._conn.close()
+
+    def _ended(self, conn: object) -> None:
+        if self._closing:
+            return
+        log.error(
+            "the connection holding this instance's locks closed: other instances now take"
+            " this one for dead"
+        )
+        if self.on_lost is not None:
+            self.on_lost()
 
     @asynccontextmanager
     async def hold(self, chat: int | tuple[int, ...]) -> AsyncIterator[None]:

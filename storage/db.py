@@ -156,6 +156,11 @@ class Database(ABC):
 
     #: "sqlite" or "postgresql".
     dialect: str = "sqlite"
+    #: PostgreSQL: the number of the instance lock this process holds beside this handle
+    #: (storage/chat_locks.py), None while it holds none. The scheduler lease and the delivery
+    #: lock taken through this handle name it, so that another instance can take them over
+    #: the moment this process dies instead of waiting for them to expire.
+    instance: int | None = None
 
     @classmethod
     async def open(

@@ -16,7 +16,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage.chat_locks import INSTANCE_LOCK_CLASS
+from storage.chat_locks import LIVE_INSTANCES
 from storage.db import Database, Transaction
 
 #: The places in an update's JSON where the person who sent it is named.
@@ -37,16 +37,8 @@ _SENDER_PG = (
 )
 
 
-#: The instances alive now: those holding an instance lock in this database (PostgreSQL).
-_LIVE_INSTANCES = (
-    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
-    f" AND classid = {INSTANCE_LOCK_CLASS}::oid AND granted"
-    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-)
 #: Unhandled rows whose instance is gone (or unknown: stored before instances were named).
-_ORPHANED = (
-    f"handled_at IS NULL AND (claimed_by IS NULL OR claimed_by NOT IN ({_LIVE_INSTANCES}))"
-)
+_ORPHANED = f"handled_at IS NULL AND (claimed_by IS NULL OR claimed_by NOT IN ({LIVE_INSTANCES}))"
 
 
 async def store(
@@ -156,7 +148,7 @@ async def take_earlier(
     """
     rows = await db.write_returning(
         "UPDATE inbox SET claimed_by = ?, attempts = attempts + CASE WHEN claimed_by IS NULL"
-        f" OR claimed_by NOT IN ({_LIVE_INSTANCES}) THEN 1 ELSE 0 END"
+        f" OR claimed_by NOT IN ({LIVE_INSTANCES}) THEN 1 ELSE 0 END"
         " WHERE chat_key = ? AND update_id < ? AND handled_at IS NULL"
         " AND payload IS NOT NULL AND attempts < ? RETURNING update_id, payload",
         (instance, chat_key, update_id, max_attempts),

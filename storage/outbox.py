@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import Database, Transaction
+from storage.lease import HOLDER_DIED, OWN_INSTANCE
 
 #: What a 403 ends: the resident blocked the bot (or deleted their account); stop sending.
 BlockedHandler = Callable[[Transaction, int, datetime], Awaitable[None]]
@@ -38,8 +39,14 @@ BROADCAST_KINDS = ("text", "document")
 STAFF_CHAT = 0
 
 LOCK_NAME = "delivery"
-#: A run that has not refreshed its lock for this long is presumed dead.
+#: A run that has not refreshed its lock for this long is presumed dead (a process on this
+#: machine that is gone: at once).
 LOCK_STALE_SECONDS = 30.0
+#: A run whose instance lock is gone (storage/chat_locks.py) is presumed dead once it has not
+#: refreshed its lock for this long: two of its refresh intervals (bot/delivery.py refreshes
+#: every 5 s). Not at once: an instance lock can also vanish with its process alive (that one
+#: connection cut), and such a run goes on refreshing; two runs would send every message twice.
+LOCK_ORPHANED_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -427,31 +434,43 @@ def new_lock_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-async def acquire_lock(db: Database, owner: str) -> bool:
+async def acquire_lock(db: Database, owner: str, instance: int | None = None) -> bool:
     """Take the delivery lock unless a live run holds it (a killed run's lock is taken over).
 
     Compare and swap: the row is taken only if it is still the one looked at (absent, or the
     same dead or stale owner and heartbeat), so of two runs starting at once (two jobs of
     an instance, two instances on PostgreSQL) only one gets it; both seeing a dead owner and
     both taking its lock sent every message twice.
+
+    A run is dead when its process on this machine is gone; when (PostgreSQL) the instance
+    lock the row names is gone and it has not refreshed the lock for `LOCK_ORPHANED_SECONDS`
+    (a run inside a bot instance that died, on any machine; `instance` is the caller's,
+    `Database.instance`); or when it has not refreshed the lock for `LOCK_STALE_SECONDS` (an
+    operator's `digest send` on another machine, which has no instance lock).
     """
     now = time.time()
+    postgres = db.dialect == "postgresql"
+    died = f"CASE WHEN {HOLDER_DIED} THEN 1 ELSE 0 END" if postgres else "0"
     row = await db.fetchone(
-        "SELECT owner, heartbeat FROM delivery_lock WHERE name = ?", (LOCK_NAME,)
+        f"SELECT owner, heartbeat, {died} AS died FROM delivery_lock WHERE name = ?",
+        (LOCK_NAME,),
     )
+    # The instance lock this run names (on SQLite none: one instance).
+    own, own_params = (OWN_INSTANCE, (instance,)) if postgres else ("NULL", ())
     if row is None:
         taken = await db.write_returning(
-            "INSERT INTO delivery_lock (name, owner, heartbeat) VALUES (?, ?, ?)"
+            f"INSERT INTO delivery_lock (name, owner, heartbeat, instance) VALUES (?, ?, ?, {own})"
             " ON CONFLICT (name) DO NOTHING RETURNING owner",
-            (LOCK_NAME, owner, now),
+            (LOCK_NAME, owner, now, *own_params),
         )
         return bool(taken)
-    if row["owner"] != owner and _alive(row["owner"], row["heartbeat"]):
+    orphaned = bool(row["died"]) and now - row["heartbeat"] > LOCK_ORPHANED_SECONDS
+    if row["owner"] != owner and not orphaned and _alive(row["owner"], row["heartbeat"]):
         return False
     taken = await db.write_returning(
-        "UPDATE delivery_lock SET owner = ?, heartbeat = ?"
+        f"UPDATE delivery_lock SET owner = ?, heartbeat = ?, instance = {own}"
         " WHERE name = ? AND owner = ? AND heartbeat = ? RETURNING owner",
-        (owner, now, LOCK_NAME, row["owner"], row["heartbeat"]),
+        (owner, now, *own_params, LOCK_NAME, row["owner"], row["heartbeat"]),
     )
     return bool(taken)
 

@@ -110,6 +110,118 @@ async def test_another_instance_takes_the_jobs_over_when_the_holder_stops_renewi
         assert await first.holds(one)
 
 
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_a_lease_whose_holders_process_died_is_taken_over_at_once(database_location):
+    """The lease names its holder's instance lock, which the server frees the moment the
+    holder's process dies: then the lease is free at once, however long it has to run."""
+    async with _handles(database_location, 2) as (one, two):
+        dead, alive, other = [await ChatLocks.open(database_location) for _ in range(3)]
+        try:
+            hour = 3600.0
+            assert await lease.acquire(one, "jobs", "dead", hour, 1000.0, dead.instance)
+            assert await lease.acquire(one, "mail", "alive", hour, 1000.0, alive.instance)
+            # An instance without an instance lock (an operator's command) names none.
+            assert await lease.acquire(one, "plain", "nameless", hour, 1000.0, None)
+            # A lock its holder no longer holds is not named either: its holder, alive or
+            # not, is not taken for dead at once.
+            lost = await ChatLocks.open(database_location)
+            number = lost.instance
+            await lost.close()
+            assert await lease.acquire(one, "lost", "lost", hour, 1000.0, number)
+            named = await one.fetchall("SELECT name, instance FROM delivery_lock ORDER BY name")
+            assert {row["name"]: row["instance"] for row in named} == {
+                "jobs": dead.instance,
+                "lost": None,
+                "mail": alive.instance,
+                "plain": None,
+            }
+            names = ("jobs", "mail", "plain", "lost")
+            for name in names:  # every holder is alive: nobody else gets a lease
+                assert not await lease.acquire(two, name, "taker", hour, 1001.0, other.instance)
+            await dead.close()  # the process holding "jobs" is killed
+            won = [
+                await lease.acquire(two, n, "taker", hour, 1002.0, other.instance) for n in names
+            ]
+            assert won == [True, False, False, False]
+            assert await lease.holder(one, "jobs") == "taker"
+            # The dead holder's lease now names the taker's lock.
+            assert (
+                await one.fetchval("SELECT instance FROM delivery_lock WHERE name = 'jobs'")
+                == other.instance
+            )
+            # The expiry rule still holds for the rest.
+            assert await lease.acquire(two, "plain", "taker", hour, 1000.0 + hour + 1, None)
+        finally:
+            for locks in (dead, alive, other):
+                with contextlib.suppress(Exception):
+                    await locks.close()
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_the_jobs_of_a_killed_instance_move_at_once_whatever_the_lease(database_location):
+    """Each instance names its instance lock (`Database.instance`, as bot/inbox.py sets it):
+    when the holder's process dies, the other instance takes the jobs over at its next look,
+    long before the hour-long lease expires."""
+    async with _handles(database_location, 2) as (one, two):
+        locks = [await ChatLocks.open(database_location) for _ in range(2)]
+        try:
+            one.instance, two.instance = (held.instance for held in locks)
+            first = SchedulerLease("first", ttl=3600.0, renew_every=1200.0)
+            second = SchedulerLease("second", ttl=3600.0, renew_every=1200.0)
+            assert await first.holds(one)
+            assert not await second.holds(two)
+            await locks[0].close()  # the first instance is killed: its session ends
+            assert await second.holds(two)
+            assert await lease.holder(two, LEASE_NAME) == "second"
+        finally:
+            for held in locks:
+                with contextlib.suppress(Exception):
+                    await held.close()
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_an_instance_whose_lock_connection_closed_keeps_the_lease_on_expiry_terms(
+    database_location,
+):
+    """The server ends the session holding a live instance's instance lock: the instance
+    stops counting on its lease until it has renewed it naming no lock, and from then on the
+    others wait for the lease to expire, as with a holder on a vanished machine."""
+    async with _handles(database_location, 3) as (one, two, admin):
+        locks = [await ChatLocks.open(database_location) for _ in range(2)]
+        try:
+            one.instance, two.instance = (held.instance for held in locks)
+            lost = asyncio.Event()
+
+            def on_lost() -> None:  # as bot/inbox.py wires it
+                one.instance = None
+                lost.set()
+
+            locks[0].on_lost = on_lost
+            first = SchedulerLease("first", ttl=3600.0, renew_every=1200.0)
+            second = SchedulerLease("second", ttl=3600.0, renew_every=1200.0)
+            assert await first.holds(one)
+            await admin.fetchval(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND objsubid = 2 AND objid = ?::oid",
+                (locks[0].instance,),
+            )
+            async with asyncio.timeout(10):
+                await lost.wait()
+            # Within its renewal interval, yet it asks again (it would lose a race to the
+            # other instance's next look).
+            assert await first.holds(one)
+            assert await one.fetchval("SELECT instance FROM delivery_lock") is None
+            assert not await second.holds(two)
+            assert await lease.holder(two, LEASE_NAME) == "first"
+        finally:
+            for held in locks:
+                with contextlib.suppress(Exception):
+                    await held.close()
+
+
 def _application(db: Database) -> BotApplication:
     app: BotApplication = (
         ApplicationBuilder()
@@ -478,3 +590,41 @@ async def test_of_delivery_runs_starting_at_once_one_takes_the_lock(database_loc
         )
         assert won.count(True) == 1
         assert await lease.holder(handles[1], outbox.LOCK_NAME) == runs[won.index(True)]
+
+
+@pytest.mark.parametrize("database_location", ["postgresql"], indirect=True)
+@pytest.mark.postgresql
+async def test_a_delivery_run_of_an_instance_that_died_elsewhere_leaves_its_lock_early(
+    database_location,
+):
+    """A run on another machine: its lock holds while its instance lock does; once that is
+    gone, as soon as the run missed two refreshes (not at once: a live run whose instance
+    lock vanished still refreshes). A run without an instance lock (an operator's
+    `digest send` there) keeps it until it goes stale."""
+    async with _handles(database_location, 2) as (one, two):
+        dead = await ChatLocks.open(database_location)
+        try:
+
+            async def refreshed(seconds_ago: float) -> None:
+                await one.execute(
+                    "UPDATE delivery_lock SET heartbeat = ?",
+                    (time_module.time() - seconds_ago,),
+                )
+
+            assert await outbox.acquire_lock(one, "elsewhere.example:1:run", dead.instance)
+            await refreshed(outbox.LOCK_ORPHANED_SECONDS + 1)
+            assert not await outbox.acquire_lock(two, outbox.new_lock_owner())
+            await dead.close()
+            await refreshed(outbox.LOCK_ORPHANED_SECONDS - 3)
+            assert not await outbox.acquire_lock(two, outbox.new_lock_owner())
+            await refreshed(outbox.LOCK_ORPHANED_SECONDS + 1)
+            mine = outbox.new_lock_owner()
+            assert await outbox.acquire_lock(two, mine)
+            assert await lease.holder(one, outbox.LOCK_NAME) == mine
+            await outbox.release_lock(two, mine)
+            assert await outbox.acquire_lock(one, "elsewhere.example:1:cli", None)
+            await refreshed(outbox.LOCK_ORPHANED_SECONDS + 1)
+            assert not await outbox.acquire_lock(two, outbox.new_lock_owner())
+        finally:
+            with contextlib.suppress(Exception):
+                await dead.close()
