@@ -106,6 +106,8 @@ class DurableUpdateQueue(asyncio.Queue[Any]):
         self.bot_data: BotData | None = None
         #: On PostgreSQL: this instance's number, stored with each update it claims.
         self.instance: int | None = None
+        #: Updates queued again after a crash whose handling has not begun yet.
+        self.again: set[int] = set()
 
     async def put(self, item: Any) -> None:
         if isinstance(item, Update) and not await self._store(item):
@@ -168,10 +170,28 @@ def _queue_again(
 ) -> None:
     for update_id in dropped:
         log.error("update %s was given up after %s attempts", update_id, MAX_ATTEMPTS)
+    queue = app.update_queue
     for payload in payloads:
         update = Update.de_json(payload, app.bot)
+        if isinstance(queue, DurableUpdateQueue):
+            queue.again.add(update.update_id)
         # Straight onto the queue: it is in the inbox already.
         asyncio.Queue.put_nowait(app.update_queue, update)
+
+
+async def count_attempt(app: BotApplication, update: object) -> None:
+    """Called as the handlers of an update begin: one queued again after a crash counts one
+    more attempt at it (an update that kills the bot is given up after `MAX_ATTEMPTS`)."""
+    queue = app.update_queue
+    if not isinstance(update, Update) or not isinstance(queue, DurableUpdateQueue):
+        return
+    if update.update_id in queue.again:
+        queue.again.discard(update.update_id)
+        await _until_written(
+            f"update {update.update_id} attempt",
+            lambda: inbox.count_attempt(app.bot_data.db, update.update_id),
+            lambda: app.running,
+        )
 
 
 async def take_over_orphans(app: BotApplication, queue: DurableUpdateQueue) -> int:
@@ -277,6 +297,7 @@ def install(
     """Wire the inbox into an Application built with `queue` and `processor`."""
     queue.bot_data = app.bot_data
     processor.on_handled = lambda update: mark_handled(app.bot_data, update, lambda: app.running)
+    processor.on_begin = lambda update: count_attempt(app, update)
     add_startup_hook(app, lambda app: requeue_unhandled(app, queue, processor))
     assert app.job_queue is not None
     app.job_queue.run_repeating(_prune, interval=PRUNE_EVERY, first=PRUNE_EVERY, name="inbox")

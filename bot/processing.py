@@ -65,6 +65,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._idle.set()
         #: Told when an update's handlers are all done (the inbox marks it handled).
         self.on_handled: Callable[[object], Awaitable[None]] | None = None
+        #: Told as an update's handlers begin (the inbox counts an attempt at an update
+        #: handled again after a crash).
+        self.on_begin: Callable[[object], Awaitable[None]] | None = None
         #: On PostgreSQL: keeps other instances from handling the same chat at the same time.
         self.chat_locks: ChatLocks | None = None
         #: Asked with the chat's locks held whether an update still needs handling (another
@@ -105,6 +108,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         try:
             if key is None:
                 async with self._slots:
+                    await self._begin(update)
                     await coroutine
                     await self._handled(update)
                 return
@@ -114,6 +118,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 async with lock, self._across_instances(key), self._slots:
                     await self._earlier_first(update)
                     if await self._needs_handling(update):
+                        await self._begin(update)
                         await coroutine
                         await self._handled(update)
                     elif inspect.iscoroutine(coroutine):
@@ -155,6 +160,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return True
         log.info("update %s was handled by another instance", update.update_id)
         return False
+
+    async def _begin(self, update: object) -> None:
+        if self.on_begin is not None:
+            await self.on_begin(update)
 
     async def _handled(self, update: object) -> None:
         if self.on_handled is not None:

@@ -83,10 +83,12 @@ async def is_unhandled(db: Database, update_id: int) -> bool:
 async def take_unhandled(
     db: Database, max_attempts: int, now: datetime
 ) -> tuple[list[dict[str, Any]], list[int]]:
-    """Updates a crash left unhandled, oldest first, each counted as one more attempt.
+    """Updates a crash left unhandled, oldest first.
 
-    Returns (payloads to handle again, ids given up on): an update that was already tried
-    `max_attempts` times probably crashes the bot itself and is dropped.
+    Returns (payloads to handle again, ids given up on): an update whose handling was begun
+    again `max_attempts` times (`count_attempt`) probably crashes the bot itself and is
+    dropped. An update queued again but never begun (the bot died while it waited its turn)
+    is not counted: the count is the handler's, not the crash's.
     """
     async with db.transaction() as tx:
         rows = await tx.fetchall(
@@ -103,11 +105,12 @@ async def take_unhandled(
                 )
                 continue
             again.append(json.loads(row["payload"]))
-            await tx.execute(
-                "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?",
-                (row["update_id"],),
-            )
     return again, dropped
+
+
+async def count_attempt(db: Database, update_id: int) -> None:
+    """Handling of an update queued again after a crash is beginning: one more attempt."""
+    await db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (update_id,))
 
 
 async def claim_orphans(
@@ -118,8 +121,8 @@ async def claim_orphans(
 
     Which instances live is read from the server's lock table in the same statement that
     claims, so a row of a live instance is never taken, and of two instances claiming at
-    once each row goes to one. Each takeover counts as an attempt: an update that killed
-    `max_attempts` instances in turn is given up.
+    once each row goes to one. Attempts are counted as in `take_unhandled`, when the handling
+    begins: an update that killed `max_attempts` instances in turn is given up.
     """
     dropped = await db.write_returning(
         f"UPDATE inbox SET payload = NULL, handled_at = ? WHERE {_ORPHANED}"
@@ -127,7 +130,7 @@ async def claim_orphans(
         (now.isoformat(), max_attempts),
     )
     claimed = await db.write_returning(
-        f"UPDATE inbox SET claimed_by = ?, attempts = attempts + 1 WHERE {_ORPHANED}"
+        f"UPDATE inbox SET claimed_by = ? WHERE {_ORPHANED}"
         " RETURNING update_id, payload",
         (instance,),
     )

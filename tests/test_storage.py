@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import residents
+from storage import inbox, residents
 from storage.db import Database, DatabaseLocation, _migrations
 from tests.postgres import on_both_engines
 
@@ -157,3 +157,18 @@ async def test_an_insert_returns_its_new_id_on_postgresql(db: Database):
     assert first > 0 and second == first + 1
     row = await db.fetchone("SELECT id, actor_name FROM audit_log WHERE id = ?", (second,))
     assert row is not None and row["actor_name"] == row[1] == "Kari" and row[0] == second
+
+
+@on_both_engines
+async def test_an_update_is_given_up_after_its_handling_began_again_too_often(db: Database):
+    """Only a begun handling counts: an update that waited its turn while the bot was killed
+    again and again is never given up, one that the bot dies on is (MAX_ATTEMPTS)."""
+    for update_id in (1, 2):
+        assert await inbox.store(db, update_id, {"update_id": update_id}, NOW)
+    for _ in range(5):  # five restarts; update 2 never got its turn
+        again, dropped = await inbox.take_unhandled(db, 5, NOW)
+        assert [p["update_id"] for p in again] == [1, 2] and dropped == []
+        await inbox.count_attempt(db, 1)
+    again, dropped = await inbox.take_unhandled(db, 5, NOW)
+    assert [p["update_id"] for p in again] == [2] and dropped == [1]
+    assert await inbox.is_unhandled(db, 2) and not await inbox.is_unhandled(db, 1)
