@@ -52,6 +52,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.common import send
 from bot.context import BotApplication, BotContext
+from bot.processing import HANDLING_UPDATE
 from bot.registry import add_startup_hook
 from bot.telegram_errors import DEFAULT_POLICY, Outcome, RetryPolicy, Verdict, classify
 from storage import outbox as store
@@ -139,17 +140,26 @@ async def enqueue(
 async def send_pending(context: BotContext) -> RunReport:
     """Send every due task, oldest first; stop early while Telegram is unwell.
 
-    If a run is under way already (the job's, or another handler's), this call does not wait
-    for it: that run looks for due tasks again before it ends and takes the caller's task,
-    committed before the call, with it. Waiting would keep the caller's update unfinished
-    behind every other chat's messages while Telegram is slow, and an update the bot dies on
-    while it waits counts as one more attempt at it (`bot/inbox.py`).
+    A handler does not wait for the sending: its update is done once its tasks are committed,
+    and the run goes on as a task of the application (a job's call runs to the end). Were the
+    handler to wait, a slow Telegram would keep its update unfinished, and an update the bot
+    dies on while it waits counts as one more attempt at it (`bot/inbox.py`). If a run is
+    under way already, it looks for due tasks again before it ends and takes the caller's
+    task with it.
     """
     state = context.bot_data.outbox
-    report = RunReport()
     state.more = True
     if state.lock.locked():
-        return report
+        return RunReport()
+    if HANDLING_UPDATE.get() and context.application.running:
+        context.application.create_task(_send_all(context), name="outbox-run")
+        return RunReport()
+    return await _send_all(context)
+
+
+async def _send_all(context: BotContext) -> RunReport:
+    state = context.bot_data.outbox
+    report = RunReport()
     tried: set[int] = set()
     async with state.lock:
         # Again while senders and other callers add tasks (a question's "sent" note, news to

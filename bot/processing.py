@@ -34,6 +34,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
@@ -42,6 +43,10 @@ from telegram.ext import BaseUpdateProcessor
 from storage.chat_locks import ChatLocks, lock_key
 
 log = logging.getLogger(__name__)
+
+#: True while an update's handlers run (the outbox then sends in the background: the update is
+#: done once its work is committed, not once Telegram has it).
+HANDLING_UPDATE: ContextVar[bool] = ContextVar("handling_update", default=False)
 
 #: The base class takes its slot before `do_process_update`, i.e. before the chat's turn; its
 #: limit is set out of reach and the real one (`_slots`) is taken after the turn.
@@ -109,7 +114,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if key is None:
                 async with self._slots:
                     await self._begin(update)
-                    await coroutine
+                    await _handling(coroutine)
                     await self._handled(update)
                 return
             lock = self._locks.setdefault(key, asyncio.Lock())
@@ -119,7 +124,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     await self._earlier_first(update)
                     if await self._needs_handling(update):
                         await self._begin(update)
-                        await coroutine
+                        await _handling(coroutine)
                         await self._handled(update)
                     elif inspect.iscoroutine(coroutine):
                         coroutine.close()
@@ -182,6 +187,14 @@ def chat_key(update: object) -> int | None:
     """The key of the advisory lock of the update's chat or forum topic (None: none)."""
     key = _chat_key(update)
     return lock_key(key) if isinstance(key, int | tuple) else None
+
+
+async def _handling(coroutine: Awaitable[Any]) -> None:
+    token = HANDLING_UPDATE.set(True)
+    try:
+        await coroutine
+    finally:
+        HANDLING_UPDATE.reset(token)
 
 
 def _chat_key(update: object) -> Hashable | None:
