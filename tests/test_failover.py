@@ -22,7 +22,8 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -190,19 +191,33 @@ async def _failover(tmp_path: Path, location: PostgresLocation) -> None:
         logs = [tmp_path / "one.log", tmp_path / "two.log"]
         processes = [await instance(env, port, log) for port, log in zip(ports, logs, strict=True)]
         db = await Database.open(location)
-        try:
+        async with _cleaned_up(double, db, processes, logs):
             await _run(double, db, processes, staff_chat, users, writers, answers, edition)
-        except BaseException:
-            for log in logs:
+
+
+@asynccontextmanager
+async def _cleaned_up(
+    double: BotAPIDouble,
+    db: Database,
+    processes: list[asyncio.subprocess.Process],
+    logs: list[Path],
+) -> AsyncIterator[None]:
+    """Around a test's run: on failure the instances' logs are printed; always, Telegram stops
+    stalling, every instance still alive is killed and the database closed."""
+    try:
+        yield
+    except BaseException:
+        for log in logs:
+            if log.exists():
                 print(f"--- {log.name}\n{log.read_text()[-4000:]}")
-            raise
-        finally:
-            double.release_sends()
-            for process in processes:
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
-            await db.close()
+        raise
+    finally:
+        double.release_sends()
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await db.close()
 
 
 async def _run(
@@ -377,20 +392,8 @@ async def test_a_restarted_instance_takes_the_jobs_over_from_its_killed_self_at_
             logs = [tmp_path / "first.log", tmp_path / "restarted.log"]
             processes = [await instance(env, port, logs[0])]
             db = await Database.open(location)
-            try:
+            async with _cleaned_up(double, db, processes, logs):
                 await _restart(double, db, env, port, logs, processes, users, edition)
-            except BaseException:
-                for log in logs:
-                    if log.exists():
-                        print(f"--- {log.name}\n{log.read_text()[-4000:]}")
-                raise
-            finally:
-                double.release_sends()
-                for process in processes:
-                    if process.returncode is None:
-                        process.kill()
-                        await process.wait()
-                await db.close()
 
 
 #: Subscribers in the restart test (a third get the digest before the kill).
