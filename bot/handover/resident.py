@@ -46,7 +46,6 @@ from bot.menu import SMILEYS, main_menu
 from bot.registry import add_resident_command
 from bot.telegram_errors import Verdict
 from storage import cases
-from storage import outbox as outbox_store
 from storage.cases import Case, CaseStatus
 from storage.residents import Resident
 
@@ -328,16 +327,16 @@ async def relay_to_topic(
     message_id: int,
     reply_to: int | None,
     message: Message | None = None,
-) -> bool:
-    """Enqueue one resident message for the case topic and send what is due; True if it went.
+) -> None:
+    """Enqueue one resident message for the case topic and start sending what is due (the
+    outbox sends it after the handler, `outbox.send_pending`).
 
     The outbox retries it after a failure (`send_relay`); enqueueing it again (an update
     handled a second time after a crash) adds nothing. With the `message` in hand, its text
     goes quoted under a label and an image file cleaned of its hidden data (`relay_marked`).
     """
-    key = await enqueue_relay(context, case, row, message_id, reply_to, message)
+    await enqueue_relay(context, case, row, message_id, reply_to, message)
     await outbox.send_pending(context)
-    return await outbox_store.task_status(context.db, key) == "sent"
 
 
 async def enqueue_relay(
